@@ -1,0 +1,27 @@
+// Every bound in one place. Exceeding one is a typed error, never a silent clamp.
+
+export const limits = {
+  giftCountMin: 1,
+  giftCountMax: 9999,
+  requestIdPattern: /^[A-Za-z0-9_-]{8,64}$/,
+  idPattern: /^[A-Za-z0-9_.:-]{1,64}$/,
+  idempotencyWindowSec: 24 * 60 * 60,
+  comboWindowMs: 10_000,
+  comboMax: 1_000_000,
+  roomsPerSocketMax: 20,
+  socketPayloadBytesMax: 16 * 1024,
+  httpBodyBytesMax: 64 * 1024,
+  pageSizeDefault: 50,
+  pageSizeMax: 200,
+  grantCoinsMax: 1_000_000_000,
+  reasonLengthMax: 200,
+  // Coins travel as JSON integers: never past the safe-integer range.
+  coinsMax: Number.MAX_SAFE_INTEGER,
+  giftsPerSecondPerUser: 50,
+  giftBurstPerUser: 100,
+  broadcastTickMs: 50,
+  broadcastQueueMaxPerRoom: 5_000,
+  flushBatchSizeMax: 1_000,
+  flushIntervalMs: 100,
+  journalLengthMax: 500_000,
+} as const;

@@ -1,0 +1,13 @@
+import postgres from 'postgres';
+
+export type Sql = postgres.Sql<Record<string, never>>;
+
+export function connectPostgres(url: string, options: { max?: number } = {}): Sql {
+  return postgres(url, {
+    max: options.max ?? 10,
+    onnotice: () => {},
+    // bigint columns come back as JS bigint, never as a lossy number.
+    types: { bigint: postgres.BigInt },
+    connection: { application_name: 'live-gifting' },
+  }) as unknown as Sql;
+}

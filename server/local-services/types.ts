@@ -1,0 +1,5 @@
+export interface LocalService {
+  url: string;
+  pid: number;
+  stop(): Promise<void>;
+}

@@ -1,0 +1,60 @@
+--[[ post-entry-3: apply one balanced journal entry of any kind (grant, top-up, refund ...).
+
+KEYS[1] balances hash      account id -> coins
+KEYS[2] idempotency key    the first result for this operation's key
+KEYS[3] journal stream
+
+ARGV[1] entry id (uuid)    ARGV[2] kind          ARGV[3] now, ms
+ARGV[4] entry meta, JSON   ARGV[5] idempotency ttl s (0: keep no record)
+ARGV[6] fingerprint        ARGV[7] journal length max
+ARGV[8] posting count n
+ARGV[9 + 3i .. 11 + 3i]    posting i: account, amount (nonzero integer), floor
+                           ("0": may not go below zero, "-": no floor)
+
+Returns one of
+  {"OK", entryId, balance0, balance1, ...}   the balances after the entry, per posting
+  {"REPLAY", entryId, balance0, ...}         the stored first result
+  {"ERR", code}   INVALID_ARGUMENT (key reused with another body) | INSUFFICIENT_FUNDS
+                  | UNAVAILABLE (journal full); nothing was changed
+An "ASSERT ..." error reply means the postings do not balance: nothing was changed.
+]]
+local stored = redis.call('GET', KEYS[2])
+if stored then
+  local fingerprint, result = string.match(stored, '^([^\n]*)\n(.*)$')
+  if fingerprint ~= ARGV[6] then return {'ERR', 'INVALID_ARGUMENT'} end
+  local reply = {'REPLAY'}
+  for field in string.gmatch(result, '[^|]+') do reply[#reply + 1] = field end
+  return reply
+end
+if redis.call('XLEN', KEYS[3]) >= tonumber(ARGV[7]) then return {'ERR', 'UNAVAILABLE'} end
+
+local count = tonumber(ARGV[8])
+if count < 2 then return redis.error_reply('ASSERT an entry needs two or more postings') end
+local sum = 0
+for i = 0, count - 1 do
+  local amount = tonumber(ARGV[10 + 3 * i])
+  if not amount or amount == 0 or amount % 1 ~= 0 then return redis.error_reply('ASSERT bad posting amount') end
+  sum = sum + amount
+  if ARGV[11 + 3 * i] == '0' and amount < 0 then
+    local balance = tonumber(redis.call('HGET', KEYS[1], ARGV[9 + 3 * i]) or '0')
+    if balance + amount < 0 then return {'ERR', 'INSUFFICIENT_FUNDS'} end
+  end
+end
+if sum ~= 0 then return redis.error_reply('ASSERT postings do not sum to zero') end
+
+local postings, balances = {}, {}
+for i = 0, count - 1 do
+  local account, amount = ARGV[9 + 3 * i], ARGV[10 + 3 * i]
+  balances[#balances + 1] = redis.call('HINCRBY', KEYS[1], account, amount)
+  postings[#postings + 1] = account .. '=' .. amount
+end
+redis.call('XADD', KEYS[3], '*', 'id', ARGV[1], 'k', ARGV[2], 't', ARGV[3], 'p', table.concat(postings, ';'), 'm', ARGV[4])
+
+local result = ARGV[1]
+for _, balance in ipairs(balances) do result = result .. '|' .. string.format('%d', balance) end
+if tonumber(ARGV[5]) > 0 then
+  redis.call('SET', KEYS[2], ARGV[6] .. '\n' .. result, 'EX', tonumber(ARGV[5]))
+end
+local reply = {'OK', ARGV[1]}
+for _, balance in ipairs(balances) do reply[#reply + 1] = balance end
+return reply

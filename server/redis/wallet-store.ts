@@ -1,0 +1,149 @@
+import type { Redis } from 'ioredis';
+import { DomainError, InvariantViolation, isErrorCode } from '../../domain/errors.js';
+import type { PayeeShare } from '../../domain/commission.js';
+import { assertBalanced, type Posting } from '../../domain/ledger.js';
+import { limits } from '../../domain/limits.js';
+import { walletAccount } from '../../domain/accounts.js';
+import { walletKeys, type WalletKeys } from './keys.js';
+
+export interface GiftCharge {
+  entryId: string;
+  senderId: string;
+  streamerId: string;
+  roomId: string;
+  giftId: string;
+  count: number;
+  requestId: string;
+  priceCoins: number;
+  fingerprint: string;
+  platformAccount: string;
+  /** Payee 0 is the creator. */
+  payees: readonly PayeeShare[];
+  nowMs: number;
+}
+
+export interface GiftReceipt {
+  giftEventId: string;
+  charged: number;
+  balance: number;
+  combo: number;
+  atMs: number;
+  replay: boolean;
+  /** Present only on the first, charging call. */
+  credit?: { earnedTotal: number; platformCoins: number; payeeCoins: number[] };
+}
+
+export interface EntryRequest {
+  entryId: string;
+  kind: string;
+  nowMs: number;
+  meta: Record<string, unknown>;
+  postings: Posting[];
+  /** Accounts that may not go below zero through this entry. */
+  flooredAccounts: ReadonlySet<string>;
+  idempotencyKey?: string;
+  fingerprint?: string;
+}
+
+export interface EntryReceipt {
+  entryId: string;
+  balances: number[];
+  replay: boolean;
+}
+
+export interface WalletState {
+  balance: number;
+  frozen: boolean;
+}
+
+export class WalletStore {
+  readonly keys: WalletKeys;
+
+  constructor(readonly redis: Redis, namespace: string, private readonly journalLengthMax: number = limits.journalLengthMax) {
+    this.keys = walletKeys(namespace);
+  }
+
+  async chargeGift(charge: GiftCharge): Promise<GiftReceipt> {
+    const k = this.keys;
+    const meta = JSON.stringify({
+      roomId: charge.roomId, giftId: charge.giftId, count: charge.count,
+      senderId: charge.senderId, streamerId: charge.streamerId, requestId: charge.requestId,
+    });
+    const payeeArgs = charge.payees.flatMap((p) => [p.accountId, p.bps, p.carryKey]);
+    const reply = await this.call(() => this.redis.giftV1(
+      k.balances, k.frozen, k.carries, k.earned, k.giftIdempotency(charge.senderId, charge.requestId),
+      k.combo(charge.roomId, charge.senderId), k.journal,
+      walletAccount(charge.senderId), charge.senderId, charge.priceCoins, charge.fingerprint, charge.entryId,
+      charge.nowMs, limits.idempotencyWindowSec, limits.comboWindowMs, limits.comboMax, charge.giftId,
+      this.journalLengthMax, meta, charge.platformAccount, charge.streamerId, charge.payees.length, ...payeeArgs,
+    ));
+    const [status, giftEventId, charged, balance, combo, atMs, ...rest] = reply;
+    const receipt: GiftReceipt = {
+      giftEventId: String(giftEventId), charged: Number(charged), balance: Number(balance),
+      combo: Number(combo), atMs: Number(atMs), replay: status === 'REPLAY',
+    };
+    if (status === 'OK') {
+      const [earnedTotal, platformCoins, ...payeeCoins] = rest.map(Number);
+      receipt.credit = { earnedTotal: earnedTotal ?? 0, platformCoins: platformCoins ?? 0, payeeCoins };
+      if (receipt.balance < 0) throw new InvariantViolation(`balance of ${charge.senderId} read back below zero`);
+    }
+    return receipt;
+  }
+
+  async postEntry(request: EntryRequest): Promise<EntryReceipt> {
+    assertBalanced({ id: request.entryId, postings: request.postings });
+    const k = this.keys;
+    const idempotent = request.idempotencyKey !== undefined;
+    const postingArgs = request.postings.flatMap((p) => [p.accountId, p.amount, request.flooredAccounts.has(p.accountId) ? '0' : '-']);
+    const reply = await this.call(() => this.redis.postEntryV1(
+      k.balances, idempotent ? k.operationIdempotency(request.idempotencyKey ?? '') : k.noIdempotency, k.journal,
+      request.entryId, request.kind, request.nowMs, JSON.stringify(request.meta),
+      idempotent ? limits.idempotencyWindowSec : 0, request.fingerprint ?? '', this.journalLengthMax,
+      request.postings.length, ...postingArgs,
+    ));
+    const [status, entryId, ...balances] = reply;
+    return { entryId: String(entryId), balances: balances.map(Number), replay: status === 'REPLAY' };
+  }
+
+  async wallet(userId: string): Promise<WalletState> {
+    const [balance, frozen] = await this.call(async () => {
+      const results = await this.redis.multi()
+        .hget(this.keys.balances, walletAccount(userId))
+        .hexists(this.keys.frozen, userId)
+        .exec();
+      if (results === null) throw new Error('transaction aborted');
+      return results.map(([error, value]) => { if (error) throw error; return value; });
+    });
+    return { balance: Number(balance ?? 0), frozen: Number(frozen) === 1 };
+  }
+
+  async earnedTotal(streamerId: string): Promise<number> {
+    return Number(await this.call(() => this.redis.hget(this.keys.earned, streamerId)) ?? 0);
+  }
+
+  async setFrozen(userId: string, reason: string | null): Promise<void> {
+    await this.call(() => reason === null
+      ? this.redis.hdel(this.keys.frozen, userId)
+      : this.redis.hset(this.keys.frozen, userId, reason));
+  }
+
+  /** Maps script replies and storage failures to domain errors, once, for every script. */
+  private async call<T>(run: () => Promise<T>): Promise<T> {
+    let reply: T;
+    try {
+      reply = await run();
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      if (message.includes('ASSERT')) throw new InvariantViolation(message);
+      throw new DomainError('UNAVAILABLE', 'the wallet store did not answer; retry with the same requestId');
+    }
+    if (Array.isArray(reply) && reply[0] === 'ERR') {
+      const code = reply[1];
+      if (!isErrorCode(code)) throw new InvariantViolation(`script answered unknown code ${String(code)}`);
+      throw new DomainError(code, code === 'INVALID_ARGUMENT'
+        ? 'this requestId was already used for a different request'
+        : undefined);
+    }
+    return reply;
+  }
+}
