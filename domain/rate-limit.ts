@@ -1,0 +1,19 @@
+/** A token bucket: `ratePerSec` sustained, `burst` at once. Pure: the caller supplies the clock. */
+export class TokenBucket {
+  private tokens: number;
+  private updatedMs: number;
+
+  constructor(private readonly ratePerSec: number, private readonly burst: number, nowMs: number) {
+    this.tokens = burst;
+    this.updatedMs = nowMs;
+  }
+
+  take(nowMs: number): boolean {
+    const elapsedMs = Math.max(0, nowMs - this.updatedMs);
+    this.tokens = Math.min(this.burst, this.tokens + (elapsedMs * this.ratePerSec) / 1000);
+    this.updatedMs = nowMs;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+}

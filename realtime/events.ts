@@ -1,0 +1,45 @@
+import type { WireError } from '../domain/errors.js';
+
+export type Ack<T> = (reply: ({ ok: true } & T) | { ok: false; error: WireError }) => void;
+
+export interface RoomJoined { roomId: string; streamerId: string }
+export interface GiftAck { giftEventId: string; charged: number; balance: number; combo: number }
+export interface WalletAck { balance: number; frozen: boolean }
+
+// Payloads from clients are untrusted: typed unknown here, narrowed by realtime/validate.ts.
+export interface ClientToServerEvents {
+  'room:join': (payload: unknown, ack: unknown) => void;
+  'room:leave': (payload: unknown, ack: unknown) => void;
+  'gift:send': (payload: unknown, ack: unknown) => void;
+  'wallet:get': (payload: unknown, ack: unknown) => void;
+}
+
+export interface GiftEvent {
+  giftEventId: string;
+  roomId: string;
+  senderId: string;
+  giftId: string;
+  count: number;
+  coins: number;
+  combo: number;
+  at: number;
+}
+
+export interface GiftBatch { roomId: string; gifts: GiftEvent[] }
+export interface WalletEvent { balance: number; frozen: boolean; reason: string }
+export interface EarningsEvent { giftEventId: string; roomId: string; delta: number; total: number }
+
+export interface ServerToClientEvents {
+  gift: (event: GiftEvent) => void;
+  /** For sockets that joined with `batch: true`: every gift since the last tick, in one frame. */
+  gifts: (batch: GiftBatch) => void;
+  wallet: (event: WalletEvent) => void;
+  earnings: (event: EarningsEvent) => void;
+}
+
+export interface SocketData {
+  userId: string;
+  role: string;
+  /** roomId -> streamerId for the rooms this socket joined. */
+  rooms: Map<string, string>;
+}

@@ -1,0 +1,100 @@
+import type { Server as HttpServer } from 'node:http';
+import { Server } from 'socket.io';
+import { DomainError, InvariantViolation, toWireError } from '../domain/errors.js';
+import { limits } from '../domain/limits.js';
+import { TokenBucket } from '../domain/rate-limit.js';
+import type { AppContext } from '../server/context.js';
+import type { LiveNotifier, WalletUpdate } from '../server/services/notifier.js';
+import type { ClientToServerEvents } from './events.js';
+import { giftSend } from './handlers/gift-send.js';
+import { roomJoin } from './handlers/room-join.js';
+import { roomLeave } from './handlers/room-leave.js';
+import { walletGet } from './handlers/wallet-get.js';
+import { userChannel, type GatewaySocket, type HandlerContext, type Io } from './handlers/context.js';
+import { RoomBroadcaster } from './room-broadcaster.js';
+
+export interface Gateway extends LiveNotifier {
+  io: Io;
+  close(): Promise<void>;
+}
+
+type Handler = (socket: GatewaySocket, payload: unknown) => Promise<object>;
+
+/** Runs a handler so that every request gets exactly one ack and no input can break the socket. */
+function bind(app: AppContext, socket: GatewaySocket, event: keyof ClientToServerEvents, handler: Handler): void {
+  socket.on(event, (payload: unknown, ack: unknown) => {
+    const reply = typeof ack === 'function' ? ack as (body: object) => void : null;
+    const startedAt = process.hrtime.bigint();
+    handler(socket, payload).then((result) => {
+      if (event === 'gift:send') app.metrics.gifts.inc({ outcome: 'ok' });
+      reply?.({ ok: true, ...result });
+    }, (error: unknown) => {
+      const wire = toWireError(error);
+      if (event === 'gift:send') app.metrics.gifts.inc({ outcome: wire.code });
+      if (!(error instanceof DomainError)) {
+        process.stderr.write(`[gateway] ${error instanceof InvariantViolation ? 'INVARIANT VIOLATED' : 'unexpected error'} in ${event}: ${
+          error instanceof Error ? error.stack : String(error)}\n`);
+      }
+      reply?.({ ok: false, error: wire });
+    }).finally(() => {
+      if (event === 'gift:send') app.metrics.giftLatency.observe(Number(process.hrtime.bigint() - startedAt) / 1e9);
+    });
+  });
+}
+
+export function attachGateway(app: AppContext, httpServer: HttpServer): Gateway {
+  const io: Io = new Server(httpServer, {
+    transports: ['websocket'],
+    serveClient: false,
+    maxHttpBufferSize: limits.socketPayloadBytesMax,
+    pingInterval: 25_000,
+    pingTimeout: 20_000,
+  });
+  const buckets = new Map<string, TokenBucket>();
+  const ctx: HandlerContext = {
+    app, io,
+    broadcaster: new RoomBroadcaster(io),
+    giftBucket(userId) {
+      let bucket = buckets.get(userId);
+      if (bucket === undefined) {
+        bucket = new TokenBucket(limits.giftsPerSecondPerUser, limits.giftBurstPerUser, Date.now());
+        buckets.set(userId, bucket);
+      }
+      return bucket;
+    },
+  };
+
+  io.use((socket, next) => {
+    const auth: unknown = socket.handshake.auth;
+    const token = typeof auth === 'object' && auth !== null && Object.hasOwn(auth, 'token') ? (auth as { token: unknown }).token : undefined;
+    app.tokens.verify(token).then((identity) => {
+      socket.data = { userId: identity.userId, role: identity.role, rooms: new Map() };
+      next();
+    }, () => next(new Error('UNAUTHENTICATED')));
+  });
+
+  io.on('connection', (socket) => {
+    app.metrics.sockets.inc();
+    void socket.join(userChannel(socket.data.userId));
+    bind(app, socket, 'room:join', (s, p) => roomJoin(ctx, s, p));
+    bind(app, socket, 'room:leave', (s, p) => roomLeave(s, p));
+    bind(app, socket, 'gift:send', (s, p) => giftSend(ctx, s, p));
+    bind(app, socket, 'wallet:get', (s, p) => walletGet(ctx, s, p));
+    socket.on('disconnect', () => {
+      app.metrics.sockets.dec();
+      if ((io.sockets.adapter.rooms.get(userChannel(socket.data.userId))?.size ?? 0) === 0) buckets.delete(socket.data.userId);
+    });
+  });
+
+  return {
+    io,
+    walletChanged(userId: string, update: WalletUpdate) {
+      io.to(userChannel(userId)).emit('wallet', update);
+    },
+    async close() {
+      ctx.broadcaster.stop();
+      io.disconnectSockets(true);
+      await new Promise<void>((resolve) => { io.close(() => resolve()); });
+    },
+  };
+}

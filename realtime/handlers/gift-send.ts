@@ -1,0 +1,25 @@
+import { DomainError } from '../../domain/errors.js';
+import type { GiftAck } from '../events.js';
+import { parseGiftSend } from '../validate.js';
+import { userChannel, type GatewaySocket, type HandlerContext } from './context.js';
+
+export async function giftSend(ctx: HandlerContext, socket: GatewaySocket, payload: unknown): Promise<GiftAck> {
+  const request = parseGiftSend(payload);
+  const streamerId = socket.data.rooms.get(request.roomId);
+  if (streamerId === undefined) throw new DomainError('NOT_IN_ROOM');
+  if (await ctx.app.rooms.find(request.roomId) === undefined) throw new DomainError('UNKNOWN_ROOM', 'the room has closed');
+  if (!ctx.giftBucket(socket.data.userId).take(Date.now())) throw new DomainError('RATE_LIMITED');
+  const receipt = await ctx.app.gifts.send({ senderId: socket.data.userId, streamerId, ...request });
+  if (receipt.credit !== undefined) {
+    ctx.broadcaster.enqueue({
+      giftEventId: receipt.giftEventId, roomId: request.roomId, senderId: socket.data.userId, giftId: request.giftId,
+      count: request.count, coins: receipt.charged, combo: receipt.combo, at: receipt.atMs,
+    });
+    ctx.io.to(userChannel(socket.data.userId)).emit('wallet', { balance: receipt.balance, frozen: false, reason: 'gift' });
+    ctx.io.to(userChannel(streamerId)).emit('earnings', {
+      giftEventId: receipt.giftEventId, roomId: request.roomId,
+      delta: receipt.credit.payeeCoins[0] ?? 0, total: receipt.credit.earnedTotal,
+    });
+  }
+  return { giftEventId: receipt.giftEventId, charged: receipt.charged, balance: receipt.balance, combo: receipt.combo };
+}

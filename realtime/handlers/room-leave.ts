@@ -1,0 +1,12 @@
+import { DomainError } from '../../domain/errors.js';
+import { roomChannels } from '../room-broadcaster.js';
+import { parseRoomLeave } from '../validate.js';
+import type { GatewaySocket } from './context.js';
+
+export async function roomLeave(socket: GatewaySocket, payload: unknown): Promise<Record<string, never>> {
+  const { roomId } = parseRoomLeave(payload);
+  if (!socket.data.rooms.delete(roomId)) throw new DomainError('NOT_IN_ROOM');
+  await socket.leave(roomChannels.single(roomId));
+  await socket.leave(roomChannels.batch(roomId));
+  return {};
+}

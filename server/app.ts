@@ -1,0 +1,53 @@
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { DomainError, InvariantViolation, errorRegistry } from '../domain/errors.js';
+import { limits } from '../domain/limits.js';
+import type { AppContext } from './context.js';
+import { adminRoutes } from './routes/admin.js';
+import { catalogRoutes } from './routes/catalog.js';
+import { healthRoutes } from './routes/health.js';
+import { walletRoutes } from './routes/wallet.js';
+
+function errorBody(code: keyof typeof errorRegistry, message?: string) {
+  return { error: { code, message: message ?? errorRegistry[code].message } };
+}
+
+/** Builds the HTTP app without listening, so tests can use app.inject. */
+export async function buildApp(ctx: AppContext, options: { logger?: boolean } = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger === true ? { level: ctx.config.logLevel } : false,
+    bodyLimit: limits.httpBodyBytesMax,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+  });
+
+  app.setErrorHandler((error: FastifyError | DomainError | InvariantViolation, request, reply) => {
+    if (error instanceof DomainError) {
+      return reply.code(errorRegistry[error.code].httpStatus).send(errorBody(error.code, error.message));
+    }
+    if ('validation' in error && error.validation !== undefined) {
+      return reply.code(400).send(errorBody('INVALID_ARGUMENT', error.message));
+    }
+    if ('statusCode' in error && error.statusCode === 413) return reply.code(413).send(errorBody('PAYLOAD_TOO_LARGE'));
+    if ('statusCode' in error && typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
+      return reply.code(error.statusCode).send(errorBody('INVALID_ARGUMENT', error.message));
+    }
+    request.log.error({ err: error }, error instanceof InvariantViolation ? 'INVARIANT VIOLATED' : 'unhandled error');
+    return reply.code(500).send(errorBody('INTERNAL'));
+  });
+  app.setNotFoundHandler((_request, reply) => reply.code(404).send(errorBody('NOT_FOUND')));
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Live gifting and wallet API', version: '1.0.0', description: 'See docs/protocol.md for the realtime protocol.' },
+      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  await healthRoutes(app, ctx);
+  await catalogRoutes(app, ctx);
+  await walletRoutes(app, ctx);
+  await adminRoutes(app, ctx);
+  return app;
+}

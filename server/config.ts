@@ -1,0 +1,82 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { hostname } from 'node:os';
+import { limits } from '../domain/limits.js';
+import type { Durability } from './local-services/index.js';
+import { defaultDataDir } from './paths.js';
+
+export interface Config {
+  port: number;
+  host: string;
+  production: boolean;
+  authSecret: string;
+  authSecretGenerated: boolean;
+  redisUrl: string | undefined;
+  databaseUrl: string | undefined;
+  stripeSecretKey: string | undefined;
+  stripeWebhookSecret: string | undefined;
+  durability: Durability;
+  dataDir: string;
+  walletNamespace: string;
+  journalLengthMax: number;
+  flusherEnabled: boolean;
+  flusherName: string;
+  logLevel: string;
+}
+
+type Env = Record<string, string | undefined>;
+
+function integerSetting(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`${name} must be an integer from ${min} to ${max}, got ${raw}`);
+  }
+  return value;
+}
+
+/** Without AUTH_SECRET, development keeps a generated secret in the data folder. */
+function authSecret(env: Env, dataDir: string, production: boolean): { secret: string; generated: boolean } {
+  const given = env.AUTH_SECRET;
+  if (given !== undefined && given !== '') {
+    if (given.length < 16) throw new Error('AUTH_SECRET must be at least 16 characters');
+    return { secret: given, generated: false };
+  }
+  if (production) throw new Error('AUTH_SECRET is required when NODE_ENV=production');
+  const file = path.join(dataDir, 'auth-secret');
+  if (!existsSync(file)) {
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(file, randomBytes(32).toString('base64url'), { mode: 0o600 });
+  }
+  return { secret: readFileSync(file, 'utf8').trim(), generated: true };
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const production = env.NODE_ENV === 'production';
+  const dataDir = path.resolve(env.DATA_DIR ?? defaultDataDir);
+  const durability = env.DURABILITY ?? 'durable';
+  if (durability !== 'durable' && durability !== 'fast') throw new Error(`DURABILITY must be durable or fast, got ${durability}`);
+  const namespace = env.WALLET_NAMESPACE ?? 'w';
+  if (!/^[a-z0-9_-]{1,32}$/.test(namespace)) throw new Error('WALLET_NAMESPACE must match [a-z0-9_-]{1,32}');
+  const secret = authSecret(env, dataDir, production);
+  return {
+    port: integerSetting(env, 'PORT', 3000, 0, 65535),
+    host: env.HOST ?? '0.0.0.0',
+    production,
+    authSecret: secret.secret,
+    authSecretGenerated: secret.generated,
+    redisUrl: env.REDIS_URL || undefined,
+    databaseUrl: env.DATABASE_URL || undefined,
+    stripeSecretKey: env.STRIPE_SECRET_KEY || undefined,
+    stripeWebhookSecret: env.STRIPE_WEBHOOK_SECRET || undefined,
+    durability,
+    dataDir,
+    walletNamespace: namespace,
+    journalLengthMax: integerSetting(env, 'JOURNAL_LENGTH_MAX', limits.journalLengthMax, 1, 50_000_000),
+    flusherEnabled: env.FLUSHER !== 'off',
+    flusherName: env.FLUSHER_NAME ?? `server-${hostname()}`,
+    logLevel: env.LOG_LEVEL ?? 'info',
+  };
+}

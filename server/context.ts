@@ -1,0 +1,76 @@
+import type { Redis } from 'ioredis';
+import type { Config } from './config.js';
+import { migrate } from './db/migrate.js';
+import { connectPostgres, type Sql } from './db/sql.js';
+import { JournalFlusher } from './flusher/flusher.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { connectRedis } from './redis/commands.js';
+import { checkRedisSafety } from './redis/safety.js';
+import { WalletStore } from './redis/wallet-store.js';
+import { TokenService } from './auth/tokens.js';
+import { GiftCatalog } from './services/catalog.js';
+import { GiftService } from './services/gift-service.js';
+import { RoomDirectory } from './services/rooms.js';
+import { silentNotifier, type LiveNotifier } from './services/notifier.js';
+
+/** Everything a running node holds: storage clients and the use-cases built on them. */
+export interface AppContext {
+  config: Config;
+  sql: Sql;
+  redis: Redis;
+  flusherRedis: Redis;
+  wallets: WalletStore;
+  catalog: GiftCatalog;
+  rooms: RoomDirectory;
+  gifts: GiftService;
+  tokens: TokenService;
+  metrics: Metrics;
+  flusher: JournalFlusher;
+  /** Replaced by the realtime gateway once it is attached. */
+  notifier: LiveNotifier;
+  close(): Promise<void>;
+}
+
+export interface Storage {
+  redisUrl: string;
+  databaseUrl: string;
+  /** True when this process started the Redis: then it may set its persistence to the mode. */
+  ownsRedis: boolean;
+}
+
+export async function createContext(config: Config, storage: Storage): Promise<AppContext> {
+  const sql = connectPostgres(storage.databaseUrl);
+  const redis = connectRedis(storage.redisUrl, { name: 'gifting-main', offlineQueue: true });
+  // The flusher blocks on its own connection so it never delays a gift.
+  const flusherRedis = connectRedis(storage.redisUrl, { name: 'gifting-flusher', offlineQueue: true });
+  try {
+    await Promise.all([redis.ping(), flusherRedis.ping()]);
+    redis.options.enableOfflineQueue = false;
+    await checkRedisSafety(redis, config.durability, storage.ownsRedis);
+    await migrate(sql);
+  } catch (error) {
+    redis.disconnect();
+    flusherRedis.disconnect();
+    await sql.end({ timeout: 2 });
+    throw error;
+  }
+  const catalog = new GiftCatalog(sql);
+  await catalog.load();
+  const wallets = new WalletStore(redis, config.walletNamespace, config.journalLengthMax);
+  const metrics = createMetrics();
+  const flusher = new JournalFlusher(flusherRedis, sql, wallets.keys, { consumerName: config.flusherName });
+  await flusher.ensureGroup();
+  return {
+    config, sql, redis, flusherRedis, wallets, catalog, metrics, flusher,
+    notifier: silentNotifier,
+    rooms: new RoomDirectory(sql),
+    gifts: new GiftService(catalog, wallets),
+    tokens: new TokenService(config.authSecret),
+    async close() {
+      await flusher.stop();
+      redis.disconnect();
+      flusherRedis.disconnect();
+      await sql.end({ timeout: 5 });
+    },
+  };
+}

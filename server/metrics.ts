@@ -1,0 +1,34 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface Metrics {
+  registry: Registry;
+  gifts: Counter<'outcome'>;
+  giftLatency: Histogram;
+  journalEntries: Gauge;
+  journalLagSeconds: Gauge;
+  ledgerFlushed: Counter;
+  flushFailures: Counter;
+  reconcileMismatches: Gauge;
+  reconcileRuns: Counter<'result'>;
+  sockets: Gauge;
+}
+
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    gifts: new Counter({ name: 'gifts_total', help: 'gift:send requests by outcome (ok, replay or an error code)', labelNames: ['outcome'], registers: [registry] }),
+    giftLatency: new Histogram({
+      name: 'gift_latency_seconds', help: 'time from gift:send received to ack sent',
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1], registers: [registry],
+    }),
+    journalEntries: new Gauge({ name: 'journal_entries', help: 'journal entries in Redis not yet in the ledger', registers: [registry] }),
+    journalLagSeconds: new Gauge({ name: 'journal_lag_seconds', help: 'age of the oldest unflushed journal entry', registers: [registry] }),
+    ledgerFlushed: new Counter({ name: 'ledger_flushed_entries_total', help: 'journal entries written to the ledger', registers: [registry] }),
+    flushFailures: new Counter({ name: 'ledger_flush_failures_total', help: 'failed flush attempts (retried)', registers: [registry] }),
+    reconcileMismatches: new Gauge({ name: 'reconcile_mismatches', help: 'accounts whose hot balance differs from ledger + journal at the last check', registers: [registry] }),
+    reconcileRuns: new Counter({ name: 'reconcile_runs_total', help: 'reconcile checks by result', labelNames: ['result'], registers: [registry] }),
+    sockets: new Gauge({ name: 'realtime_sockets', help: 'connected Socket.IO clients', registers: [registry] }),
+  };
+}

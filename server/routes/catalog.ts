@@ -1,0 +1,46 @@
+import type { FastifyInstance } from 'fastify';
+import { DomainError } from '../../domain/errors.js';
+import { limits } from '../../domain/limits.js';
+import type { AppContext } from '../context.js';
+import { authenticate } from '../plugins/auth.js';
+import { bearerSecurity, errorReply } from './schemas.js';
+
+export async function catalogRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
+  app.get('/v1/gifts', {
+    schema: {
+      description: 'The gift catalog.',
+      response: { 200: { type: 'array', items: { type: 'object', properties: { id: { type: 'string' }, name: { type: 'string' }, coins: { type: 'integer' } } } } },
+    },
+  }, async () => ctx.catalog.list());
+
+  app.post('/v1/rooms', {
+    schema: {
+      description: 'Open a live room (streamers).',
+      security: bearerSecurity,
+      body: {
+        type: ['object', 'null'],
+        properties: { title: { type: 'string', maxLength: limits.reasonLengthMax } },
+        additionalProperties: false,
+      },
+      response: { 201: { type: 'object', properties: { id: { type: 'string' }, streamerId: { type: 'string' }, title: { type: 'string' }, createdAt: { type: 'string' } } }, 401: errorReply, 403: errorReply },
+    },
+  }, async (request, reply) => {
+    const identity = await authenticate(ctx.tokens, request, ['streamer']);
+    const body = request.body as { title?: string } | null | undefined;
+    const room = await ctx.rooms.open(identity.userId, body?.title ?? '');
+    return reply.code(201).send(room);
+  });
+
+  app.post('/v1/rooms/:id/close', {
+    schema: {
+      description: 'Close a live room (its streamer): no more joins or gifts.',
+      security: bearerSecurity,
+      params: { type: 'object', properties: { id: { type: 'string', maxLength: 64 } }, required: ['id'] },
+    },
+  }, async (request) => {
+    const identity = await authenticate(ctx.tokens, request, ['streamer']);
+    const { id } = request.params as { id: string };
+    if (!await ctx.rooms.close(id, identity.userId)) throw new DomainError('UNKNOWN_ROOM');
+    return { ok: true };
+  });
+}

@@ -1,0 +1,29 @@
+import type { FastifyInstance } from 'fastify';
+import type { AppContext } from '../context.js';
+import { journalLag } from '../flusher/journal-lag.js';
+
+export async function healthRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
+  app.get('/health', { schema: { description: 'The process is up.' } }, async () => ({ ok: true }));
+
+  app.get('/ready', { schema: { description: 'Redis and PostgreSQL answer; the body carries the journal lag.' } }, async (_request, reply) => {
+    const [redisUp, postgresUp] = await Promise.all([
+      ctx.redis.ping().then(() => true, () => false),
+      ctx.sql`select 1`.then(() => true, () => false),
+    ]);
+    const lag = redisUp ? await journalLag(ctx.redis, ctx.wallets.keys).catch(() => null) : null;
+    const ready = redisUp && postgresUp;
+    return reply.code(ready ? 200 : 503).send({
+      ok: ready, redis: redisUp, postgres: postgresUp,
+      journal: lag === null ? null : { entries: lag.entries, lagSeconds: lag.oldestAgeMs / 1000 },
+    });
+  });
+
+  app.get('/metrics', { schema: { description: 'Prometheus text format.' } }, async (_request, reply) => {
+    const lag = await journalLag(ctx.redis, ctx.wallets.keys).catch(() => null);
+    if (lag !== null) {
+      ctx.metrics.journalEntries.set(lag.entries);
+      ctx.metrics.journalLagSeconds.set(lag.oldestAgeMs / 1000);
+    }
+    return reply.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
+  });
+}

@@ -1,0 +1,65 @@
+import type { FastifyInstance } from 'fastify';
+import { attachGateway, type Gateway } from '../realtime/gateway.js';
+import { buildApp } from './app.js';
+import type { Config } from './config.js';
+import { createContext, type AppContext } from './context.js';
+import { ensureStorage, type StorageUrls } from './local-services/index.js';
+import { reconcile } from './services/reconcile.js';
+
+export interface RunningServer {
+  ctx: AppContext;
+  app: FastifyInstance;
+  gateway: Gateway;
+  storage: StorageUrls;
+  url: string;
+  stop(): Promise<void>;
+}
+
+const reconcileEveryMs = 60_000;
+
+/** Storage (private when no URLs are given), migrations, HTTP, the gateway and the flusher. */
+export async function startServer(config: Config, options: { logger?: boolean; stopStorage?: boolean } = {}): Promise<RunningServer> {
+  const storage = await ensureStorage({
+    dataDir: config.dataDir, redisUrl: config.redisUrl, databaseUrl: config.databaseUrl, durability: config.durability,
+  });
+  const ctx = await createContext(config, {
+    redisUrl: storage.redisUrl, databaseUrl: storage.databaseUrl, ownsRedis: storage.localRedis !== null,
+  });
+  const app = await buildApp(ctx, { logger: options.logger ?? false });
+  const gateway = attachGateway(ctx, app.server);
+  ctx.notifier = gateway;
+  let flushedSeen = 0;
+  let failuresSeen = 0;
+  const metricsTimer = setInterval(() => {
+    ctx.metrics.ledgerFlushed.inc(ctx.flusher.stats.flushedEntries - flushedSeen);
+    ctx.metrics.flushFailures.inc(ctx.flusher.stats.failures - failuresSeen);
+    flushedSeen = ctx.flusher.stats.flushedEntries;
+    failuresSeen = ctx.flusher.stats.failures;
+  }, 1_000);
+  metricsTimer.unref();
+  // A periodic reconcile exports its result, so a one-coin drift is seen within minutes.
+  const reconcileTimer = setInterval(() => {
+    reconcile(ctx.redis, ctx.sql, ctx.wallets.keys).then((report) => {
+      ctx.metrics.reconcileMismatches.set(report.mismatches.length);
+      ctx.metrics.reconcileRuns.inc({ result: report.ok ? 'clean' : 'mismatch' });
+      if (!report.ok) app.log.error({ report }, 'reconcile found mismatches');
+    }, () => ctx.metrics.reconcileRuns.inc({ result: 'failed' }));
+  }, reconcileEveryMs);
+  reconcileTimer.unref();
+  if (config.flusherEnabled) ctx.flusher.start();
+  const address = await app.listen({ port: config.port, host: config.host });
+  return {
+    ctx, app, gateway, storage,
+    url: address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1'),
+    async stop() {
+      clearInterval(metricsTimer);
+      clearInterval(reconcileTimer);
+      await gateway.close();
+      await app.close().catch(() => {});
+      await ctx.flusher.stop();
+      await ctx.flusher.drain().catch(() => {});
+      await ctx.close();
+      if (options.stopStorage ?? true) await storage.stop();
+    },
+  };
+}

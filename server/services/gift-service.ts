@@ -1,0 +1,41 @@
+import { randomUUID } from 'node:crypto';
+import { platformRevenueAccount } from '../../domain/accounts.js';
+import { DomainError } from '../../domain/errors.js';
+import { chargeFor, giftFingerprint } from '../../domain/gifts.js';
+import type { GiftReceipt, WalletStore } from '../redis/wallet-store.js';
+import type { GiftCatalog } from './catalog.js';
+import { payeesFor } from './split-rules.js';
+
+export interface SendGift {
+  senderId: string;
+  requestId: string;
+  roomId: string;
+  streamerId: string;
+  giftId: string;
+  count: number;
+}
+
+/** The use-case behind `gift:send`: the caller has already validated shapes and room membership. */
+export class GiftService {
+  constructor(private readonly catalog: GiftCatalog, private readonly wallets: WalletStore) {}
+
+  async send(request: SendGift): Promise<GiftReceipt> {
+    const gift = this.catalog.get(request.giftId);
+    if (gift === undefined) throw new DomainError('UNKNOWN_GIFT');
+    if (request.senderId === request.streamerId) throw new DomainError('FORBIDDEN', 'a streamer cannot send gifts to their own room');
+    return this.wallets.chargeGift({
+      entryId: randomUUID(),
+      senderId: request.senderId,
+      streamerId: request.streamerId,
+      roomId: request.roomId,
+      giftId: gift.id,
+      count: request.count,
+      requestId: request.requestId,
+      priceCoins: chargeFor(gift, request.count),
+      fingerprint: giftFingerprint(request.roomId, gift.id, request.count),
+      platformAccount: platformRevenueAccount,
+      payees: payeesFor(request.streamerId),
+      nowMs: Date.now(),
+    });
+  }
+}
