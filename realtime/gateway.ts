@@ -57,7 +57,7 @@ export function attachGateway(app: AppContext, httpServer: HttpServer): Gateway 
     giftBucket(userId) {
       let bucket = buckets.get(userId);
       if (bucket === undefined) {
-        bucket = new TokenBucket(limits.giftsPerSecondPerUser, limits.giftBurstPerUser, Date.now());
+        bucket = new TokenBucket(app.config.giftsPerSecondPerUser, app.config.giftBurstPerUser, Date.now());
         buckets.set(userId, bucket);
       }
       return bucket;

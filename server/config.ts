@@ -23,6 +23,8 @@ export interface Config {
   flusherEnabled: boolean;
   flusherName: string;
   logLevel: string;
+  giftsPerSecondPerUser: number;
+  giftBurstPerUser: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -78,5 +80,7 @@ export function loadConfig(env: Env = process.env): Config {
     flusherEnabled: env.FLUSHER !== 'off',
     flusherName: env.FLUSHER_NAME ?? `server-${hostname()}`,
     logLevel: env.LOG_LEVEL ?? 'info',
+    giftsPerSecondPerUser: integerSetting(env, 'GIFT_RATE_PER_SEC', limits.giftsPerSecondPerUser, 1, 1_000_000),
+    giftBurstPerUser: integerSetting(env, 'GIFT_BURST', limits.giftBurstPerUser, 1, 1_000_000),
   };
 }

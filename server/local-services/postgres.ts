@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chownSync, closeSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { chownSync, closeSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import postgres from 'postgres';
 import { postgresBinDir } from './binaries.js';
@@ -37,11 +37,11 @@ function canUse(dir: string, user: RunAs): boolean {
 /**
  * The cluster folder, owned by the user PostgreSQL runs as. When that user cannot reach
  * the project folder (a clone under /root), the cluster lives under /var/lib and the
- * project's data folder holds a link to it.
+ * project's data folder holds a link to it. Returns the real path, which PostgreSQL can reach.
  */
 function prepareClusterDir(dataDir: string, user: RunAs | null): string {
   mkdirSync(path.dirname(dataDir), { recursive: true });
-  if (existsSync(dataDir) && lstatSync(dataDir).isSymbolicLink()) return dataDir;
+  if (existsSync(dataDir) && lstatSync(dataDir).isSymbolicLink()) return realpathSync(dataDir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   if (user === null) return dataDir;
   chownSync(dataDir, user.uid, user.gid);
@@ -52,7 +52,7 @@ function prepareClusterDir(dataDir: string, user: RunAs | null): string {
   mkdirSync(elsewhere, { recursive: true, mode: 0o700 });
   chownSync(elsewhere, user.uid, user.gid);
   symlinkSync(elsewhere, dataDir);
-  return dataDir;
+  return elsewhere;
 }
 
 function runAsOptions(user: RunAs | null): { uid?: number; gid?: number } {

@@ -1,0 +1,81 @@
+import { io as connectClient, type Socket } from 'socket.io-client';
+import type { Config } from '../../server/config.js';
+import { startServer, type RunningServer } from '../../server/server.js';
+import { TokenService, type Role } from '../../server/auth/tokens.js';
+import { reconcile, type ReconcileReport } from '../../server/services/reconcile.js';
+import { testAuthSecret, testConfig } from './env.js';
+
+export const tokens = new TokenService(testAuthSecret);
+
+export async function startTestServer(overrides: Partial<Config> = {}): Promise<RunningServer> {
+  return startServer(testConfig(overrides), { logger: false, stopStorage: false });
+}
+
+export async function token(userId: string, role: Role): Promise<string> {
+  return tokens.mint({ userId, role });
+}
+
+export interface AckReply {
+  ok: boolean;
+  error?: { code: string; message: string };
+  [field: string]: unknown;
+}
+
+export async function connect(url: string, bearer: string | undefined): Promise<Socket> {
+  const socket = connectClient(url, {
+    transports: ['websocket'], auth: bearer === undefined ? {} : { token: bearer }, reconnection: false, forceNew: true,
+  });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', () => resolve());
+    socket.once('connect_error', (error) => { socket.close(); reject(error); });
+  });
+  return socket;
+}
+
+export async function connectAs(server: RunningServer, userId: string, role: Role = 'viewer'): Promise<Socket> {
+  return connect(server.url, await token(userId, role));
+}
+
+export function request(socket: Socket, event: string, payload?: unknown, timeoutMs = 10_000): Promise<AckReply> {
+  return socket.timeout(timeoutMs).emitWithAck(event, payload) as Promise<AckReply>;
+}
+
+export async function http<T = Record<string, unknown>>(server: RunningServer, method: 'GET' | 'POST', url: string,
+  options: { bearer?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<{ status: number; body: T }> {
+  const response = await server.app.inject({
+    method, url,
+    headers: { ...(options.bearer === undefined ? {} : { authorization: `Bearer ${options.bearer}` }), ...options.headers },
+    ...(options.body === undefined ? {} : { payload: options.body as Record<string, unknown> }),
+  });
+  return { status: response.statusCode, body: (response.body === '' ? {} : JSON.parse(response.body)) as T };
+}
+
+export async function grant(server: RunningServer, userId: string, coins: number): Promise<void> {
+  const reply = await http(server, 'POST', '/v1/admin/grants', {
+    bearer: await token('admin-test', 'admin'), body: { userId, coins, reason: 'test funds' },
+  });
+  if (reply.status !== 201) throw new Error(`grant failed: ${JSON.stringify(reply.body)}`);
+}
+
+export async function openRoom(server: RunningServer, streamerId: string): Promise<string> {
+  const reply = await http<{ id: string }>(server, 'POST', '/v1/rooms', { bearer: await token(streamerId, 'streamer'), body: {} });
+  if (reply.status !== 201) throw new Error(`open room failed: ${JSON.stringify(reply.body)}`);
+  return reply.body.id;
+}
+
+/** Writes everything in the journal to the ledger, then reconciles. */
+export async function flushAndReconcile(server: RunningServer): Promise<ReconcileReport> {
+  await server.ctx.flusher.drain();
+  return reconcile(server.ctx.redis, server.ctx.sql, server.ctx.wallets.keys);
+}
+
+export function nextEvent<T>(socket: Socket, event: string, timeoutMs = 5_000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ${event} within ${timeoutMs} ms`)), timeoutMs);
+    socket.once(event, (payload: T) => { clearTimeout(timer); resolve(payload); });
+  });
+}
+
+export function requestId(): string {
+  return `req_${Math.random().toString(36).slice(2)}${Date.now().toString(36)}`;
+}

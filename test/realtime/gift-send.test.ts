@@ -1,0 +1,160 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { Socket } from 'socket.io-client';
+import type { RunningServer } from '../../server/server.js';
+import { uniqueId } from '../helpers/env.js';
+import {
+  connectAs, flushAndReconcile, grant, http, nextEvent, openRoom, request, requestId, startTestServer, token,
+} from '../helpers/harness.js';
+
+interface Context { server: RunningServer; sockets: Socket[] }
+const gifts = suite<Context>('gift:send', { server: undefined as unknown as RunningServer, sockets: [] });
+
+gifts.before(async (ctx) => {
+  ctx.server = await startTestServer();
+});
+gifts.after.each((ctx) => {
+  for (const socket of ctx.sockets) socket.close();
+  ctx.sockets = [];
+});
+gifts.after(async (ctx) => {
+  await ctx.server.stop();
+});
+
+async function viewerInRoom(ctx: Context, coins: number, roomId: string, options: { batch?: boolean } = {}) {
+  const userId = uniqueId('viewer');
+  if (coins > 0) await grant(ctx.server, userId, coins);
+  const socket = await connectAs(ctx.server, userId);
+  ctx.sockets.push(socket);
+  const joined = await request(socket, 'room:join', { roomId, ...options });
+  assert.ok(joined.ok, JSON.stringify(joined));
+  return { userId, socket };
+}
+
+gifts('a gift is charged once, acked with the contract fields, and appears in the ledger', async (ctx) => {
+  const streamerId = uniqueId('streamer');
+  const roomId = await openRoom(ctx.server, streamerId);
+  const { userId, socket } = await viewerInRoom(ctx, 1000, roomId);
+  const ack = await request(socket, 'gift:send', { requestId: requestId(), roomId, giftId: 'crown', count: 3 });
+  assert.is(ack.ok, true);
+  assert.is(ack.charged, 300);
+  assert.is(ack.balance, 700);
+  assert.is(ack.combo, 1);
+  assert.type(ack.giftEventId, 'string');
+  const wallet = await request(socket, 'wallet:get', {});
+  assert.equal(wallet, { ok: true, balance: 700, frozen: false });
+  const report = await flushAndReconcile(ctx.server);
+  assert.ok(report.ok, JSON.stringify(report));
+  const entries = await http<{ entries: { kind: string; amount: number; entryId: string }[] }>(ctx.server, 'GET', '/v1/wallet/entries', { bearer: await token(userId, 'viewer') });
+  assert.equal(entries.body.entries.map((e) => [e.kind, e.amount]), [['gift', -300], ['grant', 1000]]);
+  assert.is(entries.body.entries[0]?.entryId, ack.giftEventId);
+  const [split] = await ctx.server.ctx.sql<{ account_id: string; amount: bigint }[]>`
+    select account_id, amount from postings where entry_id = ${String(ack.giftEventId)}::uuid and account_id = ${`earnings:${streamerId}`}`;
+  assert.is(split?.amount, 210n);
+});
+
+gifts('500 concurrent sends with funds for exactly 300: 300 succeed, the rest are INSUFFICIENT_FUNDS, balance 0', async (ctx) => {
+  const roomId = await openRoom(ctx.server, uniqueId('streamer'));
+  const { socket } = await viewerInRoom(ctx, 300, roomId);
+  const acks = await Promise.all(Array.from({ length: 500 }, () =>
+    request(socket, 'gift:send', { requestId: requestId(), roomId, giftId: 'rose', count: 1 })));
+  assert.is(acks.filter((a) => a.ok).length, 300);
+  assert.ok(acks.filter((a) => !a.ok).every((a) => a.error?.code === 'INSUFFICIENT_FUNDS'));
+  assert.equal(await request(socket, 'wallet:get', {}), { ok: true, balance: 0, frozen: false });
+  const report = await flushAndReconcile(ctx.server);
+  assert.ok(report.ok, JSON.stringify(report.mismatches));
+});
+
+gifts('the same requestId sent 20 times concurrently charges once and answers the first ack each time', async (ctx) => {
+  const roomId = await openRoom(ctx.server, uniqueId('streamer'));
+  const { socket } = await viewerInRoom(ctx, 100, roomId);
+  const id = requestId();
+  const acks = await Promise.all(Array.from({ length: 20 }, () =>
+    request(socket, 'gift:send', { requestId: id, roomId, giftId: 'heart', count: 2 })));
+  assert.ok(acks.every((a) => a.ok));
+  assert.is(new Set(acks.map((a) => a.giftEventId)).size, 1);
+  assert.ok(acks.every((a) => a.balance === 90 && a.charged === 10));
+  assert.equal(await request(socket, 'wallet:get', {}), { ok: true, balance: 90, frozen: false });
+  const other = await request(socket, 'gift:send', { requestId: id, roomId, giftId: 'heart', count: 3 });
+  assert.is(other.error?.code, 'INVALID_ARGUMENT');
+  assert.equal(await request(socket, 'wallet:get', {}), { ok: true, balance: 90, frozen: false });
+});
+
+gifts('combo counts the same gift in a row; another gift starts over', async (ctx) => {
+  const roomId = await openRoom(ctx.server, uniqueId('streamer'));
+  const { socket } = await viewerInRoom(ctx, 100, roomId);
+  const send = (giftId: string) => request(socket, 'gift:send', { requestId: requestId(), roomId, giftId, count: 1 });
+  const combos = [];
+  for (const giftId of ['rose', 'rose', 'rose', 'heart', 'rose']) combos.push((await send(giftId)).combo);
+  assert.equal(combos, [1, 2, 3, 1, 1]);
+});
+
+gifts('other members receive gift, batch members receive gifts, the streamer receives earnings outside the room', async (ctx) => {
+  const streamerId = uniqueId('streamer');
+  const roomId = await openRoom(ctx.server, streamerId);
+  const sender = await viewerInRoom(ctx, 1000, roomId);
+  const watcher = await viewerInRoom(ctx, 0, roomId);
+  const batchWatcher = await viewerInRoom(ctx, 0, roomId, { batch: true });
+  const streamer = await connectAs(ctx.server, streamerId, 'streamer');
+  ctx.sockets.push(streamer);
+  const seen = nextEvent<Record<string, unknown>>(watcher.socket, 'gift');
+  const seenBatch = nextEvent<{ roomId: string; gifts: Record<string, unknown>[] }>(batchWatcher.socket, 'gifts');
+  const earnings = nextEvent<Record<string, unknown>>(streamer, 'earnings');
+  const walletPush = nextEvent<Record<string, unknown>>(sender.socket, 'wallet');
+  const ack = await request(sender.socket, 'gift:send', { requestId: requestId(), roomId, giftId: 'lollipop', count: 2 });
+  assert.ok(ack.ok);
+  const gift = await seen;
+  assert.equal(gift, { giftEventId: ack.giftEventId, roomId, senderId: sender.userId, giftId: 'lollipop', count: 2, coins: 20, combo: 1, at: gift.at });
+  assert.type(gift.at, 'number');
+  const batch = await seenBatch;
+  assert.is(batch.roomId, roomId);
+  assert.equal(batch.gifts, [gift]);
+  assert.equal(await earnings, { giftEventId: ack.giftEventId, roomId, delta: 14, total: 14 });
+  assert.equal(await walletPush, { balance: 980, frozen: false, reason: 'gift' });
+});
+
+gifts('NOT_IN_ROOM, UNKNOWN_ROOM, UNKNOWN_GIFT and a streamer gifting their own room are refused, nothing charged', async (ctx) => {
+  const streamerId = uniqueId('streamer');
+  const roomId = await openRoom(ctx.server, streamerId);
+  const { socket } = await viewerInRoom(ctx, 50, roomId);
+  const otherRoom = await openRoom(ctx.server, uniqueId('streamer'));
+  const send = (payload: Record<string, unknown>) => request(socket, 'gift:send', { requestId: requestId(), roomId, giftId: 'rose', count: 1, ...payload });
+  assert.is((await send({ roomId: otherRoom })).error?.code, 'NOT_IN_ROOM');
+  assert.is((await send({ giftId: 'unicorn' })).error?.code, 'UNKNOWN_GIFT');
+  assert.is((await request(socket, 'room:join', { roomId: 'r_doesnotexist' })).error?.code, 'UNKNOWN_ROOM');
+  assert.is((await request(socket, 'room:leave', { roomId: otherRoom })).error?.code, 'NOT_IN_ROOM');
+  await grant(ctx.server, streamerId, 10);
+  const streamer = await connectAs(ctx.server, streamerId, 'streamer');
+  ctx.sockets.push(streamer);
+  await request(streamer, 'room:join', { roomId });
+  const own = await request(streamer, 'gift:send', { requestId: requestId(), roomId, giftId: 'rose', count: 1 });
+  assert.is(own.error?.code, 'FORBIDDEN');
+  assert.equal(await request(socket, 'wallet:get', {}), { ok: true, balance: 50, frozen: false });
+  assert.ok((await request(socket, 'room:leave', { roomId })).ok);
+  assert.is((await send({})).error?.code, 'NOT_IN_ROOM');
+});
+
+gifts('a closed room takes no more gifts', async (ctx) => {
+  const streamerId = uniqueId('streamer');
+  const roomId = await openRoom(ctx.server, streamerId);
+  const { socket } = await viewerInRoom(ctx, 50, roomId);
+  const closed = await http(ctx.server, 'POST', `/v1/rooms/${roomId}/close`, { bearer: await token(streamerId, 'streamer') });
+  assert.is(closed.status, 200);
+  const ack = await request(socket, 'gift:send', { requestId: requestId(), roomId, giftId: 'rose', count: 1 });
+  assert.is(ack.error?.code, 'UNKNOWN_ROOM');
+  assert.equal(await request(socket, 'wallet:get', {}), { ok: true, balance: 50, frozen: false });
+});
+
+gifts('after everything, the ledger balances and reconcile is clean', async (ctx) => {
+  const report = await flushAndReconcile(ctx.server);
+  assert.ok(report.ok, JSON.stringify(report));
+  assert.is(report.unflushedEntries, 0);
+  const [sums] = await ctx.server.ctx.sql<{ total: bigint; unbalanced: bigint }[]>`
+    select coalesce(sum(amount), 0)::bigint as total,
+           (select count(*) from (select 1 from postings group by entry_id having sum(amount) <> 0) u) as unbalanced
+      from postings`;
+  assert.is(sums?.total, 0n);
+  assert.is(sums?.unbalanced, 0n);
+});
+
+gifts.run();

@@ -1,0 +1,69 @@
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import postgres from 'postgres';
+import { ensureStorage } from '../server/local-services/index.js';
+import { projectRoot } from '../server/paths.js';
+
+// npm test: real Redis and PostgreSQL for the whole run. Without REDIS_URL/DATABASE_URL
+// they are throwaway private instances; with them, the run gets its own database on that
+// server and its own Redis key namespace, and removes the database afterwards.
+
+const suffix = randomBytes(4).toString('hex');
+const dataDir = mkdtempSync(path.join(tmpdir(), 'gifting-test-'));
+// PostgreSQL runs as its own user when we are root: it must be able to reach the folder.
+chmodSync(dataDir, 0o755);
+const storage = await ensureStorage({
+  dataDir, redisUrl: process.env.REDIS_URL, databaseUrl: process.env.DATABASE_URL, durability: 'durable', throwaway: true,
+});
+
+let databaseUrl = storage.databaseUrl;
+let dropDatabase: (() => Promise<void>) | null = null;
+if (storage.localPostgres === null) {
+  const database = `gifting_test_${suffix}`;
+  const admin = postgres(storage.databaseUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database ${database}`);
+  const url = new URL(storage.databaseUrl);
+  url.pathname = `/${database}`;
+  databaseUrl = url.toString();
+  dropDatabase = async () => {
+    await admin.unsafe(`drop database if exists ${database} with (force)`);
+    await admin.end();
+  };
+}
+
+const pattern = process.argv[2] ?? '\\.test\\.js$';
+const child = spawn(process.execPath, [path.join(projectRoot, 'node_modules', 'uvu', 'bin.js'), 'dist/test', pattern], {
+  cwd: projectRoot,
+  stdio: ['ignore', 'pipe', 'inherit'],
+  env: {
+    ...process.env,
+    FORCE_COLOR: '0',
+    NO_COLOR: '1',
+    TEST_REDIS_URL: storage.redisUrl,
+    TEST_DATABASE_URL: databaseUrl,
+    TEST_WALLET_NAMESPACE: storage.localRedis === null ? `t${suffix}` : 'w',
+    TEST_LOCAL_REDIS_PID: String(storage.localRedis?.pid ?? ''),
+    TEST_DATA_DIR: dataDir,
+  },
+});
+let output = '';
+child.stdout.on('data', (chunk: Buffer) => {
+  output += chunk.toString();
+  process.stdout.write(chunk);
+});
+const exitCode = await new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? 1)));
+
+await storage.stop();
+await dropDatabase?.();
+rmSync(dataDir, { recursive: true, force: true });
+
+// uvu prints "Total: N", "Passed: N"; CI wants one plain line.
+const plain = output.replace(/\x1b\[[0-9;]*m/g, '');
+const total = Number(/Total:\s+(\d+)/.exec(plain)?.[1] ?? 0);
+const passed = Number(/Passed:\s+(\d+)/.exec(plain)?.[1] ?? 0);
+const failed = exitCode === 0 ? total - passed : Math.max(1, total - passed);
+process.stdout.write(`\n${passed} passed, ${failed} failed\n`);
+process.exit(exitCode === 0 && failed === 0 && total > 0 ? 0 : 1);
