@@ -1,0 +1,140 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { SignJWT } from 'jose';
+import type { Socket } from 'socket.io-client';
+import type { RunningServer } from '../../server/server.js';
+import { testAuthSecret, uniqueId } from '../helpers/env.js';
+import { connect, connectAs, flushAndReconcile, grant, openRoom, request, requestId, startTestServer, token } from '../helpers/harness.js';
+
+interface Context { server: RunningServer; socket: Socket; roomId: string }
+const hostile = suite<Context>('hostile input', {} as Context);
+
+hostile.before(async (ctx) => {
+  ctx.server = await startTestServer({ giftsPerSecondPerUser: 5, giftBurstPerUser: 500 });
+  ctx.roomId = await openRoom(ctx.server, uniqueId('streamer'));
+  const userId = uniqueId('viewer');
+  await grant(ctx.server, userId, 1_000);
+  ctx.socket = await connectAs(ctx.server, userId);
+  assert.ok((await request(ctx.socket, 'room:join', { roomId: ctx.roomId })).ok);
+});
+hostile.after(async (ctx) => {
+  ctx.socket.close();
+  await ctx.server.stop();
+});
+
+const valid = () => ({ requestId: requestId(), giftId: 'rose', count: 1 });
+const huge = 'x'.repeat(10_000);
+
+// Each: a gift:send payload (built with the room id) and the code it must be refused with.
+const cases: [string, (roomId: string) => unknown, string][] = [
+  ['no payload', () => undefined, 'INVALID_ARGUMENT'],
+  ['null payload', () => null, 'INVALID_ARGUMENT'],
+  ['a string payload', () => 'gift', 'INVALID_ARGUMENT'],
+  ['a number payload', () => 42, 'INVALID_ARGUMENT'],
+  ['an array payload', (roomId) => [{ ...valid(), roomId }], 'INVALID_ARGUMENT'],
+  ['missing requestId', (roomId) => ({ roomId, giftId: 'rose', count: 1 }), 'INVALID_ARGUMENT'],
+  ['missing roomId', () => valid(), 'INVALID_ARGUMENT'],
+  ['missing giftId', (roomId) => ({ roomId, requestId: requestId(), count: 1 }), 'INVALID_ARGUMENT'],
+  ['missing count', (roomId) => ({ roomId, requestId: requestId(), giftId: 'rose' }), 'INVALID_ARGUMENT'],
+  ['count zero', (roomId) => ({ ...valid(), roomId, count: 0 }), 'INVALID_ARGUMENT'],
+  ['count negative', (roomId) => ({ ...valid(), roomId, count: -5 }), 'INVALID_ARGUMENT'],
+  ['count a float', (roomId) => ({ ...valid(), roomId, count: 1.5 }), 'INVALID_ARGUMENT'],
+  ['count a numeric string', (roomId) => ({ ...valid(), roomId, count: '1' }), 'INVALID_ARGUMENT'],
+  ['count 10000', (roomId) => ({ ...valid(), roomId, count: 10_000 }), 'INVALID_ARGUMENT'],
+  ['count beyond the safe range', (roomId) => ({ ...valid(), roomId, count: 2 ** 60 }), 'INVALID_ARGUMENT'],
+  ['count NaN (null on the wire)', (roomId) => ({ ...valid(), roomId, count: Number.NaN }), 'INVALID_ARGUMENT'],
+  ['count a boolean', (roomId) => ({ ...valid(), roomId, count: true }), 'INVALID_ARGUMENT'],
+  ['count an object', (roomId) => ({ ...valid(), roomId, count: { valueOf: 1 } }), 'INVALID_ARGUMENT'],
+  ['requestId too short', (roomId) => ({ ...valid(), roomId, requestId: 'abc' }), 'INVALID_ARGUMENT'],
+  ['requestId too long', (roomId) => ({ ...valid(), roomId, requestId: 'a'.repeat(65) }), 'INVALID_ARGUMENT'],
+  ['requestId with bad characters', (roomId) => ({ ...valid(), roomId, requestId: 'abc def/ghi' }), 'INVALID_ARGUMENT'],
+  ['requestId a number', (roomId) => ({ ...valid(), roomId, requestId: 12345678 }), 'INVALID_ARGUMENT'],
+  ['requestId huge', (roomId) => ({ ...valid(), roomId, requestId: huge }), 'INVALID_ARGUMENT'],
+  ['roomId huge', () => ({ ...valid(), roomId: huge }), 'INVALID_ARGUMENT'],
+  ['roomId an object', () => ({ ...valid(), roomId: { $ne: null } }), 'INVALID_ARGUMENT'],
+  ['giftId with upper case and spaces', (roomId) => ({ ...valid(), roomId, giftId: 'Rose Gold' }), 'INVALID_ARGUMENT'],
+  ['giftId an array', (roomId) => ({ ...valid(), roomId, giftId: ['rose'] }), 'INVALID_ARGUMENT'],
+  ['giftId unknown', (roomId) => ({ ...valid(), roomId, giftId: 'unicorn' }), 'UNKNOWN_GIFT'],
+  ['__proto__ pollution', (roomId) => JSON.parse(`{"__proto__":{"count":1,"giftId":"rose"},"roomId":"${roomId}","requestId":"${requestId()}"}`), 'INVALID_ARGUMENT'],
+  ['constructor.prototype pollution', (roomId) => ({ ...valid(), roomId, count: undefined, constructor: { prototype: { count: 1 } } }), 'INVALID_ARGUMENT'],
+  ['a room not joined', () => ({ ...valid(), roomId: 'r_notjoined' }), 'NOT_IN_ROOM'],
+];
+
+hostile(`${cases.length} hostile gift:send payloads are each refused with their code and nothing is charged`, async (ctx) => {
+  for (const [name, build, code] of cases) {
+    const ack = await request(ctx.socket, 'gift:send', build(ctx.roomId));
+    assert.is(ack.ok, false, name);
+    assert.is(ack.error?.code, code, `${name}: ${JSON.stringify(ack)}`);
+    assert.type(ack.error?.message, 'string');
+  }
+  assert.equal(await request(ctx.socket, 'wallet:get', {}), { ok: true, balance: 1_000, frozen: false });
+  assert.equal(({} as Record<string, unknown>).count, undefined, 'Object.prototype was polluted');
+});
+
+hostile('hostile room:join, room:leave and wallet:get payloads answer INVALID_ARGUMENT', async (ctx) => {
+  for (const payload of [undefined, null, 7, 'room', [], { roomId: 5 }, { roomId: huge }, { roomId: ctx.roomId, batch: 'yes' }]) {
+    assert.is((await request(ctx.socket, 'room:join', payload)).error?.code, 'INVALID_ARGUMENT', JSON.stringify(payload));
+    if (payload !== undefined && typeof payload === 'object' && payload !== null && 'batch' in payload) continue;
+    assert.is((await request(ctx.socket, 'room:leave', payload)).error?.code, 'INVALID_ARGUMENT', JSON.stringify(payload));
+  }
+  assert.is((await request(ctx.socket, 'wallet:get', 'x')).error?.code, 'INVALID_ARGUMENT');
+  assert.ok((await request(ctx.socket, 'wallet:get', {})).ok, 'the socket still works');
+});
+
+hostile('an event without an ack and an unknown event do not break the connection', async (ctx) => {
+  ctx.socket.emit('gift:send', { ...valid(), roomId: ctx.roomId });
+  ctx.socket.emit('no:such:event', { a: 1 });
+  ctx.socket.emit('gift:send');
+  const wallet = await request(ctx.socket, 'wallet:get', {});
+  assert.ok(wallet.ok);
+});
+
+hostile('a payload over the size bound closes that connection only; the server keeps serving', async (ctx) => {
+  const victim = await connectAs(ctx.server, uniqueId('viewer'));
+  const closed = new Promise<void>((resolve) => victim.once('disconnect', () => resolve()));
+  victim.emit('gift:send', { blob: 'y'.repeat(64 * 1024) }, () => {});
+  await closed;
+  assert.ok((await request(ctx.socket, 'wallet:get', {})).ok);
+});
+
+hostile('forged, expired, wrong-algorithm, bad-role and missing tokens are refused with UNAUTHENTICATED', async (ctx) => {
+  const now = Math.floor(Date.now() / 1000);
+  const key = (secret: string) => new TextEncoder().encode(secret);
+  const forged = await new SignJWT({ role: 'viewer' }).setProtectedHeader({ alg: 'HS256' }).setSubject('u1').setExpirationTime(now + 60).sign(key('another-secret-of-enough-length'));
+  const expired = await new SignJWT({ role: 'viewer' }).setProtectedHeader({ alg: 'HS256' }).setSubject('u1').setExpirationTime(now - 10).sign(key(testAuthSecret));
+  const badRole = await new SignJWT({ role: 'root' }).setProtectedHeader({ alg: 'HS256' }).setSubject('u1').setExpirationTime(now + 60).sign(key(testAuthSecret));
+  const noSubject = await new SignJWT({ role: 'viewer' }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime(now + 60).sign(key(testAuthSecret));
+  const [header, body] = (await token('u1', 'viewer')).split('.');
+  const unsigned = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${body}.`;
+  const tampered = `${header}.${Buffer.from(JSON.stringify({ sub: 'u1', role: 'admin', exp: now + 60 })).toString('base64url')}.${(await token('u1', 'viewer')).split('.')[2]}`;
+  for (const [name, bearer] of [['forged', forged], ['expired', expired], ['bad role', badRole], ['no subject', noSubject],
+    ['alg none', unsigned], ['tampered claims', tampered], ['garbage', 'not.a.jwt'], ['missing', undefined]] as const) {
+    const error = await connect(ctx.server.url, bearer).then(() => null, (e: Error) => e);
+    assert.is(error?.message, 'UNAUTHENTICATED', name);
+  }
+});
+
+hostile('sending faster than the per-user rate answers RATE_LIMITED and charges nothing for those', async () => {
+  const limited = await startTestServer({ giftsPerSecondPerUser: 1, giftBurstPerUser: 3 });
+  try {
+    const roomId = await openRoom(limited, uniqueId('streamer'));
+    const userId = uniqueId('viewer');
+    await grant(limited, userId, 100);
+    const socket = await connectAs(limited, userId);
+    await request(socket, 'room:join', { roomId });
+    const acks = await Promise.all(Array.from({ length: 6 }, () => request(socket, 'gift:send', { requestId: requestId(), roomId, giftId: 'rose', count: 1 })));
+    assert.is(acks.filter((a) => a.ok).length, 3);
+    assert.ok(acks.filter((a) => !a.ok).every((a) => a.error?.code === 'RATE_LIMITED'));
+    assert.equal(await request(socket, 'wallet:get', {}), { ok: true, balance: 97, frozen: false });
+    socket.close();
+  } finally {
+    await limited.stop();
+  }
+});
+
+hostile('nothing hostile moved a coin: reconcile is clean', async (ctx) => {
+  const report = await flushAndReconcile(ctx.server);
+  assert.ok(report.ok, JSON.stringify(report));
+});
+
+hostile.run();

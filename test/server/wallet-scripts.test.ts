@@ -1,0 +1,151 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { earningsAccount, platformRevenueAccount, walletAccount } from '../../domain/accounts.js';
+import { splitWithCarry, type PayeeShare } from '../../domain/commission.js';
+import { DomainError, InvariantViolation } from '../../domain/errors.js';
+import { connectRedis } from '../../server/redis/commands.js';
+import { WalletStore, type GiftCharge } from '../../server/redis/wallet-store.js';
+import { randomBytes } from 'node:crypto';
+import { testStorage, uniqueId } from '../helpers/env.js';
+import { randomInt, seededRandom } from '../helpers/random.js';
+import { rejects } from '../helpers/assert.js';
+
+// A namespace of its own: these tests poke at the scripts directly and leave no ledger behind.
+interface Context { redis: Redis; store: WalletStore }
+const scripts = suite<Context>('wallet scripts', {} as Context);
+
+scripts.before(async (ctx) => {
+  ctx.redis = connectRedis(testStorage.redisUrl(), { name: 'test-scripts', offlineQueue: true });
+  ctx.store = new WalletStore(ctx.redis, `scripts-${randomBytes(3).toString("hex")}`, 100_000);
+});
+scripts.after(async (ctx) => {
+  const keys = await ctx.redis.keys(`{${ctx.store.keys.balances.slice(1, ctx.store.keys.balances.indexOf('}'))}}:*`);
+  if (keys.length > 0) await ctx.redis.del(...keys);
+  ctx.redis.disconnect();
+});
+
+async function fund(store: WalletStore, userId: string, coins: number) {
+  await store.postEntry({
+    entryId: randomUUID(), kind: 'grant', nowMs: Date.now(), meta: {},
+    postings: [{ accountId: 'system:grants', amount: -coins }, { accountId: walletAccount(userId), amount: coins }],
+    flooredAccounts: new Set(),
+  });
+}
+
+function charge(senderId: string, overrides: Partial<GiftCharge> = {}): GiftCharge {
+  const streamerId = overrides.streamerId ?? 'streamer-1';
+  return {
+    entryId: randomUUID(), senderId, streamerId, roomId: 'room-1', giftId: 'rose', count: 1, requestId: `req-${randomUUID()}`,
+    priceCoins: 1, fingerprint: 'room-1|rose|1', platformAccount: platformRevenueAccount,
+    payees: [{ accountId: earningsAccount(streamerId), bps: 7000, carryKey: `${earningsAccount(streamerId)}|default` }],
+    nowMs: Date.now(), ...overrides,
+  };
+}
+
+const code = (expected: string) => (error: unknown) => error instanceof DomainError && error.code === expected;
+
+scripts('OK: debits the sender, credits creator and platform, records a balanced journal entry', async ({ store, redis }) => {
+  const sender = uniqueId('v');
+  await fund(store, sender, 100);
+  const streamerId = uniqueId('s');
+  const receipt = await store.chargeGift(charge(sender, { priceCoins: 10, streamerId,
+    payees: [{ accountId: earningsAccount(streamerId), bps: 7000, carryKey: 'c1' }] }));
+  assert.is(receipt.replay, false);
+  assert.is(receipt.balance, 90);
+  assert.equal(receipt.credit, { earnedTotal: 7, platformCoins: 3, payeeCoins: [7] });
+  assert.is(await redis.hget(store.keys.balances, earningsAccount(streamerId)), '7');
+  const [last] = await redis.xrevrange(store.keys.journal, '+', '-', 'COUNT', 1);
+  const fields = last?.[1] ?? [];
+  assert.is(fields[fields.indexOf('p') + 1], `${walletAccount(sender)}=-10;${earningsAccount(streamerId)}=7;${platformRevenueAccount}=3`);
+});
+
+scripts('REPLAY: the same requestId returns the first result and charges nothing more', async ({ store }) => {
+  const sender = uniqueId('v');
+  await fund(store, sender, 100);
+  const first = charge(sender, { priceCoins: 5, fingerprint: 'f' });
+  const a = await store.chargeGift(first);
+  const b = await store.chargeGift({ ...first, entryId: randomUUID() });
+  assert.is(b.replay, true);
+  assert.equal([b.giftEventId, b.charged, b.balance, b.combo, b.atMs], [a.giftEventId, a.charged, a.balance, a.combo, a.atMs]);
+  assert.equal(await store.wallet(sender), { balance: 95, frozen: false });
+});
+
+scripts('INVALID_ARGUMENT: the same requestId for another gift is refused', async ({ store }) => {
+  const sender = uniqueId('v');
+  await fund(store, sender, 100);
+  const first = charge(sender, { fingerprint: 'room|rose|1' });
+  await store.chargeGift(first);
+  await rejects(store.chargeGift({ ...first, fingerprint: 'room|rose|2', priceCoins: 2 }), code('INVALID_ARGUMENT'));
+  assert.equal(await store.wallet(sender), { balance: 99, frozen: false });
+});
+
+scripts('ACCOUNT_FROZEN, INSUFFICIENT_FUNDS and UNAVAILABLE (journal full) change nothing', async ({ store, redis }) => {
+  const sender = uniqueId('v');
+  await fund(store, sender, 10);
+  await rejects(store.chargeGift(charge(sender, { priceCoins: 11 })), code('INSUFFICIENT_FUNDS'));
+  await store.setFrozen(sender, 'chargeback');
+  await rejects(store.chargeGift(charge(sender)), code('ACCOUNT_FROZEN'));
+  assert.equal(await store.wallet(sender), { balance: 10, frozen: true });
+  await store.setFrozen(sender, null);
+  const length = await redis.xlen(store.keys.journal);
+  const full = new WalletStore(redis, store.keys.balances.slice(1, store.keys.balances.indexOf('}')), length);
+  await rejects(full.chargeGift(charge(sender)), code('UNAVAILABLE'));
+  assert.is(await redis.xlen(store.keys.journal), length);
+  assert.equal(await store.wallet(sender), { balance: 10, frozen: false });
+});
+
+scripts('ASSERT: a non-positive price or shares over 100 % are invariant violations and change nothing', async ({ store }) => {
+  const sender = uniqueId('v');
+  await fund(store, sender, 10);
+  const broken = (e: unknown) => e instanceof InvariantViolation;
+  await rejects(store.chargeGift(charge(sender, { priceCoins: 0 })), broken);
+  const overShare: PayeeShare[] = [
+    { accountId: 'earnings:a', bps: 10_000, carryKey: 'a' }, { accountId: 'earnings:b', bps: 10_000, carryKey: 'b' }];
+  // The script caps the second payee, so legs still sum: shares over 100 % never reach Redis from domain code.
+  const capped = await store.chargeGift(charge(sender, { priceCoins: 2, payees: overShare }));
+  assert.equal(capped.credit?.payeeCoins, [2, 0]);
+  assert.equal(await store.wallet(sender), { balance: 8, frozen: false });
+});
+
+scripts('post-entry: refuses unbalanced postings in code, overdrafts with INSUFFICIENT_FUNDS, replays by key', async ({ store }) => {
+  const user = uniqueId('v');
+  await rejects(store.postEntry({ entryId: randomUUID(), kind: 'grant', nowMs: 0, meta: {}, flooredAccounts: new Set(),
+    postings: [{ accountId: 'system:grants', amount: -5 }, { accountId: walletAccount(user), amount: 4 }] }), (e: unknown) => e instanceof InvariantViolation);
+  await rejects(store.postEntry({ entryId: randomUUID(), kind: 'refund', nowMs: 0, meta: {}, flooredAccounts: new Set([walletAccount(user)]),
+    postings: [{ accountId: walletAccount(user), amount: -5 }, { accountId: 'system:grants', amount: 5 }] }), code('INSUFFICIENT_FUNDS'));
+  const request = { entryId: randomUUID(), kind: 'grant', nowMs: 0, meta: {}, flooredAccounts: new Set<string>(), idempotencyKey: uniqueId('k'), fingerprint: 'a',
+    postings: [{ accountId: 'system:grants', amount: -5 }, { accountId: walletAccount(user), amount: 5 }] };
+  const first = await store.postEntry(request);
+  const again = await store.postEntry({ ...request, entryId: randomUUID() });
+  assert.equal(again, { ...first, replay: true });
+  await rejects(store.postEntry({ ...request, fingerprint: 'b' }), code('INVALID_ARGUMENT'));
+  assert.equal(await store.wallet(user), { balance: 5, frozen: false });
+});
+
+scripts('the script splits exactly as domain/commission.ts over random gift streams', async ({ store }) => {
+  for (let seed = 1; seed <= 12; seed += 1) {
+    const random = seededRandom(seed);
+    const sender = uniqueId('v');
+    await fund(store, sender, 10_000_000_000);
+    const payeeCount = randomInt(random, 1, 3);
+    let left = 10_000;
+    const payees: PayeeShare[] = Array.from({ length: payeeCount }, (_, i) => {
+      const bps = randomInt(random, 0, left);
+      left -= bps;
+      return { accountId: `earnings:${sender}-p${i}`, bps, carryKey: `${sender}-p${i}|r` };
+    });
+    let carries = payees.map(() => 0);
+    for (let gift = 0; gift < 40; gift += 1) {
+      const price = random() < 0.8 ? randomInt(random, 1, 30) : randomInt(random, 1, 99_990_000);
+      const expected = splitWithCarry(price, payees, carries);
+      carries = expected.carries;
+      const receipt = await store.chargeGift(charge(sender, { priceCoins: price, payees }));
+      assert.equal(receipt.credit?.payeeCoins, expected.payeeCoins, `seed ${seed} gift ${gift}`);
+      assert.is(receipt.credit?.platformCoins, expected.platformCoins, `seed ${seed} gift ${gift}`);
+    }
+  }
+});
+
+scripts.run();
