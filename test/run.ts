@@ -54,7 +54,14 @@ child.stdout.on('data', (chunk: Buffer) => {
   output += chunk.toString();
   process.stdout.write(chunk);
 });
+// A suite that leaks a handle would keep uvu alive forever: bound the whole run.
+const runBoundMs = Number(process.env.TEST_TIMEOUT_MS ?? 20 * 60_000);
+const bound = setTimeout(() => {
+  process.stderr.write(`\nthe test run exceeded ${runBoundMs} ms; stopping it\n`);
+  child.kill('SIGKILL');
+}, runBoundMs);
 const exitCode = await new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? 1)));
+clearTimeout(bound);
 
 await storage.stop();
 await dropDatabase?.();

@@ -1,0 +1,131 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { randomUUID } from 'node:crypto';
+import { walletAccount } from '../../domain/accounts.js';
+import { JournalFlusher } from '../../server/flusher/flusher.js';
+import { reconcile } from '../../server/services/reconcile.js';
+import type { RunningServer } from '../../server/server.js';
+import { rejects } from '../helpers/assert.js';
+import { testStorage, uniqueId } from '../helpers/env.js';
+import { connectRedis } from '../../server/redis/commands.js';
+import type { Redis } from 'ioredis';
+import { startTestServer } from '../helpers/harness.js';
+
+interface Context { server: RunningServer }
+const ledger = suite<Context>('ledger and flusher', {} as Context);
+
+ledger.before(async (ctx) => {
+  // The server's own flusher is off: each test drives flushers itself.
+  ctx.server = await startTestServer({ flusherEnabled: false });
+});
+ledger.after(async (ctx) => {
+  await ctx.server.ctx.flusher.drain();
+  await ctx.server.stop();
+});
+
+const pgError = (fragment: string) => (error: unknown) => error instanceof Error && error.message.includes(fragment);
+
+async function grantDirect(ctx: Context, userId: string, coins: number): Promise<string> {
+  const entryId = randomUUID();
+  await ctx.server.ctx.wallets.postEntry({
+    entryId, kind: 'grant', nowMs: Date.now(), meta: {}, flooredAccounts: new Set(),
+    postings: [{ accountId: 'system:grants', amount: -coins }, { accountId: walletAccount(userId), amount: coins }],
+  });
+  return entryId;
+}
+
+ledger('the database refuses an unbalanced entry, an entry without postings, and any update or delete', async ({ server }) => {
+  const { sql } = server.ctx;
+  await sql`insert into accounts (id, kind) values ('system:test-a', 'system'), ('system:test-b', 'system') on conflict do nothing`;
+  await rejects(sql.begin(async (tx) => {
+    const id = randomUUID();
+    await tx`insert into journal_entries (id, kind, created_at) values (${id}, 'test', now())`;
+    await tx`insert into postings (entry_id, account_id, amount) values (${id}, 'system:test-a', 5), (${id}, 'system:test-b', -4)`;
+  }), pgError('unbalanced'));
+  await rejects(sql.begin(async (tx) => {
+    await tx`insert into journal_entries (id, kind, created_at) values (${randomUUID()}, 'test', now())`;
+  }), pgError('does not balance'));
+  const id = randomUUID();
+  await sql.begin(async (tx) => {
+    await tx`insert into journal_entries (id, kind, created_at) values (${id}, 'test', now())`;
+    await tx`insert into postings (entry_id, account_id, amount) values (${id}, 'system:test-a', 5), (${id}, 'system:test-b', -5)`;
+  });
+  await rejects(sql`update postings set amount = 6 where entry_id = ${id}`, pgError('immutable'));
+  await rejects(sql`delete from postings where entry_id = ${id}`, pgError('immutable'));
+  await rejects(sql`update journal_entries set kind = 'x' where id = ${id}`, pgError('immutable'));
+  await rejects(sql`delete from journal_entries where id = ${id}`, pgError('immutable'));
+  await rejects(sql`truncate postings cascade`, pgError('immutable'));
+  await rejects(sql`insert into postings (entry_id, account_id, amount) values (${id}, 'system:test-a', 0)`, pgError('check'));
+});
+
+ledger('a crash between COMMIT and XACK replays the batch and writes nothing twice', async ({ server }) => {
+  const { redis, sql, wallets } = server.ctx;
+  const userId = uniqueId('v');
+  const entryIds = [await grantDirect({ server }, userId, 10), await grantDirect({ server }, userId, 20)];
+  const consumer = uniqueId('crashy');
+  const crashing = new JournalFlusher(redis, sql, wallets.keys, {
+    consumerName: consumer, afterCommit: async () => { throw new Error('simulated crash after COMMIT'); },
+  });
+  await crashing.ensureGroup();
+  await rejects(crashing.flushOnce(), pgError('simulated crash'));
+  assert.ok((await redis.xlen(wallets.keys.journal)) >= 2, 'not acknowledged, still in the stream');
+  // The same consumer restarts and finds its pending entries first.
+  const restarted = new JournalFlusher(redis, sql, wallets.keys, { consumerName: consumer });
+  await restarted.drain();
+  assert.ok(restarted.stats.duplicateEntries >= 2);
+  const [row] = await sql<{ n: bigint }[]>`select count(*)::bigint as n from postings where entry_id = any(${sql.array(entryIds)}::uuid[])`;
+  assert.is(row?.n, 4n);
+  assert.is(await redis.xlen(wallets.keys.journal), 0);
+  const report = await reconcile(redis, sql, wallets.keys);
+  assert.ok(report.ok, JSON.stringify(report));
+});
+
+ledger('entries left pending by a dead consumer are reclaimed by another', async ({ server }) => {
+  const { redis, sql, wallets } = server.ctx;
+  const userId = uniqueId('v');
+  const entryId = await grantDirect({ server }, userId, 7);
+  const dead = new JournalFlusher(redis, sql, wallets.keys, {
+    consumerName: uniqueId('dead'), afterCommit: async () => { throw new Error('died'); },
+  });
+  await rejects(dead.flushOnce(), pgError('died'));
+  const survivor = new JournalFlusher(redis, sql, wallets.keys, { consumerName: uniqueId('survivor'), claimIdleMs: 0 });
+  await survivor.drain();
+  assert.is(await redis.xlen(wallets.keys.journal), 0);
+  const [row] = await sql<{ n: bigint }[]>`select count(*)::bigint as n from postings where entry_id = ${entryId}::uuid`;
+  assert.is(row?.n, 2n);
+});
+
+ledger('two flushers racing over 2,000 entries write each exactly once', async ({ server }) => {
+  const { redis, sql, wallets } = server.ctx;
+  const userId = uniqueId('v');
+  const entryIds: string[] = [];
+  for (let i = 0; i < 2000; i += 1) entryIds.push(await grantDirect({ server }, userId, 1));
+  const [redisA, redisB] = ['a', 'b'].map((name) => connectRedis(testStorage.redisUrl(), { name, offlineQueue: true })) as [Redis, Redis];
+  const a = new JournalFlusher(redisA, sql, wallets.keys, { consumerName: uniqueId('a'), batchSizeMax: 100, claimIdleMs: 0 });
+  const b = new JournalFlusher(redisB, sql, wallets.keys, { consumerName: uniqueId('b'), batchSizeMax: 100, claimIdleMs: 0 });
+  await Promise.all([a.drain(), b.drain()]);
+  redisA.disconnect();
+  redisB.disconnect();
+  const [row] = await sql<{ entries: bigint; total: bigint }[]>`
+    select count(distinct entry_id)::bigint as entries, sum(amount)::bigint as total
+      from postings where account_id = ${walletAccount(userId)}`;
+  assert.is(row?.entries, 2000n);
+  assert.is(row?.total, 2000n);
+  const report = await reconcile(redis, sql, wallets.keys);
+  assert.ok(report.ok, JSON.stringify(report));
+});
+
+ledger('reconcile names the account and amount of a drift in the hot balance', async ({ server }) => {
+  const { redis, sql, wallets } = server.ctx;
+  const userId = uniqueId('v');
+  await grantDirect({ server }, userId, 50);
+  await server.ctx.flusher.drain();
+  await redis.hincrby(wallets.keys.balances, walletAccount(userId), 1);
+  const report = await reconcile(redis, sql, wallets.keys);
+  assert.is(report.ok, false);
+  assert.equal(report.mismatches.map((m) => [m.accountId, m.difference]), [[walletAccount(userId), 1]]);
+  await redis.hincrby(wallets.keys.balances, walletAccount(userId), -1);
+  assert.ok((await reconcile(redis, sql, wallets.keys)).ok);
+});
+
+ledger.run();
