@@ -18,7 +18,8 @@ export async function buildApp(ctx: AppContext, options: { logger?: boolean } = 
   const app = Fastify({
     logger: options.logger === true ? { level: ctx.config.logLevel } : false,
     bodyLimit: limits.httpBodyBytesMax,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+    // No type coercion: a coin amount sent as a string is refused, never converted.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false } },
   });
 
   app.setErrorHandler((error: FastifyError | DomainError | InvariantViolation, request, reply) => {
@@ -35,6 +36,7 @@ export async function buildApp(ctx: AppContext, options: { logger?: boolean } = 
     request.log.error({ err: error }, error instanceof InvariantViolation ? 'INVARIANT VIOLATED' : 'unhandled error');
     return reply.code(500).send(errorBody('INTERNAL'));
   });
+  app.decorateRequest('identity', null);
   app.setNotFoundHandler((_request, reply) => reply.code(404).send(errorBody('NOT_FOUND')));
 
   await app.register(swagger, {

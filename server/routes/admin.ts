@@ -2,13 +2,14 @@ import type { FastifyInstance } from 'fastify';
 import { DomainError } from '../../domain/errors.js';
 import { limits } from '../../domain/limits.js';
 import type { AppContext } from '../context.js';
-import { authenticate } from '../plugins/auth.js';
+import { identityOf, requireRole } from '../plugins/auth.js';
 import { grantCoins } from '../services/grant-service.js';
 import { reconcile } from '../services/reconcile.js';
 import { bearerSecurity, coins, errorReply, userIdSchema } from './schemas.js';
 
 export async function adminRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   app.post('/v1/admin/grants', {
+    onRequest: requireRole(ctx.tokens, ['admin']),
     schema: {
       description: 'Credit promotional coins to a wallet: one journal entry from system:grants. An optional `Idempotency-Key` header makes a retry return the first grant.',
       security: bearerSecurity,
@@ -29,7 +30,7 @@ export async function adminRoutes(app: FastifyInstance, ctx: AppContext): Promis
       },
     },
   }, async (request, reply) => {
-    const identity = await authenticate(ctx.tokens, request, ['admin']);
+    const identity = identityOf(request);
     const body = request.body as { userId: string; coins: number; reason: string };
     const key = request.headers['idempotency-key'];
     try {
@@ -48,13 +49,13 @@ export async function adminRoutes(app: FastifyInstance, ctx: AppContext): Promis
   });
 
   app.get('/v1/admin/reconcile', {
+    onRequest: requireRole(ctx.tokens, ['admin']),
     schema: {
       description: 'Per account: hot balance == ledger + unflushed journal; globally: entries and accounts sum to zero, no wallet below zero.',
       security: bearerSecurity,
       response: { 401: errorReply, 403: errorReply },
     },
-  }, async (request) => {
-    await authenticate(ctx.tokens, request, ['admin']);
+  }, async () => {
     const report = await reconcile(ctx.redis, ctx.sql, ctx.wallets.keys);
     ctx.metrics.reconcileMismatches.set(report.mismatches.length);
     return report;

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { DomainError } from '../../domain/errors.js';
 import { limits } from '../../domain/limits.js';
 import type { AppContext } from '../context.js';
-import { authenticate } from '../plugins/auth.js';
+import { identityOf, requireRole } from '../plugins/auth.js';
 import { bearerSecurity, errorReply } from './schemas.js';
 
 export async function catalogRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
@@ -14,6 +14,7 @@ export async function catalogRoutes(app: FastifyInstance, ctx: AppContext): Prom
   }, async () => ctx.catalog.list());
 
   app.post('/v1/rooms', {
+    onRequest: requireRole(ctx.tokens, ['streamer']),
     schema: {
       description: 'Open a live room (streamers).',
       security: bearerSecurity,
@@ -25,20 +26,21 @@ export async function catalogRoutes(app: FastifyInstance, ctx: AppContext): Prom
       response: { 201: { type: 'object', properties: { id: { type: 'string' }, streamerId: { type: 'string' }, title: { type: 'string' }, createdAt: { type: 'string' } } }, 401: errorReply, 403: errorReply },
     },
   }, async (request, reply) => {
-    const identity = await authenticate(ctx.tokens, request, ['streamer']);
+    const identity = identityOf(request);
     const body = request.body as { title?: string } | null | undefined;
     const room = await ctx.rooms.open(identity.userId, body?.title ?? '');
     return reply.code(201).send(room);
   });
 
   app.post('/v1/rooms/:id/close', {
+    onRequest: requireRole(ctx.tokens, ['streamer']),
     schema: {
       description: 'Close a live room (its streamer): no more joins or gifts.',
       security: bearerSecurity,
       params: { type: 'object', properties: { id: { type: 'string', maxLength: 64 } }, required: ['id'] },
     },
   }, async (request) => {
-    const identity = await authenticate(ctx.tokens, request, ['streamer']);
+    const identity = identityOf(request);
     const { id } = request.params as { id: string };
     if (!await ctx.rooms.close(id, identity.userId)) throw new DomainError('UNKNOWN_ROOM');
     return { ok: true };

@@ -1,0 +1,131 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { errorRegistry } from '../../domain/errors.js';
+import { projectRoot } from '../../server/paths.js';
+import type { RunningServer } from '../../server/server.js';
+import { uniqueId } from '../helpers/env.js';
+import { connectAs, flushAndReconcile, grant, http, openRoom, request, requestId, startTestServer, token } from '../helpers/harness.js';
+
+interface Context { server: RunningServer }
+const api = suite<Context>('HTTP API', {} as Context);
+
+api.before(async (ctx) => { ctx.server = await startTestServer(); });
+api.after(async (ctx) => { await ctx.server.stop(); });
+
+api('health, readiness with journal lag, metrics and the OpenAPI document', async ({ server }) => {
+  assert.is((await http(server, 'GET', '/health')).status, 200);
+  const ready = await http<{ ok: boolean; journal: { entries: number } }>(server, 'GET', '/ready');
+  assert.is(ready.status, 200);
+  assert.is(ready.body.ok, true);
+  assert.type(ready.body.journal.entries, 'number');
+  const metrics = await server.app.inject({ method: 'GET', url: '/metrics' });
+  assert.is(metrics.statusCode, 200);
+  for (const name of ['gifts_total', 'gift_latency_seconds', 'journal_entries', 'journal_lag_seconds', 'reconcile_mismatches']) {
+    assert.ok(metrics.body.includes(name), `metrics lack ${name}`);
+  }
+  const openapi = await http<{ openapi: string; paths: Record<string, unknown> }>(server, 'GET', '/docs/json');
+  assert.ok(openapi.body.openapi.startsWith('3.'));
+  for (const route of ['/v1/gifts', '/v1/rooms', '/v1/wallet', '/v1/wallet/entries', '/v1/admin/grants', '/v1/admin/reconcile']) {
+    assert.ok(route in openapi.body.paths, `OpenAPI lacks ${route}`);
+  }
+  assert.is((await server.app.inject({ method: 'GET', url: '/docs' })).statusCode < 400, true);
+});
+
+api('the catalog lists about ten gifts from 1 to 10,000 coins', async ({ server }) => {
+  const { body } = await http<{ id: string; name: string; coins: number }[]>(server, 'GET', '/v1/gifts');
+  assert.ok(body.length >= 8 && body.length <= 12);
+  assert.is(Math.min(...body.map((g) => g.coins)), 1);
+  assert.is(Math.max(...body.map((g) => g.coins)), 10_000);
+});
+
+api('routes refuse missing tokens with 401 and wrong roles with 403, in the contract error shape', async ({ server }) => {
+  const viewer = await token(uniqueId('v'), 'viewer');
+  const cases: [string, 'GET' | 'POST', string, string | undefined, number][] = [
+    ['wallet without token', 'GET', '/v1/wallet', undefined, 401],
+    ['wallet with garbage token', 'GET', '/v1/wallet', 'garbage', 401],
+    ['room as viewer', 'POST', '/v1/rooms', viewer, 403],
+    ['grant as viewer', 'POST', '/v1/admin/grants', viewer, 403],
+    ['reconcile as viewer', 'GET', '/v1/admin/reconcile', viewer, 403],
+    ['earnings as viewer', 'GET', '/v1/streamers/me/earnings', viewer, 403],
+  ];
+  for (const [name, method, url, bearer, status] of cases) {
+    const reply = await http<{ error: { code: string; message: string } }>(server, method, url, { ...(bearer === undefined ? {} : { bearer }), body: method === 'POST' ? { userId: 'x', coins: 1, reason: 'r' } : undefined });
+    assert.is(reply.status, status, name);
+    assert.is(reply.body.error.code, status === 401 ? 'UNAUTHENTICATED' : 'FORBIDDEN', name);
+  }
+  assert.equal((await http(server, 'GET', '/v1/nope')).body, { error: { code: 'NOT_FOUND', message: errorRegistry.NOT_FOUND.message } });
+});
+
+api('grants: validated, one journal entry each, idempotent by key, 409 for a reused key with another body', async ({ server }) => {
+  const admin = await token('admin-http', 'admin');
+  const userId = uniqueId('v');
+  for (const body of [{ userId, coins: 0, reason: 'r' }, { userId, coins: -5, reason: 'r' }, { userId, coins: 1.5, reason: 'r' },
+    { userId, coins: '10', reason: 'r' }, { userId, coins: 2 ** 53, reason: 'r' }, { userId: 'bad id!', coins: 1, reason: 'r' },
+    { userId, coins: 1 }, { userId, coins: 1, reason: 'r', extra: true }, { userId, coins: 1, reason: '' }]) {
+    const reply = await http<{ error: { code: string } }>(server, 'POST', '/v1/admin/grants', { bearer: admin, body });
+    assert.is(reply.status, 400, JSON.stringify(body));
+    assert.is(reply.body.error.code, 'INVALID_ARGUMENT');
+  }
+  const headers = { 'idempotency-key': uniqueId('grant') };
+  const first = await http<{ entryId: string; balance: number; replay: boolean }>(server, 'POST', '/v1/admin/grants', { bearer: admin, body: { userId, coins: 25, reason: 'launch' }, headers });
+  assert.is(first.status, 201);
+  assert.is(first.body.balance, 25);
+  const again = await http<{ entryId: string; replay: boolean }>(server, 'POST', '/v1/admin/grants', { bearer: admin, body: { userId, coins: 25, reason: 'launch' }, headers });
+  assert.is(again.body.entryId, first.body.entryId);
+  assert.is(again.body.replay, true);
+  const conflict = await http<{ error: { code: string } }>(server, 'POST', '/v1/admin/grants', { bearer: admin, body: { userId, coins: 26, reason: 'launch' }, headers });
+  assert.is(conflict.status, 409);
+  assert.is(conflict.body.error.code, 'CONFLICT');
+  const wallet = await http<{ balance: number; frozen: boolean; userId: string }>(server, 'GET', '/v1/wallet', { bearer: await token(userId, 'viewer') });
+  assert.equal(wallet.body, { userId, balance: 25, frozen: false });
+});
+
+api('a body over the limit answers 413 PAYLOAD_TOO_LARGE', async ({ server }) => {
+  const reply = await http<{ error: { code: string } }>(server, 'POST', '/v1/admin/grants', {
+    bearer: await token('admin-http', 'admin'), body: { userId: 'u', coins: 1, reason: 'x'.repeat(100_000) } });
+  assert.is(reply.status, 413);
+  assert.is(reply.body.error.code, 'PAYLOAD_TOO_LARGE');
+});
+
+api('wallet entries are paginated newest first; earnings show the streamer\'s share', async ({ server }) => {
+  const streamerId = uniqueId('s');
+  const roomId = await openRoom(server, streamerId);
+  const userId = uniqueId('v');
+  await grant(server, userId, 1000);
+  const socket = await connectAs(server, userId);
+  await request(socket, 'room:join', { roomId });
+  for (let i = 0; i < 7; i += 1) await request(socket, 'gift:send', { requestId: requestId(), roomId, giftId: 'heart', count: 1 });
+  socket.close();
+  await flushAndReconcile(server);
+  const bearer = await token(userId, 'viewer');
+  const seen: number[] = [];
+  let cursor: string | null = null;
+  do {
+    const url: string = `/v1/wallet/entries?limit=3${cursor === null ? '' : `&before=${cursor}`}`;
+    const page = await http<{ entries: { amount: number; postingId: number }[]; nextCursor: string | null }>(server, 'GET', url, { bearer });
+    assert.is(page.status, 200);
+    assert.ok(page.body.entries.length <= 3);
+    seen.push(...page.body.entries.map((e) => e.amount));
+    cursor = page.body.nextCursor;
+  } while (cursor !== null);
+  assert.equal(seen, [-5, -5, -5, -5, -5, -5, -5, 1000]);
+  assert.is((await http(server, 'GET', '/v1/wallet/entries?limit=500', { bearer })).status, 400);
+  assert.is((await http(server, 'GET', '/v1/wallet/entries?before=abc', { bearer })).status, 400);
+  const earnings = await http<{ total: number; balance: number; today: number; ledgerTotal: number }>(server, 'GET', '/v1/streamers/me/earnings', { bearer: await token(streamerId, 'streamer') });
+  // 7 five-coin gifts at 70 %: 3.5 coins each, carried fairly: 24 of 24.5.
+  assert.equal([earnings.body.total, earnings.body.balance, earnings.body.today, earnings.body.ledgerTotal], [24, 24, 24, 24]);
+});
+
+api('every error code in the registry is in the protocol table with the same status, and no other', async () => {
+  const doc = readFileSync(path.join(projectRoot, 'docs', 'protocol.md'), 'utf8');
+  const rows = [...doc.matchAll(/^\| `([A-Z_]+)` \| (\d{3}) \|/gm)].map((m) => [m[1], Number(m[2])]);
+  const registry = Object.entries(errorRegistry).map(([code, entry]) => [code, entry.httpStatus]);
+  assert.equal(rows.sort(), registry.sort());
+  const contract = ['INVALID_ARGUMENT', 'UNAUTHENTICATED', 'FORBIDDEN', 'UNKNOWN_ROOM', 'UNKNOWN_GIFT', 'NOT_IN_ROOM',
+    'INSUFFICIENT_FUNDS', 'ACCOUNT_FROZEN', 'RATE_LIMITED', 'UNAVAILABLE'];
+  for (const code of contract) assert.ok(code in errorRegistry, `contract code ${code} missing`);
+});
+
+api.run();
