@@ -37,6 +37,11 @@ export async function startServer(config: Config, options: { logger?: boolean; s
     failuresSeen = ctx.flusher.stats.failures;
   }, 1_000);
   metricsTimer.unref();
+  // Announce that this node takes gifts, so rebuild-wallets refuses to run under it.
+  const heartbeat = () => ctx.redis.zadd(ctx.wallets.keys.liveGateways, Date.now() + 5_000, config.flusherName).catch(() => 0);
+  await heartbeat();
+  const heartbeatTimer = setInterval(() => void heartbeat(), 1_000);
+  heartbeatTimer.unref();
   // A periodic reconcile exports its result, so a one-coin drift is seen within minutes.
   const reconcileTimer = setInterval(() => {
     reconcile(ctx.redis, ctx.sql, ctx.wallets.keys).then((report) => {
@@ -53,6 +58,8 @@ export async function startServer(config: Config, options: { logger?: boolean; s
     url: address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1'),
     async stop() {
       clearInterval(metricsTimer);
+      clearInterval(heartbeatTimer);
+      await ctx.redis.zrem(ctx.wallets.keys.liveGateways, config.flusherName).catch(() => 0);
       clearInterval(reconcileTimer);
       await gateway.close();
       await app.close().catch(() => {});

@@ -21,6 +21,11 @@ export function parseStreamRecords(raw: readonly RawStreamRecord[]): StreamRecor
     invariant(id !== undefined && kind !== undefined && postings !== undefined && Number.isSafeInteger(atMs),
       `journal record ${streamId} is malformed`);
     const meta = JSON.parse(map.get('m') ?? '{}') as Record<string, unknown>;
+    // What only Redis knew travels into the ledger: the stored first ack, and the carries.
+    const replayRecord = map.get('r');
+    if (replayRecord !== undefined && replayRecord !== '') meta.replayRecord = replayRecord;
+    const carries = map.get('c');
+    if (carries !== undefined && carries !== '') meta.carries = Object.fromEntries(decodePostings(carries).map((c) => [c.accountId, c.amount]));
     const entry: JournalEntry = { id, kind, atMs, postings: decodePostings(postings), meta };
     assertBalanced(entry);
     return { streamId, entry };

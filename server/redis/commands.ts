@@ -7,16 +7,16 @@ type ScriptArg = string | number;
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    giftV1(...keysAndArgs: ScriptArg[]): Result<unknown[], Context>;
-    postEntryV1(...keysAndArgs: ScriptArg[]): Result<unknown[], Context>;
+    giftV2(...keysAndArgs: ScriptArg[]): Result<unknown[], Context>;
+    postEntryV2(...keysAndArgs: ScriptArg[]): Result<unknown[], Context>;
   }
 }
 
 // Versioned names: a changed script gets a new name, so two server versions side by side
 // never run each other's script under one name.
 const scripts = [
-  { command: 'giftV1', file: 'gift-7.lua', numberOfKeys: 7 },
-  { command: 'postEntryV1', file: 'post-entry-3.lua', numberOfKeys: 3 },
+  { command: 'giftV2', file: 'gift-7.lua', numberOfKeys: 7 },
+  { command: 'postEntryV2', file: 'post-entry-3.lua', numberOfKeys: 3 },
 ] as const;
 
 export function defineWalletCommands(redis: Redis): void {

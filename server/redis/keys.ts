@@ -12,6 +12,8 @@ export interface WalletKeys {
   operationIdempotency(operationKey: string): string;
   combo(roomId: string, userId: string): string;
   noIdempotency: string;
+  /** Sorted set: gateway name -> ms until which it is taking gifts. */
+  liveGateways: string;
 }
 
 export function walletKeys(namespace: string): WalletKeys {
@@ -26,6 +28,7 @@ export function walletKeys(namespace: string): WalletKeys {
     operationIdempotency: (operationKey) => `${tag}:idem:op:${operationKey}`,
     combo: (roomId, userId) => `${tag}:combo:${roomId}:${userId}`,
     noIdempotency: `${tag}:idem:none`,
+    liveGateways: `${tag}:gateways`,
   };
 }
 

@@ -70,7 +70,7 @@ export class WalletStore {
       senderId: charge.senderId, streamerId: charge.streamerId, requestId: charge.requestId,
     });
     const payeeArgs = charge.payees.flatMap((p) => [p.accountId, p.bps, p.carryKey]);
-    const reply = await this.call(() => this.redis.giftV1(
+    const reply = await this.call(() => this.redis.giftV2(
       k.balances, k.frozen, k.carries, k.earned, k.giftIdempotency(charge.senderId, charge.requestId),
       k.combo(charge.roomId, charge.senderId), k.journal,
       walletAccount(charge.senderId), charge.senderId, charge.priceCoins, charge.fingerprint, charge.entryId,
@@ -95,9 +95,10 @@ export class WalletStore {
     const k = this.keys;
     const idempotent = request.idempotencyKey !== undefined;
     const postingArgs = request.postings.flatMap((p) => [p.accountId, p.amount, request.flooredAccounts.has(p.accountId) ? '0' : '-']);
-    const reply = await this.call(() => this.redis.postEntryV1(
+    const meta = idempotent ? { ...request.meta, idempotencyKey: request.idempotencyKey } : request.meta;
+    const reply = await this.call(() => this.redis.postEntryV2(
       k.balances, idempotent ? k.operationIdempotency(request.idempotencyKey ?? '') : k.noIdempotency, k.journal,
-      request.entryId, request.kind, request.nowMs, JSON.stringify(request.meta),
+      request.entryId, request.kind, request.nowMs, JSON.stringify(meta),
       idempotent ? limits.idempotencyWindowSec : 0, request.fingerprint ?? '', this.journalLengthMax,
       request.postings.length, ...postingArgs,
     ));

@@ -6,7 +6,9 @@ KEYS[3] carries hash       "<account>|<rule>" -> owed fraction, 1/10000 coin
 KEYS[4] earned hash        streamer id -> lifetime coins credited by gifts
 KEYS[5] idempotency key    the first result for (sender, requestId), kept 24 h
 KEYS[6] combo key          hash {g = gift id, n = count} for (room, sender), expires after the window
-KEYS[7] journal stream     one record per journal entry, read by the flusher
+KEYS[7] journal stream     one record per journal entry, read by the flusher:
+                           id, k (kind), t (ms), p (postings), m (meta JSON),
+                           r (fingerprint + first ack, as stored for replays), c (carries)
 
 ARGV[1]  sender account    ARGV[2]  sender user id      ARGV[3]  price in coins (> 0)
 ARGV[4]  fingerprint       ARGV[5]  entry id (uuid)     ARGV[6]  now, ms
@@ -66,8 +68,11 @@ local newBalance = redis.call('HINCRBY', KEYS[1], ARGV[1], -price)
 if newBalance < 0 then return redis.error_reply('ASSERT sender balance below zero') end
 
 local postings = ARGV[1] .. '=' .. string.format('%d', -price)
+local carries = ''
 for i = 0, payeeCount - 1 do
-  redis.call('HSET', KEYS[3], ARGV[18 + 3 * i], string.format('%d', payeeCarries[i]))
+  local carryText = string.format('%d', payeeCarries[i])
+  redis.call('HSET', KEYS[3], ARGV[18 + 3 * i], carryText)
+  carries = carries .. (i > 0 and ';' or '') .. ARGV[18 + 3 * i] .. '=' .. carryText
   if payeeCoins[i] > 0 then
     redis.call('HINCRBY', KEYS[1], ARGV[16 + 3 * i], payeeCoins[i])
     postings = postings .. ';' .. ARGV[16 + 3 * i] .. '=' .. string.format('%d', payeeCoins[i])
@@ -87,11 +92,14 @@ end
 redis.call('HSET', KEYS[6], 'g', ARGV[10], 'n', combo)
 redis.call('PEXPIRE', KEYS[6], comboWindow)
 
-redis.call('XADD', KEYS[7], '*', 'id', ARGV[5], 'k', 'gift', 't', ARGV[6], 'p', postings, 'm', ARGV[12])
-
 local result = ARGV[5] .. '|' .. string.format('%d', price) .. '|' .. string.format('%d', newBalance)
   .. '|' .. combo .. '|' .. ARGV[6]
 redis.call('SET', KEYS[5], ARGV[4] .. '\n' .. result, 'EX', tonumber(ARGV[7]))
+
+-- The ack and the carries travel with the entry, so a Redis rebuilt from the ledger
+-- answers replays with the first ack and splits the next gift exactly as before.
+redis.call('XADD', KEYS[7], '*', 'id', ARGV[5], 'k', 'gift', 't', ARGV[6], 'p', postings, 'm', ARGV[12],
+  'r', ARGV[4] .. '\n' .. result, 'c', carries)
 
 local reply = {'OK', ARGV[5], price, newBalance, combo, ARGV[6], earnedTotal, platformCoins}
 for i = 0, payeeCount - 1 do reply[#reply + 1] = payeeCoins[i] end

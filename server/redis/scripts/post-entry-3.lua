@@ -2,7 +2,7 @@
 
 KEYS[1] balances hash      account id -> coins
 KEYS[2] idempotency key    the first result for this operation's key
-KEYS[3] journal stream
+KEYS[3] journal stream     fields as in gift-7.lua; r is empty without an idempotency key
 
 ARGV[1] entry id (uuid)    ARGV[2] kind          ARGV[3] now, ms
 ARGV[4] entry meta, JSON   ARGV[5] idempotency ttl s (0: keep no record)
@@ -48,13 +48,15 @@ for i = 0, count - 1 do
   balances[#balances + 1] = redis.call('HINCRBY', KEYS[1], account, amount)
   postings[#postings + 1] = account .. '=' .. amount
 end
-redis.call('XADD', KEYS[3], '*', 'id', ARGV[1], 'k', ARGV[2], 't', ARGV[3], 'p', table.concat(postings, ';'), 'm', ARGV[4])
-
 local result = ARGV[1]
 for _, balance in ipairs(balances) do result = result .. '|' .. string.format('%d', balance) end
+local record = ''
 if tonumber(ARGV[5]) > 0 then
-  redis.call('SET', KEYS[2], ARGV[6] .. '\n' .. result, 'EX', tonumber(ARGV[5]))
+  record = ARGV[6] .. '\n' .. result
+  redis.call('SET', KEYS[2], record, 'EX', tonumber(ARGV[5]))
 end
+-- r: the stored first result, so a rebuilt Redis still answers replays of this key.
+redis.call('XADD', KEYS[3], '*', 'id', ARGV[1], 'k', ARGV[2], 't', ARGV[3], 'p', table.concat(postings, ';'), 'm', ARGV[4], 'r', record)
 local reply = {'OK', ARGV[1]}
 for _, balance in ipairs(balances) do reply[#reply + 1] = balance end
 return reply

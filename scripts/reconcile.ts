@@ -1,0 +1,16 @@
+import { reconcile } from '../server/services/reconcile.js';
+import { openStorage } from './storage.js';
+
+// npm run reconcile: prints the report as JSON; exits 1 on any mismatch.
+const storage = await openStorage('reconcile-cli');
+try {
+  const report = await reconcile(storage.redis, storage.sql, storage.keys);
+  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  process.stderr.write(report.ok
+    ? `reconcile: clean, ${report.accounts} accounts, ${report.unflushedEntries} entries not yet flushed\n`
+    : `reconcile: ${report.mismatches.length} mismatched accounts, ${report.unbalancedEntries.length} unbalanced entries, ` +
+      `${report.negativeWallets.length} negative wallets, totals ledger ${report.ledgerTotal} hot ${report.hotTotal}\n`);
+  process.exitCode = report.ok ? 0 : 1;
+} finally {
+  await storage.close();
+}

@@ -1,0 +1,123 @@
+import type { Redis } from 'ioredis';
+import { limits } from '../../domain/limits.js';
+import { DomainError } from '../../domain/errors.js';
+import type { Sql } from '../db/sql.js';
+import { parseStreamRecords } from '../flusher/journal-records.js';
+import { flusherGroup, type WalletKeys } from '../redis/keys.js';
+
+export interface RebuildReport {
+  accounts: number;
+  earners: number;
+  carries: number;
+  idempotencyRecords: number;
+  unflushedEntriesIncluded: number;
+}
+
+type Counts = Map<string, bigint>;
+
+function add(map: Counts, key: string, amount: bigint): void {
+  map.set(key, (map.get(key) ?? 0n) + amount);
+}
+
+async function assertNoLiveGateway(redis: Redis, keys: WalletKeys): Promise<void> {
+  const live = await redis.zrangebyscore(keys.liveGateways, Date.now(), '+inf');
+  if (live.length > 0) {
+    throw new DomainError('CONFLICT', `gateways are taking gifts (${live.join(', ')}): stop them, or force the rebuild`);
+  }
+}
+
+/**
+ * Rebuilds the hot wallets of a Redis that lost its data: balances, lifetime earnings and
+ * split carries from the ledger plus whatever journal survived in Redis, and the
+ * idempotency records still inside their 24-hour window, so replays answer their first ack.
+ */
+export async function rebuildWallets(redis: Redis, sql: Sql, keys: WalletKeys, options: { force: boolean }): Promise<RebuildReport> {
+  if (!options.force) await assertNoLiveGateway(redis, keys);
+  const surviving = parseStreamRecords(await redis.xrange(keys.journal, '-', '+'));
+  const flushed = new Set((surviving.length === 0 ? [] : await sql<{ id: string }[]>`
+    select id::text from journal_entries where id = any(${sql.array(surviving.map((r) => r.entry.id))}::uuid[])`).map((r) => r.id));
+  const unflushed = surviving.filter((r) => !flushed.has(r.entry.id));
+
+  const balances: Counts = new Map();
+  for (const row of await sql<{ account_id: string; balance: string }[]>`
+    select account_id, sum(amount)::text as balance from postings group by account_id`) add(balances, row.account_id, BigInt(row.balance));
+  const earned: Counts = new Map();
+  for (const row of await sql<{ streamer_id: string; total: string }[]>`
+    select substr(p.account_id, length('earnings:') + 1) as streamer_id, sum(p.amount)::text as total
+      from postings p join journal_entries e on e.id = p.entry_id
+     where e.kind = 'gift' and p.account_id like 'earnings:%' group by p.account_id`) add(earned, row.streamer_id, BigInt(row.total));
+  const carries = new Map((await sql<{ key: string; value: string }[]>`
+    select distinct on (c.key) c.key, c.value
+      from journal_entries e, jsonb_each_text(e.meta -> 'carries') as c(key, value)
+     where e.meta ? 'carries'
+     order by c.key, e.stream_ms desc, e.stream_seq desc`).map((r) => [r.key, r.value]));
+  const replays = await sql<{ kind: string; meta: Record<string, unknown>; age_s: number }[]>`
+    select kind, meta, extract(epoch from now() - created_at)::float8 as age_s from journal_entries
+     where created_at > now() - make_interval(secs => ${limits.idempotencyWindowSec}) and meta ? 'replayRecord'`;
+  const replayRecords = replays.map((r) => ({ meta: r.meta, kind: r.kind, ageSec: r.age_s }));
+
+  for (const record of unflushed) {
+    const { entry } = record;
+    for (const posting of entry.postings) add(balances, posting.accountId, BigInt(posting.amount));
+    const streamerId = entry.meta.streamerId;
+    const creatorLeg = entry.postings.find((p) => p.accountId === `earnings:${String(streamerId)}`);
+    if (entry.kind === 'gift' && creatorLeg !== undefined) add(earned, String(streamerId), BigInt(creatorLeg.amount));
+    const entryCarries = entry.meta.carries as Record<string, number> | undefined;
+    for (const [key, value] of Object.entries(entryCarries ?? {})) carries.set(key, String(value));
+    if (entry.meta.replayRecord !== undefined) replayRecords.push({ meta: entry.meta, kind: entry.kind, ageSec: (Date.now() - entry.atMs) / 1000 });
+  }
+
+  const idempotencyRecords = await writeHotState(redis, keys, balances, earned, carries, replayRecords);
+  await restoreJournalPosition(redis, sql, keys);
+  return { accounts: balances.size, earners: earned.size, carries: carries.size, idempotencyRecords, unflushedEntriesIncluded: unflushed.length };
+}
+
+async function writeHotState(redis: Redis, keys: WalletKeys, balances: Counts, earned: Counts, carries: Map<string, string>,
+  replays: { meta: Record<string, unknown>; kind: string; ageSec: number }[]): Promise<number> {
+  const chunk = <T>(items: T[], size: number) => Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, i * size + size));
+  await redis.del(keys.balances, keys.earned, keys.carries);
+  for (const part of chunk([...balances].filter(([, v]) => v !== 0n), 1000)) await redis.hset(keys.balances, ...part.flatMap(([k, v]) => [k, String(v)]));
+  for (const part of chunk([...earned], 1000)) await redis.hset(keys.earned, ...part.flatMap(([k, v]) => [k, String(v)]));
+  for (const part of chunk([...carries], 1000)) await redis.hset(keys.carries, ...part.flatMap(([k, v]) => [k, v]));
+  let restored = 0;
+  for (const part of chunk(replays, 1000)) {
+    const pipeline = redis.pipeline();
+    for (const { meta, kind, ageSec } of part) {
+      const ttl = Math.floor(limits.idempotencyWindowSec - ageSec);
+      if (ttl <= 0) continue;
+      const key = kind === 'gift'
+        ? keys.giftIdempotency(String(meta.senderId), String(meta.requestId))
+        : keys.operationIdempotency(String(meta.idempotencyKey));
+      pipeline.set(key, String(meta.replayRecord), 'EX', ttl);
+      restored += 1;
+    }
+    await pipeline.exec();
+  }
+  return restored;
+}
+
+function compareStreamIds(a: string, b: string): number {
+  const [aMs = 0n, aSeq = 0n] = a.split('-').map(BigInt);
+  const [bMs = 0n, bSeq = 0n] = b.split('-').map(BigInt);
+  if (aMs !== bMs) return aMs < bMs ? -1 : 1;
+  return aSeq === bSeq ? 0 : aSeq < bSeq ? -1 : 1;
+}
+
+/** New stream ids must sort after every id already in the ledger: reconcile relies on it. */
+async function restoreJournalPosition(redis: Redis, sql: Sql, keys: WalletKeys): Promise<void> {
+  try {
+    await redis.xgroup('CREATE', keys.journal, flusherGroup, '0', 'MKSTREAM');
+  } catch (error) {
+    if (!(error instanceof Error && error.message.includes('BUSYGROUP'))) throw error;
+  }
+  const [last] = await sql<{ ms: string | null; seq: string | null }[]>`
+    select stream_ms::text as ms, stream_seq::text as seq from journal_entries order by stream_ms desc nulls last, stream_seq desc limit 1`;
+  if (last?.ms === null || last?.ms === undefined) return;
+  const [newest] = await redis.xrevrange(keys.journal, '+', '-', 'COUNT', 1);
+  const ledgerId = `${last.ms}-${last.seq}`;
+  if (newest === undefined || compareStreamIds(newest[0], ledgerId) < 0) {
+    const info = await redis.xinfo('STREAM', keys.journal) as unknown[];
+    const lastGenerated = String(info[info.indexOf('last-generated-id') + 1]);
+    if (compareStreamIds(lastGenerated, ledgerId) < 0) await redis.xsetid(keys.journal, ledgerId);
+  }
+}
