@@ -12,6 +12,8 @@ export interface ClientToServerEvents {
   'room:leave': (payload: unknown, ack: unknown) => void;
   'gift:send': (payload: unknown, ack: unknown) => void;
   'wallet:get': (payload: unknown, ack: unknown) => void;
+  /** Only with BENCH_HANDLERS=1: acks at once, for the benchmarks' ack-only ceiling. */
+  'bench:ack': (payload: unknown, ack: unknown) => void;
 }
 
 export interface GiftEvent {

@@ -80,6 +80,8 @@ export function attachGateway(app: AppContext, httpServer: HttpServer): Gateway 
     bind(app, socket, 'room:leave', (s, p) => roomLeave(s, p));
     bind(app, socket, 'gift:send', (s, p) => giftSend(ctx, s, p));
     bind(app, socket, 'wallet:get', (s, p) => walletGet(ctx, s, p));
+    // The benchmarks' ceiling: the same gateway and ack path, no work at all.
+    if (app.config.benchHandlers) bind(app, socket, 'bench:ack', async () => ({}));
     socket.on('disconnect', () => {
       app.metrics.sockets.dec();
       if ((io.sockets.adapter.rooms.get(userChannel(socket.data.userId))?.size ?? 0) === 0) buckets.delete(socket.data.userId);

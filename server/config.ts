@@ -25,6 +25,10 @@ export interface Config {
   logLevel: string;
   giftsPerSecondPerUser: number;
   giftBurstPerUser: number;
+  /** `redis` (the product) or `postgres-baseline` (the benchmarks' comparison design). */
+  giftBackend: 'redis' | 'postgres-baseline';
+  /** Registers the `bench:ack` event (ack-only ceiling for the benchmarks). */
+  benchHandlers: boolean;
 }
 
 type Env = Record<string, string | undefined>;
@@ -82,5 +86,7 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: env.LOG_LEVEL ?? 'info',
     giftsPerSecondPerUser: integerSetting(env, 'GIFT_RATE_PER_SEC', limits.giftsPerSecondPerUser, 1, 1_000_000),
     giftBurstPerUser: integerSetting(env, 'GIFT_BURST', limits.giftBurstPerUser, 1, 1_000_000),
+    giftBackend: env.GIFT_BACKEND === 'postgres-baseline' ? 'postgres-baseline' : 'redis',
+    benchHandlers: env.BENCH_HANDLERS === '1',
   };
 }

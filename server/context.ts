@@ -9,7 +9,8 @@ import { checkRedisSafety } from './redis/safety.js';
 import { WalletStore } from './redis/wallet-store.js';
 import { TokenService } from './auth/tokens.js';
 import { GiftCatalog } from './services/catalog.js';
-import { GiftService } from './services/gift-service.js';
+import { GiftService, type GiftSender } from './services/gift-service.js';
+import { PostgresBaselineGifts } from './services/baseline-postgres-gifts.js';
 import { RoomDirectory } from './services/rooms.js';
 import { silentNotifier, type LiveNotifier } from './services/notifier.js';
 
@@ -22,7 +23,7 @@ export interface AppContext {
   wallets: WalletStore;
   catalog: GiftCatalog;
   rooms: RoomDirectory;
-  gifts: GiftService;
+  gifts: GiftSender;
   tokens: TokenService;
   metrics: Metrics;
   flusher: JournalFlusher;
@@ -39,7 +40,8 @@ export interface Storage {
 }
 
 export async function createContext(config: Config, storage: Storage): Promise<AppContext> {
-  const sql = connectPostgres(storage.databaseUrl);
+  // The baseline design needs a connection per concurrent gift transaction.
+  const sql = connectPostgres(storage.databaseUrl, { max: config.giftBackend === 'postgres-baseline' ? 40 : 10 });
   const redis = connectRedis(storage.redisUrl, { name: 'gifting-main', offlineQueue: true });
   // The flusher blocks on its own connection so it never delays a gift.
   const flusherRedis = connectRedis(storage.redisUrl, { name: 'gifting-flusher', offlineQueue: true });
@@ -64,7 +66,7 @@ export async function createContext(config: Config, storage: Storage): Promise<A
     config, sql, redis, flusherRedis, wallets, catalog, metrics, flusher,
     notifier: silentNotifier,
     rooms: new RoomDirectory(sql),
-    gifts: new GiftService(catalog, wallets),
+    gifts: config.giftBackend === 'postgres-baseline' ? new PostgresBaselineGifts(catalog, sql) : new GiftService(catalog, wallets),
     tokens: new TokenService(config.authSecret),
     async close() {
       await flusher.stop();

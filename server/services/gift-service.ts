@@ -15,8 +15,12 @@ export interface SendGift {
   count: number;
 }
 
+export interface GiftSender {
+  send(request: SendGift): Promise<GiftReceipt>;
+}
+
 /** The use-case behind `gift:send`: the caller has already validated shapes and room membership. */
-export class GiftService {
+export class GiftService implements GiftSender {
   constructor(private readonly catalog: GiftCatalog, private readonly wallets: WalletStore) {}
 
   async send(request: SendGift): Promise<GiftReceipt> {

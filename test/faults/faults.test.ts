@@ -11,7 +11,8 @@ import { projectRoot } from '../../server/paths.js';
 import { uniqueId } from '../helpers/env.js';
 import { GiftStorm, type AckedGift } from '../helpers/gift-storm.js';
 import { connect, request, token } from '../helpers/harness.js';
-import { ServerProcess } from '../helpers/server-process.js';
+import { ServerProcess } from '../../scripts/server-process.js';
+import { testAuthSecret } from '../helpers/env.js';
 
 // Each fault test runs the server as `npm start` does, storms it with gifts, breaks
 // something with SIGKILL, recovers, and then requires: every acked gift in the ledger
@@ -59,7 +60,7 @@ async function drained(server: ServerProcess, admin: string): Promise<void> {
 async function assertExactlyOnceAndClean(server: ServerProcess, admin: string, acked: AckedGift[], viewers: string[]): Promise<void> {
   assert.ok(acked.length > 0, 'the storm acked no gift');
   await drained(server, admin);
-  const sql = connectPostgres(`postgres://postgres@127.0.0.1:${server.ports.postgresPort}/gifting`, { max: 1 });
+  const sql = connectPostgres(server.databaseUrl, { max: 1 });
   try {
     const rows = await sql<{ id: string; postings: bigint }[]>`
       select e.id::text, count(p.id)::bigint as postings from journal_entries e join postings p on p.entry_id = e.id
@@ -92,7 +93,7 @@ async function assertReplaysAnswerFirstAck(server: ServerProcess, acked: AckedGi
 }
 
 faults('(a) kill -9 the server during a gift storm, restart: every acked gift is in the ledger exactly once', async () => {
-  const server = await ServerProcess.create();
+  const server = await ServerProcess.create({ AUTH_SECRET: testAuthSecret });
   try {
     await server.start();
     const { roomId, viewers, admin } = await prepare(server);
@@ -106,7 +107,7 @@ faults('(a) kill -9 the server during a gift storm, restart: every acked gift is
 });
 
 faults('(b) kill -9 Redis during a storm in durable mode, restart it: every acked gift survives', async () => {
-  const server = await ServerProcess.create({ DURABILITY: 'durable' });
+  const server = await ServerProcess.create({ AUTH_SECRET: testAuthSecret, DURABILITY: 'durable' });
   try {
     await server.start();
     const { roomId, viewers, admin } = await prepare(server);
@@ -127,7 +128,7 @@ faults('(b) kill -9 Redis during a storm in durable mode, restart it: every acke
 });
 
 faults('(c) PostgreSQL stopped for a few seconds during a storm: gifts go on, the backlog drains', async () => {
-  const server = await ServerProcess.create();
+  const server = await ServerProcess.create({ AUTH_SECRET: testAuthSecret });
   try {
     await server.start();
     const { roomId, viewers, admin } = await prepare(server);
@@ -151,7 +152,7 @@ faults('(c) PostgreSQL stopped for a few seconds during a storm: gifts go on, th
 });
 
 faults('(d) the flusher killed between COMMIT and XACK: the next run writes no duplicate', async () => {
-  const server = await ServerProcess.create({ FLUSHER: 'off' });
+  const server = await ServerProcess.create({ AUTH_SECRET: testAuthSecret, FLUSHER: 'off' });
   try {
     await server.start();
     const { roomId, viewers, admin } = await prepare(server);
@@ -170,7 +171,7 @@ faults('(d) the flusher killed between COMMIT and XACK: the next run writes no d
 });
 
 faults('(e) Redis wiped, rebuild-wallets: balances, earnings and replays are what they were', async () => {
-  const server = await ServerProcess.create();
+  const server = await ServerProcess.create({ AUTH_SECRET: testAuthSecret });
   try {
     await server.start();
     const { roomId, viewers, admin } = await prepare(server);
@@ -194,7 +195,7 @@ faults('(e) Redis wiped, rebuild-wallets: balances, earnings and replays are wha
 });
 
 faults('(f) power cut: server, Redis and PostgreSQL killed together, npm start again on the same data', async () => {
-  const server = await ServerProcess.create();
+  const server = await ServerProcess.create({ AUTH_SECRET: testAuthSecret });
   try {
     await server.start();
     const { roomId, viewers, admin } = await prepare(server);

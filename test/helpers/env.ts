@@ -35,6 +35,8 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     logLevel: 'warn',
     giftsPerSecondPerUser: 1_000_000,
     giftBurstPerUser: 1_000_000,
+    giftBackend: 'redis',
+    benchHandlers: false,
     ...overrides,
   };
 }

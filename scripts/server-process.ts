@@ -2,17 +2,27 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { freePort, isAlive, readPid, waitForExit } from '../../server/local-services/processes.js';
-import { projectRoot } from '../../server/paths.js';
-import { testAuthSecret } from './env.js';
+import { freePort, isAlive, readPid, waitForExit } from '../server/local-services/processes.js';
+import { projectRoot } from '../server/paths.js';
 
-/** A server run exactly as `npm start` runs it, with its private Redis and PostgreSQL in its own data folder. */
+/**
+ * A server run exactly as `npm start` runs it, with its private Redis and PostgreSQL in
+ * its own throwaway data folder (or the storage named in env): the fault tests and the
+ * benchmarks drive it from outside.
+ */
 export class ServerProcess {
   child: ChildProcess | null = null;
   port = 0;
   log = '';
 
+  /** Extra flags for node itself, such as --cpu-prof. */
+  nodeArgs: string[] = [];
+
   private constructor(readonly dataDir: string, readonly env: Record<string, string>) {}
+
+  get authSecret(): string {
+    return this.env.AUTH_SECRET ?? 'local-server-process-secret-0123456789';
+  }
 
   static async create(env: Record<string, string> = {}): Promise<ServerProcess> {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'gifting-fault-'));
@@ -35,6 +45,10 @@ export class ServerProcess {
     return `redis://127.0.0.1:${this.ports.redisPort}`;
   }
 
+  get databaseUrl(): string {
+    return `postgres://postgres@127.0.0.1:${this.ports.postgresPort}/gifting`;
+  }
+
   redisPid(): number | null {
     return readPid(path.join(this.dataDir, 'redis', 'redis.pid'));
   }
@@ -46,12 +60,12 @@ export class ServerProcess {
   scriptEnv(): NodeJS.ProcessEnv {
     const inherited = { ...process.env };
     for (const name of ['REDIS_URL', 'DATABASE_URL', 'PORT']) delete inherited[name];
-    return { ...inherited, AUTH_SECRET: testAuthSecret, DATA_DIR: this.dataDir, HOST: '127.0.0.1', PORT: String(this.port), ...this.env };
+    return { ...inherited, AUTH_SECRET: this.authSecret, DATA_DIR: this.dataDir, HOST: '127.0.0.1', PORT: String(this.port), ...this.env };
   }
 
   async start(): Promise<void> {
-    const child = spawn(process.execPath, [path.join(projectRoot, 'dist', 'server', 'main.js')], {
-      env: { ...this.scriptEnv(), LOG_LEVEL: 'warn', GIFT_RATE_PER_SEC: '1000000', GIFT_BURST: '1000000' },
+    const child = spawn(process.execPath, [...this.nodeArgs, path.join(projectRoot, 'dist', 'server', 'main.js')], {
+      env: { LOG_LEVEL: 'warn', GIFT_RATE_PER_SEC: '1000000', GIFT_BURST: '1000000', ...this.scriptEnv() },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;

@@ -1,0 +1,309 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import postgres from 'postgres';
+import { TokenService, type Role } from '../server/auth/tokens.js';
+import { projectRoot } from '../server/paths.js';
+import { ServerProcess } from '../scripts/server-process.js';
+import { percentiles, type Percentiles } from './stats.js';
+import type { BenchUser, Job, WorkerResult } from './worker.js';
+
+// npm run bench [-- --quick] [--json FILE] [--durability durable|fast] [--only a,b] [--profile DIR]
+// Starts the server with its private services, runs every scenario with load generators
+// in separate processes, checks the money after each, prints a table and writes JSON.
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    json: { type: 'string' },
+    durability: { type: 'string', default: 'durable' },
+    only: { type: 'string' },
+    profile: { type: 'string' },
+  },
+});
+const quick = args.quick ?? false;
+const size = quick
+  ? { viewers: 200, rooms: 20, receivers: 300, durationMs: 2_500, fanoutRate: 300, httpSeconds: 2 }
+  : { viewers: 1_000, rooms: 100, receivers: 2_000, durationMs: 12_000, fanoutRate: 1_000, httpSeconds: 8 };
+const selected = args.only?.split(',');
+const wanted = (name: string) => selected === undefined || selected.includes(name);
+const workerPath = path.join(path.dirname(fileURLToPath(import.meta.url)), 'worker.js');
+
+interface ScenarioResult {
+  giftsPerSec: number;
+  ackMs: Percentiles;
+  acked: number;
+  errors: Record<string, number>;
+  deliveryMs?: Percentiles;
+  deliveries?: number;
+  flushLagMaxSeconds?: number;
+  serverCpuPercent?: number;
+  serverRssMiB?: number;
+  redisCpuPercent?: number;
+  requestsPerSec?: number;
+  correctness?: { reconcileOk: boolean; ledgerGiftEntries: number; acked: number; ok: boolean };
+  loadGeneratorCpuPercent?: number[];
+  /** prom-client's event-loop delay p99 since the server started (includes its 10 ms sampling resolution). */
+  serverEventLoopLagP99Ms?: number;
+}
+
+const results: Record<string, ScenarioResult> = {};
+
+function cpuTicks(pid: number | null | undefined): number {
+  if (pid === null || pid === undefined) return 0;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return 0;
+  }
+}
+
+function rssMiB(pid: number | undefined): number {
+  try {
+    const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:')) ?? '';
+    return Math.round(Number(line.replace(/\D+/g, '')) / 1024);
+  } catch {
+    return 0;
+  }
+}
+
+async function runWorkers(jobs: Job[]): Promise<WorkerResult[]> {
+  const children: ChildProcess[] = jobs.map(() => fork(workerPath, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+  const message = (child: ChildProcess, type: string) => new Promise<{ result?: WorkerResult; message?: string }>((resolve, reject) => {
+    const onMessage = (m: { type: string; result?: WorkerResult; message?: string }) => {
+      if (m.type === 'failed') reject(new Error(`worker failed: ${m.message}`));
+      if (m.type === type) { child.off('message', onMessage); resolve(m); }
+    };
+    child.on('message', onMessage);
+    child.once('exit', (code) => { if (code !== 0) reject(new Error(`worker exited with ${code}`)); });
+  });
+  const ready = children.map((child) => message(child, 'ready'));
+  children.forEach((child, i) => child.send({ type: 'job', job: jobs[i] }));
+  await Promise.all(ready);
+  const done = children.map((child) => message(child, 'result'));
+  children.forEach((child) => child.send({ type: 'go' }));
+  return (await Promise.all(done)).map((m) => m.result as WorkerResult);
+}
+
+function merge(parts: WorkerResult[], durationMs: number): ScenarioResult {
+  const errors: Record<string, number> = {};
+  for (const part of parts) for (const [code, n] of Object.entries(part.errors)) errors[code] = (errors[code] ?? 0) + n;
+  const acked = parts.reduce((sum, p) => sum + p.acked, 0);
+  const deliveries = parts.reduce((sum, p) => sum + p.deliveries, 0);
+  return {
+    giftsPerSec: Math.round(acked / (durationMs / 1000)),
+    ackMs: percentiles(parts.flatMap((p) => p.ackMs), Math.max(...parts.map((p) => p.ackMaxMs))),
+    acked,
+    errors,
+    loadGeneratorCpuPercent: parts.map((p) => p.cpuPercent),
+    ...(deliveries > 0 ? { deliveries, deliveryMs: percentiles(parts.flatMap((p) => p.deliveryMs), Math.max(...parts.map((p) => p.deliveryMaxMs))) } : {}),
+  };
+}
+
+class Target {
+  readonly tokens: TokenService;
+  readonly sql: postgres.Sql;
+  constructor(readonly server: ServerProcess) {
+    this.tokens = new TokenService(server.authSecret);
+    this.sql = postgres(server.databaseUrl, { max: 2, onnotice: () => {} });
+  }
+
+  async users(prefix: string, count: number, role: Role = 'viewer'): Promise<BenchUser[]> {
+    return Promise.all(Array.from({ length: count }, async (_, i) => {
+      const userId = `${prefix}${i}`;
+      return { userId, token: await this.tokens.mint({ userId, role }) };
+    }));
+  }
+
+  async call<T>(method: string, url: string, role: Role, body?: unknown): Promise<T> {
+    const response = await fetch(`${this.server.url}${url}`, {
+      method, headers: { authorization: `Bearer ${await this.tokens.mint({ userId: `bench-${role}`, role })}`, 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    if (!response.ok) throw new Error(`${method} ${url}: ${response.status} ${await response.text()}`);
+    return await response.json() as T;
+  }
+
+  async openRoom(streamerId: string): Promise<string> {
+    const response = await fetch(`${this.server.url}/v1/rooms`, {
+      method: 'POST', body: '{}',
+      headers: { authorization: `Bearer ${await this.tokens.mint({ userId: streamerId, role: 'streamer' })}`, 'content-type': 'application/json' },
+    });
+    return (await response.json() as { id: string }).id;
+  }
+
+  async giftEntries(): Promise<number> {
+    const [row] = await this.sql<{ n: string }[]>`select count(*)::text as n from journal_entries where kind = 'gift'`;
+    return Number(row?.n ?? 0);
+  }
+
+  /** Runs a scenario while sampling flush lag and CPU; then checks the money. */
+  async measure(name: string, run: () => Promise<ScenarioResult>, check: boolean): Promise<void> {
+    const before = check ? await this.giftEntries() : 0;
+    const serverPid = this.server.child?.pid;
+    const [cpu0, redis0, t0] = [cpuTicks(serverPid), cpuTicks(this.server.redisPid()), Date.now()];
+    let lagMax = 0;
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        const ready = await fetch(`${this.server.url}/ready`).then((r) => r.json() as Promise<{ journal: { lagSeconds: number } | null }>, () => null);
+        lagMax = Math.max(lagMax, ready?.journal?.lagSeconds ?? 0);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    })();
+    const result = await run();
+    const wallSeconds = (Date.now() - t0) / 1000;
+    result.serverCpuPercent = Math.round(((cpuTicks(serverPid) - cpu0) / 100 / wallSeconds) * 100);
+    result.redisCpuPercent = Math.round(((cpuTicks(this.server.redisPid()) - redis0) / 100 / wallSeconds) * 100);
+    result.serverRssMiB = rssMiB(serverPid);
+    sampling = false;
+    await sampler;
+    result.flushLagMaxSeconds = Math.round(lagMax * 100) / 100;
+    if (check) {
+      for (let i = 0; i < 300; i += 1) {
+        const ready = await fetch(`${this.server.url}/ready`).then((r) => r.json() as Promise<{ journal: { entries: number } }>);
+        if (ready.journal.entries === 0) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const report = await this.call<{ ok: boolean }>('GET', '/v1/admin/reconcile', 'admin');
+      const ledgerGiftEntries = (await this.giftEntries()) - before;
+      result.correctness = { reconcileOk: report.ok, ledgerGiftEntries, acked: result.acked, ok: report.ok && ledgerGiftEntries === result.acked };
+    }
+    const metrics = await fetch(`${this.server.url}/metrics`).then((r) => r.text(), () => '');
+    const lag = /^nodejs_eventloop_lag_p99_seconds (\S+)$/m.exec(metrics)?.[1];
+    if (lag !== undefined) result.serverEventLoopLagP99Ms = Math.round(Number(lag) * 1000);
+    results[name] = result;
+    process.stderr.write(`  ${name}: ${result.giftsPerSec} /s, ack p99 ${result.ackMs.p99} ms${result.correctness ? `, money ${result.correctness.ok ? 'ok' : 'WRONG'}` : ''}\n`);
+  }
+
+  async close(): Promise<void> {
+    await this.sql.end();
+  }
+}
+
+async function gifters(target: Target, viewers: BenchUser[], rooms: string[], event: 'gift:send' | 'bench:ack'): Promise<ScenarioResult> {
+  const half = Math.ceil(viewers.length / 2);
+  const job = (users: BenchUser[]): Job => ({ role: 'gifters', url: target.server.url, users, rooms, inFlight: 1,
+    durationMs: size.durationMs, event, receive: event === 'gift:send', sendsMax: 5_000_000 });
+  return merge(await runWorkers([job(viewers.slice(0, half)), job(viewers.slice(half))]), size.durationMs);
+}
+
+async function seedBaseline(target: Target, viewers: BenchUser[]): Promise<void> {
+  await target.sql`
+    insert into baseline_wallets (account_id, balance)
+    select 'wallet:' || u, 1000000000 from unnest(${target.sql.array(viewers.map((v) => v.userId))}::text[]) as u
+    on conflict (account_id) do update set balance = 1000000000`;
+}
+
+async function main(): Promise<void> {
+  const durability = args.durability === 'fast' ? 'fast' : 'durable';
+  process.stderr.write(`bench: ${quick ? 'quick' : 'full'} run, durability ${durability}, starting the server and its services...\n`);
+  const server = await ServerProcess.create({ BENCH_HANDLERS: '1', DURABILITY: durability });
+  // --profile DIR: the server writes a V8 CPU profile there when it stops.
+  if (args.profile !== undefined) server.nodeArgs = ['--cpu-prof', `--cpu-prof-dir=${path.resolve(args.profile)}`];
+  await server.start();
+  const target = new Target(server);
+  let baselineServer: ServerProcess | null = null;
+  try {
+    const viewers = await target.users('bench-viewer-', size.viewers);
+    for (let i = 0; i < viewers.length; i += 50) {
+      await Promise.all(viewers.slice(i, i + 50).map((v) => target.call('POST', '/v1/admin/grants', 'admin', { userId: v.userId, coins: 100_000_000, reason: 'bench' })));
+    }
+    const rooms = await Promise.all(Array.from({ length: size.rooms }, (_, i) => target.openRoom(`bench-streamer-${i}`)));
+    const hotRoom = await target.openRoom('bench-hot-streamer');
+    const fanoutRoom = await target.openRoom('bench-fanout-streamer');
+    process.stderr.write(`bench: ${viewers.length} viewers funded, ${rooms.length + 2} rooms open\n`);
+
+    if (wanted('ack-only')) await target.measure('ack-only', () => gifters(target, viewers, rooms, 'bench:ack'), false);
+    if (wanted('evalsha')) {
+      await target.measure('evalsha', async () => merge(await runWorkers([{ role: 'evalsha', redisUrl: server.redisUrl, namespace: 'w',
+        users: viewers, streamerId: 'bench-evalsha-streamer', inFlight: 200, durationMs: size.durationMs }]), size.durationMs), true);
+    }
+    if (wanted('spread')) await target.measure('spread', () => gifters(target, viewers, rooms, 'gift:send'), true);
+    if (wanted('hot-room')) await target.measure('hot-room', () => gifters(target, viewers, [hotRoom], 'gift:send'), true);
+    if (wanted('fanout')) {
+      const receivers = await target.users('bench-receiver-', size.receivers);
+      const half = receivers.length / 2;
+      await target.measure('fanout', async () => merge(await runWorkers([
+        { role: 'receivers', url: server.url, users: receivers.slice(0, half), roomId: fanoutRoom, durationMs: size.durationMs + 1_000 },
+        { role: 'receivers', url: server.url, users: receivers.slice(half), roomId: fanoutRoom, durationMs: size.durationMs + 1_000 },
+        { role: 'fixed-rate', url: server.url, user: viewers[0] as BenchUser, roomId: fanoutRoom, ratePerSec: size.fanoutRate, durationMs: size.durationMs },
+      ]), size.durationMs), true);
+    }
+    if (wanted('http')) {
+      const bearer = viewers[0]?.token ?? '';
+      for (const [name, url, headers] of [['http-wallet', '/v1/wallet', { authorization: `Bearer ${bearer}` }], ['http-gifts', '/v1/gifts', {}]] as const) {
+        await target.measure(name, async () => {
+          const result = await autocannon({ url: `${server.url}${url}`, connections: 50, duration: size.httpSeconds, headers });
+          return { giftsPerSec: 0, requestsPerSec: Math.round(result.requests.average), acked: result.requests.total,
+            errors: { non2xx: result.non2xx, errors: result.errors, timeouts: result.timeouts },
+            ackMs: { p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99, max: result.latency.max } };
+        }, false);
+      }
+    }
+    if (wanted('baseline-postgres-spread') || wanted('baseline-postgres-hot-room')) {
+      baselineServer = await ServerProcess.create({ GIFT_BACKEND: 'postgres-baseline', FLUSHER: 'off', REDIS_URL: server.redisUrl,
+        DATABASE_URL: server.databaseUrl, AUTH_SECRET: server.authSecret, FLUSHER_NAME: 'bench-baseline' });
+      await baselineServer.start();
+      await seedBaseline(target, viewers);
+      const baseline = new Target(baselineServer);
+      if (wanted('baseline-postgres-spread')) await baseline.measure('baseline-postgres-spread', () => gifters(baseline, viewers, rooms, 'gift:send'), false);
+      if (wanted('baseline-postgres-hot-room')) await baseline.measure('baseline-postgres-hot-room', () => gifters(baseline, viewers, [hotRoom], 'gift:send'), false);
+      await baseline.close();
+    }
+  } finally {
+    await baselineServer?.stop();
+    await target.close();
+    await server.destroy();
+  }
+  report(durability);
+}
+
+function ratio(a: string, b: string): number | null {
+  const x = results[a]?.giftsPerSec;
+  const y = results[b]?.giftsPerSec;
+  return x === undefined || y === undefined || y === 0 ? null : Math.round((x / y) * 100) / 100;
+}
+
+function report(durability: string): void {
+  const output = {
+    machine: { cores: os.cpus().length, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, cpu: os.cpus()[0]?.model ?? '' },
+    startedAt: new Date().toISOString(), quick, durability, sizes: size,
+    scenarios: results,
+    ratios: {
+      spreadVsBaseline: ratio('spread', 'baseline-postgres-spread'),
+      hotRoomVsBaseline: ratio('hot-room', 'baseline-postgres-hot-room'),
+      spreadVsAckOnly: ratio('spread', 'ack-only'),
+    },
+  };
+  const rows = Object.entries(results).map(([name, r]) => [
+    name, r.requestsPerSec !== undefined ? `${r.requestsPerSec} req/s` : String(r.giftsPerSec),
+    `${r.ackMs.p50}/${r.ackMs.p90}/${r.ackMs.p99}/${r.ackMs.max}`,
+    r.deliveryMs ? `${r.deliveryMs.p50}/${r.deliveryMs.p99}` : '-',
+    Object.entries(r.errors).filter(([, n]) => n > 0).map(([c, n]) => `${c}:${n}`).join(' ') || '-',
+    r.flushLagMaxSeconds === undefined ? '-' : `${r.flushLagMaxSeconds}s`,
+    `${r.serverCpuPercent ?? '-'}%/${r.redisCpuPercent ?? '-'}%`, r.loadGeneratorCpuPercent?.map((c) => `${c}%`).join(' ') ?? '-', `${r.serverRssMiB ?? '-'}`,
+    r.correctness ? (r.correctness.ok ? 'ok' : `WRONG (ledger ${r.correctness.ledgerGiftEntries}, acked ${r.correctness.acked}, reconcile ${r.correctness.reconcileOk})`) : '-',
+  ]);
+  const header = ['scenario', 'gifts/s', 'ack ms p50/p90/p99/max', 'delivery ms p50/p99', 'errors', 'lag max', 'cpu srv/redis', 'cpu load gens', 'rss MiB', 'money'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
+  process.stdout.write(`\n${line(header)}\n${line(widths.map((w) => '-'.repeat(w)))}\n${rows.map(line).join('\n')}\n`);
+  process.stdout.write(`\nratios: ${JSON.stringify(output.ratios)}\nmachine: ${JSON.stringify(output.machine)}\n`);
+  const file = args.json ?? path.join(projectRoot, 'bench-results', `${output.startedAt.replace(/[:.]/g, '-')}.json`);
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, `${JSON.stringify(output, null, 2)}\n`);
+  process.stdout.write(`results written to ${file}\n`);
+  const wrong = Object.entries(results).filter(([, r]) => r.correctness !== undefined && !r.correctness.ok);
+  if (wrong.length > 0) {
+    process.stderr.write(`\nMONEY CHECK FAILED in ${wrong.map(([n]) => n).join(', ')}: a coin was lost or invented\n`);
+    process.exitCode = 1;
+  }
+}
+
+await main();

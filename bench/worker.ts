@@ -1,0 +1,169 @@
+import { randomUUID } from 'node:crypto';
+import { io, type Socket } from 'socket.io-client';
+import { platformRevenueAccount, earningsAccount } from '../domain/accounts.js';
+import { connectRedis } from '../server/redis/commands.js';
+import { WalletStore } from '../server/redis/wallet-store.js';
+import { defaultCreatorBps, defaultRuleId } from '../domain/commission.js';
+import { Samples } from './stats.js';
+
+// One load-generator process. The runner sends a job; the worker connects, answers
+// 'ready', starts on 'go', and answers 'result'. Every loop ends by time and by count.
+
+export interface BenchUser { userId: string; token: string }
+
+export type Job =
+  | { role: 'gifters'; url: string; users: BenchUser[]; rooms: string[]; inFlight: number; durationMs: number;
+      event: 'gift:send' | 'bench:ack'; receive: boolean; sendsMax: number }
+  | { role: 'receivers'; url: string; users: BenchUser[]; roomId: string; durationMs: number }
+  | { role: 'fixed-rate'; url: string; user: BenchUser; roomId: string; ratePerSec: number; durationMs: number }
+  | { role: 'evalsha'; redisUrl: string; namespace: string; users: BenchUser[]; streamerId: string; inFlight: number; durationMs: number };
+
+export interface WorkerResult {
+  acked: number;
+  errors: Record<string, number>;
+  ackMs: number[];
+  ackMaxMs: number;
+  deliveryMs: number[];
+  deliveryMaxMs: number;
+  deliveries: number;
+  elapsedMs: number;
+  /** This load generator's own CPU over the run: near 100 means the numbers are its limit, not the server's. */
+  cpuPercent: number;
+}
+
+type Reply = { ok: boolean; error?: { code: string } };
+
+const acks = new Samples();
+const deliveries = new Samples();
+const errors: Record<string, number> = {};
+let acked = 0;
+
+function countError(code: string): void {
+  errors[code] = (errors[code] ?? 0) + 1;
+}
+
+async function connectAll(url: string, users: BenchUser[]): Promise<Socket[]> {
+  const sockets: Socket[] = [];
+  for (let i = 0; i < users.length; i += 50) {
+    sockets.push(...await Promise.all(users.slice(i, i + 50).map((user) => new Promise<Socket>((resolve, reject) => {
+      const socket = io(url, { transports: ['websocket'], auth: { token: user.token }, reconnection: false, forceNew: true });
+      socket.once('connect', () => resolve(socket));
+      socket.once('connect_error', reject);
+    }))));
+  }
+  return sockets;
+}
+
+function listenForGifts(socket: Socket): void {
+  socket.on('gifts', (batch: { gifts: { at: number }[] }) => {
+    const now = Date.now();
+    for (const gift of batch.gifts) deliveries.add(now - gift.at);
+  });
+}
+
+async function sendLoop(socket: Socket, roomId: string, event: string, deadline: number, budget: { left: number }): Promise<void> {
+  while (Date.now() < deadline && budget.left > 0 && socket.connected) {
+    budget.left -= 1;
+    const started = performance.now();
+    const payload = event === 'bench:ack' ? {} : { requestId: randomUUID(), roomId, giftId: 'rose', count: 1 };
+    try {
+      const reply = await socket.timeout(10_000).emitWithAck(event, payload) as Reply;
+      acks.add(performance.now() - started);
+      if (reply.ok) acked += 1;
+      else countError(reply.error?.code ?? 'unknown');
+    } catch {
+      countError('TIMEOUT');
+    }
+  }
+}
+
+async function prepare(job: Job): Promise<() => Promise<void>> {
+  if (job.role === 'evalsha') {
+    const redis = connectRedis(job.redisUrl, { name: 'bench-evalsha', offlineQueue: true });
+    const store = new WalletStore(redis, job.namespace);
+    const creator = earningsAccount(job.streamerId);
+    return async () => {
+      const deadline = Date.now() + job.durationMs;
+      await Promise.all(Array.from({ length: job.inFlight }, async (_, lane) => {
+        const user = job.users[lane % job.users.length];
+        while (Date.now() < deadline && user !== undefined) {
+          const started = performance.now();
+          try {
+            await store.chargeGift({ entryId: randomUUID(), senderId: user.userId, streamerId: job.streamerId, roomId: 'bench-evalsha',
+              giftId: 'rose', count: 1, requestId: randomUUID(), priceCoins: 1, fingerprint: 'bench-evalsha|rose|1',
+              platformAccount: platformRevenueAccount, payees: [{ accountId: creator, bps: defaultCreatorBps, carryKey: `${creator}|${defaultRuleId}` }],
+              nowMs: Date.now() });
+            acked += 1;
+          } catch (error) {
+            countError(error instanceof Error && 'code' in error ? String(error.code) : 'unknown');
+          }
+          acks.add(performance.now() - started);
+        }
+      }));
+      redis.disconnect();
+    };
+  }
+  if (job.role === 'fixed-rate') {
+    const [socket] = await connectAll(job.url, [job.user]);
+    if (socket === undefined) throw new Error('no socket');
+    await socket.emitWithAck('room:join', { roomId: job.roomId, batch: true });
+    return async () => {
+      const deadline = Date.now() + job.durationMs;
+      const pending: Promise<void>[] = [];
+      const perTick = job.ratePerSec / 100;
+      let due = 0;
+      while (Date.now() < deadline) {
+        due += perTick;
+        for (; due >= 1; due -= 1) pending.push(sendLoop(socket, job.roomId, 'gift:send', Infinity, { left: 1 }));
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      await Promise.all(pending);
+      socket.close();
+    };
+  }
+  const sockets = await connectAll(job.url, job.users);
+  if (job.role === 'receivers') {
+    await Promise.all(sockets.map((s) => s.emitWithAck('room:join', { roomId: job.roomId, batch: true })));
+    sockets.forEach(listenForGifts);
+    return async () => {
+      await new Promise((r) => setTimeout(r, job.durationMs));
+      sockets.forEach((s) => s.close());
+    };
+  }
+  if (job.event === 'gift:send') {
+    await Promise.all(sockets.map((s, i) => s.emitWithAck('room:join', { roomId: job.rooms[i % job.rooms.length], batch: true })));
+  }
+  if (job.receive) sockets.forEach(listenForGifts);
+  return async () => {
+    const deadline = Date.now() + job.durationMs;
+    const budget = { left: job.sendsMax };
+    await Promise.all(sockets.flatMap((socket, i) => Array.from({ length: job.inFlight },
+      () => sendLoop(socket, job.rooms[i % job.rooms.length] ?? '', job.event, deadline, budget))));
+    // Let the last broadcasts arrive before closing.
+    if (job.receive) await new Promise((r) => setTimeout(r, 300));
+    sockets.forEach((s) => s.close());
+  };
+}
+
+process.on('message', (message: { type: 'job'; job: Job } | { type: 'go' }) => {
+  void (async () => {
+    if (message.type === 'job') {
+      const run = await prepare(message.job);
+      process.once('message', async () => {
+        const started = Date.now();
+        const cpuBefore = process.cpuUsage();
+        await run();
+        const cpu = process.cpuUsage(cpuBefore);
+        const result: WorkerResult = {
+          acked, errors, ackMs: acks.toArray(), ackMaxMs: acks.max, deliveryMs: deliveries.toArray(),
+          deliveryMaxMs: deliveries.max, deliveries: deliveries.count, elapsedMs: Date.now() - started,
+          cpuPercent: Math.round(((cpu.user + cpu.system) / 1000 / Math.max(1, Date.now() - started)) * 100),
+        };
+        process.send?.({ type: 'result', result }, () => process.exit(0));
+      });
+      process.send?.({ type: 'ready' });
+    }
+  })().catch((error: unknown) => {
+    process.send?.({ type: 'failed', message: error instanceof Error ? error.message : String(error) }, () => process.exit(1));
+  });
+});

@@ -1,0 +1,59 @@
+import { randomUUID } from 'node:crypto';
+import { earningsAccount, platformRevenueAccount, walletAccount } from '../../domain/accounts.js';
+import { defaultCreatorBps, splitWithCarry } from '../../domain/commission.js';
+import { DomainError } from '../../domain/errors.js';
+import { chargeFor, giftFingerprint } from '../../domain/gifts.js';
+import type postgres from 'postgres';
+import type { Sql } from '../db/sql.js';
+import type { GiftReceipt } from '../redis/wallet-store.js';
+import type { GiftCatalog } from './catalog.js';
+import type { GiftSender, SendGift } from './gift-service.js';
+
+/**
+ * The design a team would otherwise build, for the benchmarks only (GIFT_BACKEND=
+ * postgres-baseline): the same checks and split, in one PostgreSQL transaction per gift
+ * with row locks on the sender's wallet and the streamer's earnings. Combo is not counted.
+ */
+export class PostgresBaselineGifts implements GiftSender {
+  constructor(private readonly catalog: GiftCatalog, private readonly sql: Sql) {}
+
+  async send(request: SendGift): Promise<GiftReceipt> {
+    const gift = this.catalog.get(request.giftId);
+    if (gift === undefined) throw new DomainError('UNKNOWN_GIFT');
+    if (request.senderId === request.streamerId) throw new DomainError('FORBIDDEN');
+    const price = chargeFor(gift, request.count);
+    const fingerprint = giftFingerprint(request.roomId, gift.id, request.count);
+    return this.sql.begin(async (tx) => {
+      const claimed = await tx`
+        insert into baseline_idempotency (sender_id, request_id, fingerprint) values (${request.senderId}, ${request.requestId}, ${fingerprint})
+        on conflict do nothing returning 1`;
+      if (claimed.length === 0) return this.replay(tx, request, fingerprint);
+      const sender = walletAccount(request.senderId);
+      const [wallet] = await tx<{ balance: bigint }[]>`select balance from baseline_wallets where account_id = ${sender} for update`;
+      if (wallet === undefined || wallet.balance < BigInt(price)) throw new DomainError('INSUFFICIENT_FUNDS');
+      const creator = earningsAccount(request.streamerId);
+      await tx`insert into baseline_wallets (account_id, balance) values (${creator}, 0) on conflict do nothing`;
+      const [earnings] = await tx<{ carry: bigint }[]>`select carry from baseline_wallets where account_id = ${creator} for update`;
+      const split = splitWithCarry(price, [{ accountId: creator, bps: defaultCreatorBps, carryKey: creator }], [Number(earnings?.carry ?? 0n)]);
+      const creatorCoins = split.payeeCoins[0] ?? 0;
+      const [after] = await tx<{ balance: bigint }[]>`
+        update baseline_wallets set balance = balance - ${price} where account_id = ${sender} returning balance`;
+      await tx`update baseline_wallets set balance = balance + ${creatorCoins}, carry = ${split.carries[0] ?? 0} where account_id = ${creator}`;
+      const entryId = randomUUID();
+      const legs = [[sender, -price], [creator, creatorCoins], [platformRevenueAccount, split.platformCoins]].filter(([, amount]) => amount !== 0);
+      await tx`insert into baseline_postings (entry_id, account_id, amount)
+               select ${entryId}::uuid, a, b from unnest(${tx.array(legs.map((l) => String(l[0])))}::text[], ${tx.array(legs.map((l) => String(l[1])))}::bigint[]) as t(a, b)`;
+      const receipt: GiftReceipt = { giftEventId: entryId, charged: price, balance: Number(after?.balance ?? 0n), combo: 1, atMs: Date.now(), replay: false,
+        credit: { earnedTotal: 0, platformCoins: split.platformCoins, payeeCoins: [creatorCoins] } };
+      await tx`update baseline_idempotency set result = ${JSON.stringify(receipt)} where sender_id = ${request.senderId} and request_id = ${request.requestId}`;
+      return receipt;
+    });
+  }
+
+  private async replay(tx: postgres.TransactionSql<Record<string, never>>, request: SendGift, fingerprint: string): Promise<GiftReceipt> {
+    const [stored] = await tx<{ fingerprint: string; result: string | null }[]>`
+      select fingerprint, result from baseline_idempotency where sender_id = ${request.senderId} and request_id = ${request.requestId}`;
+    if (stored?.fingerprint !== fingerprint || stored.result === null) throw new DomainError('INVALID_ARGUMENT', 'this requestId was already used for a different request');
+    return { ...JSON.parse(stored.result) as GiftReceipt, replay: true, credit: undefined };
+  }
+}

@@ -1,0 +1,38 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { projectRoot } from '../../server/paths.js';
+
+// Keeps `npm run bench -- --quick` working; it measures nothing here (speed is never a test).
+
+test('bench --quick runs every scenario, writes the JSON shape, and the money checks pass', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'bench-smoke-'));
+  try {
+    const file = path.join(dir, 'bench.json');
+    const run = spawnSync(process.execPath, [path.join(projectRoot, 'dist', 'bench', 'run.js'), '--quick', '--json', file], {
+      encoding: 'utf8', timeout: 240_000, env: { ...process.env, REDIS_URL: '', DATABASE_URL: '' },
+    });
+    assert.is(run.status, 0, `${run.stdout}\n${run.stderr}`);
+    const result = JSON.parse(readFileSync(file, 'utf8')) as {
+      machine: { cores: number; memoryGiB: number; node: string };
+      scenarios: Record<string, { giftsPerSec: number; ackMs: Record<string, number>; acked: number; errors: object; correctness?: { ok: boolean } }>;
+      ratios: Record<string, number | null>;
+    };
+    assert.ok(result.machine.cores >= 1 && result.machine.memoryGiB >= 1 && result.machine.node.startsWith('v'));
+    for (const name of ['ack-only', 'evalsha', 'spread', 'hot-room', 'fanout', 'baseline-postgres-spread', 'baseline-postgres-hot-room']) {
+      const scenario = result.scenarios[name];
+      assert.ok(scenario !== undefined, `scenario ${name} missing`);
+      assert.ok(scenario.acked > 0, `${name} acked nothing`);
+      for (const key of ['p50', 'p90', 'p99', 'max']) assert.type(scenario.ackMs[key], 'number');
+    }
+    for (const name of ['evalsha', 'spread', 'hot-room', 'fanout']) assert.is(result.scenarios[name]?.correctness?.ok, true, name);
+    for (const key of ['spreadVsBaseline', 'hotRoomVsBaseline', 'spreadVsAckOnly']) assert.type(result.ratios[key], 'number');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test.run();
