@@ -203,7 +203,8 @@ async function seedBaseline(target: Target, viewers: BenchUser[]): Promise<void>
 async function main(): Promise<void> {
   const durability = args.durability === 'fast' ? 'fast' : 'durable';
   process.stderr.write(`bench: ${quick ? 'quick' : 'full'} run, durability ${durability}, starting the server and its services...\n`);
-  const server = await ServerProcess.create({ BENCH_HANDLERS: '1', DURABILITY: durability });
+  const server = await ServerProcess.create({ BENCH_HANDLERS: '1', DURABILITY: durability,
+    ...(process.env.FLUSHER_LANES === undefined ? {} : { FLUSHER_LANES: process.env.FLUSHER_LANES }) });
   // --profile DIR: the server writes a V8 CPU profile there when it stops.
   if (args.profile !== undefined) server.nodeArgs = ['--cpu-prof', `--cpu-prof-dir=${path.resolve(args.profile)}`];
   await server.start();

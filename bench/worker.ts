@@ -55,9 +55,9 @@ async function connectAll(url: string, users: BenchUser[]): Promise<Socket[]> {
 }
 
 function listenForGifts(socket: Socket): void {
-  socket.on('gifts', (batch: { gifts: { at: number }[] }) => {
+  socket.on('gifts', (batch: { gifts: unknown[][] }) => {
     const now = Date.now();
-    for (const gift of batch.gifts) deliveries.add(now - gift.at);
+    for (const row of batch.gifts) deliveries.add(now - Number(row[6]));
   });
 }
 

@@ -1,6 +1,6 @@
 import type { Server } from 'socket.io';
 import { limits } from '../domain/limits.js';
-import type { ClientToServerEvents, GiftEvent, ServerToClientEvents, SocketData } from './events.js';
+import { giftBatchFields, type GiftBatchRow, type ClientToServerEvents, type GiftEvent, type ServerToClientEvents, type SocketData } from './events.js';
 
 type Io = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 
@@ -54,7 +54,12 @@ export class RoomBroadcaster {
   private send(roomId: string, gifts: GiftEvent[]): void {
     const rooms = this.io.sockets.adapter.rooms;
     const batchChannel = roomChannels.batch(roomId);
-    if ((rooms.get(batchChannel)?.size ?? 0) > 0) this.io.to(batchChannel).emit('gifts', { roomId, gifts });
+    if ((rooms.get(batchChannel)?.size ?? 0) > 0) {
+      this.io.to(batchChannel).emit('gifts', {
+        roomId, fields: giftBatchFields,
+        gifts: gifts.map((g): GiftBatchRow => [g.giftEventId, g.senderId, g.giftId, g.count, g.coins, g.combo, g.at]),
+      });
+    }
     const singleChannel = roomChannels.single(roomId);
     if ((rooms.get(singleChannel)?.size ?? 0) > 0) {
       for (const gift of gifts) this.io.to(singleChannel).emit('gift', gift);

@@ -8,6 +8,7 @@ const storage = await openStorage('flusher-cli');
 const crashAfterCommit = process.env.FLUSHER_CRASH_AFTER_COMMIT === '1';
 const flusher = new JournalFlusher(storage.redis, storage.sql, storage.keys, {
   consumerName: process.env.FLUSHER_NAME ?? `standalone-${hostname()}`,
+  lanes: storage.config.flusherLanes,
   onError: (error) => process.stderr.write(`flusher: ${error instanceof Error ? error.message : String(error)}\n`),
   ...(crashAfterCommit ? { afterCommit: async () => { process.kill(process.pid, 'SIGKILL'); } } : {}),
 });

@@ -22,6 +22,7 @@ export interface Config {
   journalLengthMax: number;
   flusherEnabled: boolean;
   flusherName: string;
+  flusherLanes: number;
   logLevel: string;
   giftsPerSecondPerUser: number;
   giftBurstPerUser: number;
@@ -83,6 +84,7 @@ export function loadConfig(env: Env = process.env): Config {
     journalLengthMax: integerSetting(env, 'JOURNAL_LENGTH_MAX', limits.journalLengthMax, 1, 50_000_000),
     flusherEnabled: env.FLUSHER !== 'off',
     flusherName: env.FLUSHER_NAME ?? `server-${hostname()}`,
+    flusherLanes: integerSetting(env, 'FLUSHER_LANES', 1, 1, 16),
     logLevel: env.LOG_LEVEL ?? 'info',
     giftsPerSecondPerUser: integerSetting(env, 'GIFT_RATE_PER_SEC', limits.giftsPerSecondPerUser, 1, 1_000_000),
     giftBurstPerUser: integerSetting(env, 'GIFT_BURST', limits.giftBurstPerUser, 1, 1_000_000),

@@ -60,7 +60,7 @@ export async function createContext(config: Config, storage: Storage): Promise<A
   await catalog.load();
   const wallets = new WalletStore(redis, config.walletNamespace, config.journalLengthMax);
   const metrics = createMetrics();
-  const flusher = new JournalFlusher(flusherRedis, sql, wallets.keys, { consumerName: config.flusherName });
+  const flusher = new JournalFlusher(flusherRedis, sql, wallets.keys, { consumerName: config.flusherName, lanes: config.flusherLanes });
   await flusher.ensureGroup();
   return {
     config, sql, redis, flusherRedis, wallets, catalog, metrics, flusher,

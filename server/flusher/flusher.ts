@@ -14,6 +14,8 @@ export interface FlusherOptions {
   /** Fault tests stop the process here, between COMMIT and XACK. */
   afterCommit?: (records: readonly StreamRecord[]) => Promise<void>;
   onError?: (error: unknown) => void;
+  /** Concurrent flush loops, each its own consumer, so PostgreSQL round trips overlap. */
+  lanes?: number;
 }
 
 export interface FlusherStats {
@@ -36,8 +38,8 @@ type RawRecords = [string, string[]][];
 export class JournalFlusher {
   readonly stats: FlusherStats = { flushedEntries: 0, duplicateEntries: 0, batches: 0, failures: 0, lastError: null, lastFlushAtMs: null };
   private running = false;
-  private loop: Promise<void> | null = null;
-  private wake: (() => void) | null = null;
+  private loops: Promise<void>[] = [];
+  private readonly wakers = new Set<() => void>();
   private readonly batchSizeMax: number;
   private readonly intervalMs: number;
   private readonly claimIdleMs: number;
@@ -60,13 +62,16 @@ export class JournalFlusher {
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.loop = this.run();
+    const lanes = Math.max(1, this.options.lanes ?? 1);
+    // Stable consumer names: after a restart each lane first finishes what it had pending.
+    this.loops = Array.from({ length: lanes }, (_, lane) => this.run(lane === 0 ? this.options.consumerName : `${this.options.consumerName}-${lane}`));
   }
 
   async stop(): Promise<void> {
     this.running = false;
-    this.wake?.();
-    await this.loop;
+    for (const wake of this.wakers) wake();
+    await Promise.all(this.loops);
+    this.loops = [];
   }
 
   /** Flushes until the stream holds nothing this flusher can take; for tests and shutdown. */
@@ -76,8 +81,8 @@ export class JournalFlusher {
   }
 
   /** One step: own pending first (a restart), then entries of dead consumers, then new ones. */
-  async flushOnce(): Promise<number> {
-    const records = await this.nextBatch();
+  async flushOnce(consumer: string = this.options.consumerName): Promise<number> {
+    const records = await this.nextBatch(consumer);
     if (records.length === 0) return 0;
     const inserted = await writeLedgerBatch(this.sql, records);
     await this.options.afterCommit?.(records);
@@ -90,31 +95,31 @@ export class JournalFlusher {
     return records.length;
   }
 
-  private async nextBatch(): Promise<StreamRecord[]> {
-    const own = await this.readGroup('0');
+  private async nextBatch(consumer: string): Promise<StreamRecord[]> {
+    const own = await this.readGroup(consumer, '0');
     if (own.length > 0) return own;
-    const claimed = await this.redis.xautoclaim(this.keys.journal, flusherGroup, this.options.consumerName,
+    const claimed = await this.redis.xautoclaim(this.keys.journal, flusherGroup, consumer,
       this.claimIdleMs, '0-0', 'COUNT', this.batchSizeMax) as [string, RawRecords, string[]];
     const claimedRecords = claimed[1].filter((record) => record !== null && Array.isArray(record[1]));
     if (claimedRecords.length > 0) return parseStreamRecords(claimedRecords);
-    return this.readGroup('>');
+    return this.readGroup(consumer, '>');
   }
 
-  private async readGroup(from: '0' | '>'): Promise<StreamRecord[]> {
-    const reply = await this.redis.xreadgroup('GROUP', flusherGroup, this.options.consumerName,
+  private async readGroup(consumer: string, from: '0' | '>'): Promise<StreamRecord[]> {
+    const reply = await this.redis.xreadgroup('GROUP', flusherGroup, consumer,
       'COUNT', this.batchSizeMax, 'STREAMS', this.keys.journal, from) as [string, RawRecords][] | null;
     const records = reply?.[0]?.[1] ?? [];
     return parseStreamRecords(records);
   }
 
-  private async run(): Promise<void> {
+  private async run(consumer: string): Promise<void> {
     let groupReady = false;
     while (this.running) {
       let flushed = 0;
       let failed = false;
       try {
         if (!groupReady) { await this.ensureGroup(); groupReady = true; }
-        flushed = await this.flushOnce();
+        flushed = await this.flushOnce(consumer);
       } catch (error) {
         failed = true;
         this.stats.failures += 1;
@@ -124,10 +129,10 @@ export class JournalFlusher {
       // A full batch means more is waiting: go again at once; otherwise wait a tick.
       if (flushed < this.batchSizeMax && this.running) {
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, failed ? this.intervalMs * 5 : this.intervalMs);
-          this.wake = () => { clearTimeout(timer); resolve(); };
+          const wake = () => { clearTimeout(timer); this.wakers.delete(wake); resolve(); };
+          const timer = setTimeout(wake, failed ? this.intervalMs * 5 : this.intervalMs);
+          this.wakers.add(wake);
         });
-        this.wake = null;
       }
     }
   }

@@ -32,6 +32,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     journalLengthMax: 500_000,
     flusherEnabled: true,
     flusherName: `test-${randomBytes(3).toString('hex')}`,
+    flusherLanes: 2,
     logLevel: 'warn',
     giftsPerSecondPerUser: 1_000_000,
     giftBurstPerUser: 1_000_000,

@@ -98,7 +98,7 @@ gifts('other members receive gift, batch members receive gifts, the streamer rec
   const streamer = await connectAs(ctx.server, streamerId, 'streamer');
   ctx.sockets.push(streamer);
   const seen = nextEvent<Record<string, unknown>>(watcher.socket, 'gift');
-  const seenBatch = nextEvent<{ roomId: string; gifts: Record<string, unknown>[] }>(batchWatcher.socket, 'gifts');
+  const seenBatch = nextEvent<{ roomId: string; fields: string[]; gifts: unknown[][] }>(batchWatcher.socket, 'gifts');
   const earnings = nextEvent<Record<string, unknown>>(streamer, 'earnings');
   const walletPush = nextEvent<Record<string, unknown>>(sender.socket, 'wallet');
   const ack = await request(sender.socket, 'gift:send', { requestId: requestId(), roomId, giftId: 'lollipop', count: 2 });
@@ -108,7 +108,8 @@ gifts('other members receive gift, batch members receive gifts, the streamer rec
   assert.type(gift.at, 'number');
   const batch = await seenBatch;
   assert.is(batch.roomId, roomId);
-  assert.equal(batch.gifts, [gift]);
+  assert.equal(batch.fields, ['giftEventId', 'senderId', 'giftId', 'count', 'coins', 'combo', 'at']);
+  assert.equal(batch.gifts.map((row) => Object.fromEntries(batch.fields.map((field, i) => [field, row[i]]))), [{ ...gift, roomId: undefined }].map(({ roomId: _room, ...rest }) => rest));
   assert.equal(await earnings, { giftEventId: ack.giftEventId, roomId, delta: 14, total: 14 });
   assert.equal(await walletPush, { balance: 980, frozen: false, reason: 'gift' });
 });

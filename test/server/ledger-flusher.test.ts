@@ -36,20 +36,19 @@ async function grantDirect(ctx: Context, userId: string, coins: number): Promise
 
 ledger('the database refuses an unbalanced entry, an entry without postings, and any update or delete', async ({ server }) => {
   const { sql } = server.ctx;
-  await sql`insert into accounts (id, kind) values ('system:test-a', 'system'), ('system:test-b', 'system') on conflict do nothing`;
-  await rejects(sql.begin(async (tx) => {
-    const id = randomUUID();
-    await tx`insert into journal_entries (id, kind, created_at) values (${id}, 'test', now())`;
-    await tx`insert into postings (entry_id, account_id, amount) values (${id}, 'system:test-a', 5), (${id}, 'system:test-b', -4)`;
-  }), pgError('unbalanced'));
-  await rejects(sql.begin(async (tx) => {
-    await tx`insert into journal_entries (id, kind, created_at) values (${randomUUID()}, 'test', now())`;
-  }), pgError('does not balance'));
+  await sql`insert into accounts (id, kind) values ('system:test-a', 'system'), ('system:test-b', 'system'), ('system:test-c', 'system') on conflict do nothing`;
+  // An entry and its postings are written in one statement, as the flusher does.
+  const insertEntry = (id: string, amounts: [number, number]) => sql`
+    with entry as (insert into journal_entries (id, kind, created_at) values (${id}, 'test', now()) returning id)
+    insert into postings (entry_id, account_id, amount)
+    select entry.id, a, b from entry, (values ('system:test-a', ${amounts[0]}::bigint), ('system:test-b', ${amounts[1]}::bigint)) as v(a, b)`;
+  await rejects(insertEntry(randomUUID(), [5, -4]), pgError('balance'));
+  await rejects(sql`insert into journal_entries (id, kind, created_at) values (${randomUUID()}, 'test', now())`, pgError('does not balance'));
   const id = randomUUID();
-  await sql.begin(async (tx) => {
-    await tx`insert into journal_entries (id, kind, created_at) values (${id}, 'test', now())`;
-    await tx`insert into postings (entry_id, account_id, amount) values (${id}, 'system:test-a', 5), (${id}, 'system:test-b', -5)`;
-  });
+  await insertEntry(id, [5, -5]);
+  await rejects(sql`insert into postings (entry_id, account_id, amount) values (${id}, 'system:test-c', 1)`, pgError('unbalanced'));
+  await rejects(sql`insert into postings (entry_id, account_id, amount) values (${randomUUID()}, 'system:test-c', 1)`, pgError('no journal entry'));
+  await rejects(insertEntry(randomUUID(), [5, -5]).then(() => sql`insert into postings (entry_id, account_id, amount) values (${id}, 'system:nobody', 1)`), pgError('no account'));
   await rejects(sql`update postings set amount = 6 where entry_id = ${id}`, pgError('immutable'));
   await rejects(sql`delete from postings where entry_id = ${id}`, pgError('immutable'));
   await rejects(sql`update journal_entries set kind = 'x' where id = ${id}`, pgError('immutable'));
