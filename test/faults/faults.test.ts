@@ -92,25 +92,30 @@ async function assertReplaysAnswerFirstAck(server: ServerProcess, acked: AckedGi
   }
 }
 
-faults('(a) kill -9 the server during a gift storm, restart: every acked gift is in the ledger exactly once', async () => {
-  const server = await ServerProcess.create({ AUTH_SECRET: testAuthSecret });
+interface FaultRun { server: ServerProcess; roomId: string; viewers: string[]; admin: string }
+
+/** Starts a server on its own data, funds viewers and opens a room, runs the body, and removes it all. */
+async function withServer(env: Record<string, string>, body: (run: FaultRun) => Promise<void>): Promise<void> {
+  const server = await ServerProcess.create({ AUTH_SECRET: testAuthSecret, ...env });
   try {
     await server.start();
-    const { roomId, viewers, admin } = await prepare(server);
+    await body({ server, ...await prepare(server) });
+  } finally {
+    await server.destroy();
+  }
+}
+
+faults('(a) kill -9 the server during a gift storm, restart: every acked gift is in the ledger exactly once', async () => {
+  await withServer({}, async ({ server, roomId, viewers, admin }) => {
     const gifts = await storm(server, roomId, viewers, 1_500, () => server.kill9());
     await server.start();
     await assertExactlyOnceAndClean(server, admin, gifts.acked, viewers);
     await assertReplaysAnswerFirstAck(server, gifts.acked);
-  } finally {
-    await server.destroy();
-  }
+  });
 });
 
 faults('(b) kill -9 Redis during a storm in durable mode, restart it: every acked gift survives', async () => {
-  const server = await ServerProcess.create({ AUTH_SECRET: testAuthSecret, DURABILITY: 'durable' });
-  try {
-    await server.start();
-    const { roomId, viewers, admin } = await prepare(server);
+  await withServer({ DURABILITY: 'durable' }, async ({ server, roomId, viewers, admin }) => {
     const gifts = await storm(server, roomId, viewers, 1_500, async () => {
       const pid = server.redisPid();
       assert.ok(pid !== null && isAlive(pid));
@@ -122,16 +127,11 @@ faults('(b) kill -9 Redis during a storm in durable mode, restart it: every acke
     await sleep(1_000);
     await assertExactlyOnceAndClean(server, admin, gifts.acked, viewers);
     await assertReplaysAnswerFirstAck(server, gifts.acked);
-  } finally {
-    await server.destroy();
-  }
+  });
 });
 
 faults('(c) PostgreSQL stopped for a few seconds during a storm: gifts go on, the backlog drains', async () => {
-  const server = await ServerProcess.create({ AUTH_SECRET: testAuthSecret });
-  try {
-    await server.start();
-    const { roomId, viewers, admin } = await prepare(server);
+  await withServer({}, async ({ server, roomId, viewers, admin }) => {
     let ackedWhileDown = 0;
     const gifts = await storm(server, roomId, viewers, 800, async (running) => {
       const pid = server.postgresPid();
@@ -146,16 +146,11 @@ faults('(c) PostgreSQL stopped for a few seconds during a storm: gifts go on, th
     });
     assert.ok(ackedWhileDown > 0, `no gift acked while PostgreSQL was down (acked ${gifts.acked.length}, errors ${JSON.stringify([...gifts.errors])})`);
     await assertExactlyOnceAndClean(server, admin, gifts.acked, viewers);
-  } finally {
-    await server.destroy();
-  }
+  });
 });
 
 faults('(d) the flusher killed between COMMIT and XACK: the next run writes no duplicate', async () => {
-  const server = await ServerProcess.create({ AUTH_SECRET: testAuthSecret, FLUSHER: 'off' });
-  try {
-    await server.start();
-    const { roomId, viewers, admin } = await prepare(server);
+  await withServer({ FLUSHER: 'off' }, async ({ server, roomId, viewers, admin }) => {
     const gifts = await storm(server, roomId, viewers, 1_000);
     const flusher = (crash: boolean) => spawnSync(process.execPath, [path.join(projectRoot, 'dist', 'scripts', 'flusher.js')], {
       env: { ...server.scriptEnv(), FLUSHER_NAME: 'fault-d', ...(crash ? { FLUSHER_CRASH_AFTER_COMMIT: '1' } : {}) },
@@ -165,16 +160,11 @@ faults('(d) the flusher killed between COMMIT and XACK: the next run writes no d
     assert.is(crashed.signal, 'SIGKILL', `the flusher should die after its first COMMIT: ${crashed.stderr}`);
     flusher(false);
     await assertExactlyOnceAndClean(server, admin, gifts.acked, viewers);
-  } finally {
-    await server.destroy();
-  }
+  });
 });
 
 faults('(e) Redis wiped, rebuild-wallets: balances, earnings and replays are what they were', async () => {
-  const server = await ServerProcess.create({ AUTH_SECRET: testAuthSecret });
-  try {
-    await server.start();
-    const { roomId, viewers, admin } = await prepare(server);
+  await withServer({}, async ({ server, roomId, viewers, admin }) => {
     const gifts = await storm(server, roomId, viewers, 1_000);
     await drained(server, admin);
     const balancesBefore = await Promise.all(viewers.map(async (userId) => api<{ balance: number }>(server, 'GET', '/v1/wallet', await token(userId, 'viewer'))));
@@ -189,16 +179,11 @@ faults('(e) Redis wiped, rebuild-wallets: balances, earnings and replays are wha
     assert.equal(balancesAfter.map((b) => b.balance), balancesBefore.map((b) => b.balance));
     await assertExactlyOnceAndClean(server, admin, gifts.acked, viewers);
     await assertReplaysAnswerFirstAck(server, gifts.acked);
-  } finally {
-    await server.destroy();
-  }
+  });
 });
 
 faults('(f) power cut: server, Redis and PostgreSQL killed together, npm start again on the same data', async () => {
-  const server = await ServerProcess.create({ AUTH_SECRET: testAuthSecret });
-  try {
-    await server.start();
-    const { roomId, viewers, admin } = await prepare(server);
+  await withServer({}, async ({ server, roomId, viewers, admin }) => {
     const gifts = await storm(server, roomId, viewers, 1_500, async () => {
       const pids = [server.child?.pid, server.redisPid(), server.postgresPid()];
       for (const pid of pids) if (pid !== undefined && pid !== null) process.kill(pid, 'SIGKILL');
@@ -208,9 +193,7 @@ faults('(f) power cut: server, Redis and PostgreSQL killed together, npm start a
     await server.start();
     await assertExactlyOnceAndClean(server, admin, gifts.acked, viewers);
     await assertReplaysAnswerFirstAck(server, gifts.acked);
-  } finally {
-    await server.destroy();
-  }
+  });
 });
 
 faults.run();
