@@ -15,6 +15,13 @@ export interface LedgerPage {
   nextCursor: string | null;
 }
 
+// What a user may see of an entry: never the split carries or the stored replay record.
+const publicMetaFields = ['roomId', 'giftId', 'count', 'senderId', 'streamerId', 'reason'] as const;
+
+function publicMeta(meta: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(publicMetaFields.filter((field) => Object.hasOwn(meta, field)).map((field) => [field, meta[field]]));
+}
+
 /** An account's postings from the ledger, newest first, keyset-paginated on the posting id. */
 export async function accountLines(sql: Sql, accountId: string, limit: number, before: bigint | null): Promise<LedgerPage> {
   const rows = await sql<{ id: bigint; entry_id: string; kind: string; amount: bigint; created_at: Date; meta: Record<string, unknown> }[]>`
@@ -27,7 +34,7 @@ export async function accountLines(sql: Sql, accountId: string, limit: number, b
   return {
     entries: page.map((row) => ({
       postingId: Number(row.id), entryId: row.entry_id, kind: row.kind, amount: Number(row.amount),
-      at: row.created_at.toISOString(), meta: row.meta,
+      at: row.created_at.toISOString(), meta: publicMeta(row.meta),
     })),
     nextCursor: rows.length > limit ? String(page[page.length - 1]?.id) : null,
   };

@@ -45,7 +45,8 @@ gifts('a gift is charged once, acked with the contract fields, and appears in th
   assert.equal(wallet, { ok: true, balance: 700, frozen: false });
   const report = await flushAndReconcile(ctx.server);
   assert.ok(report.ok, JSON.stringify(report));
-  const entries = await http<{ entries: { kind: string; amount: number; entryId: string }[] }>(ctx.server, 'GET', '/v1/wallet/entries', { bearer: await token(userId, 'viewer') });
+  const entries = await http<{ entries: { kind: string; amount: number; entryId: string; meta: Record<string, unknown> }[] }>(ctx.server, 'GET', '/v1/wallet/entries', { bearer: await token(userId, 'viewer') });
+  assert.equal(entries.body.entries[0]?.meta, { roomId, giftId: 'crown', count: 3, senderId: userId, streamerId }, 'internal meta (carries, replay record) must not leak');
   assert.equal(entries.body.entries.map((e) => [e.kind, e.amount]), [['gift', -300], ['grant', 1000]]);
   assert.is(entries.body.entries[0]?.entryId, ack.giftEventId);
   const [split] = await ctx.server.ctx.sql<{ account_id: string; amount: bigint }[]>`
