@@ -5,6 +5,21 @@ import path from 'node:path';
 import { freePort, isAlive, readPid, waitForExit } from '../server/local-services/processes.js';
 import { projectRoot } from '../server/paths.js';
 
+const live = new Set<ServerProcess>();
+
+// Whatever the fault tests and the benchmarks started dies with them, even when they are
+// interrupted mid-run: no private Redis or PostgreSQL is left behind.
+function killAllSync(): void {
+  for (const server of live) server.killEverythingSync();
+}
+process.once('exit', killAllSync);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    killAllSync();
+    process.exit(130);
+  });
+}
+
 /**
  * A server run exactly as `npm start` runs it, with its private Redis and PostgreSQL in
  * its own throwaway data folder (or the storage named in env): the fault tests and the
@@ -30,6 +45,7 @@ export class ServerProcess {
     writeFileSync(path.join(dataDir, 'ports.json'), JSON.stringify({ redisPort: await freePort(), postgresPort: await freePort() }));
     const server = new ServerProcess(dataDir, env);
     server.port = await freePort();
+    live.add(server);
     return server;
   }
 
@@ -99,8 +115,16 @@ export class ServerProcess {
     this.child = null;
   }
 
+  killEverythingSync(): void {
+    for (const pid of [this.child?.pid, this.redisPid(), this.postgresPid()]) {
+      if (pid !== undefined && pid !== null && isAlive(pid)) process.kill(pid, 'SIGKILL');
+    }
+    rmSync(this.dataDir, { recursive: true, force: true });
+  }
+
   /** Whatever is still running on this data folder is killed, and the folder removed. */
   async destroy(): Promise<void> {
+    live.delete(this);
     await this.stop();
     for (const pid of [this.redisPid(), this.postgresPid()]) {
       if (pid !== null && isAlive(pid)) {

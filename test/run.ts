@@ -49,6 +49,18 @@ const child = spawn(process.execPath, [path.join(projectRoot, 'node_modules', 'u
     TEST_DATA_DIR: dataDir,
   },
 });
+// Interrupted (Ctrl-C, a CI time limit): stop the suites and the throwaway services too.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    child.kill('SIGTERM');
+    const killer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+    const exited = child.exitCode !== null || child.signalCode !== null;
+    void (exited ? Promise.resolve() : new Promise((resolve) => child.once('close', resolve))).then(() => clearTimeout(killer)).then(() => storage.stop()).finally(() => {
+      rmSync(dataDir, { recursive: true, force: true });
+      process.exit(130);
+    });
+  });
+}
 let output = '';
 child.stdout.on('data', (chunk: Buffer) => {
   output += chunk.toString();
