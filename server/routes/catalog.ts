@@ -4,6 +4,8 @@ import { limits } from '../../domain/limits.js';
 import type { AppContext } from '../context.js';
 import { identityOf, requireRole } from '../plugins/auth.js';
 import { bearerSecurity, errorReply } from './schemas.js';
+import { packageView } from '../../domain/coin-packages.js';
+import { loadCoinPackages } from '../services/coin-packages.js';
 
 export async function catalogRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   app.get('/v1/gifts', {
@@ -12,6 +14,24 @@ export async function catalogRoutes(app: FastifyInstance, ctx: AppContext): Prom
       response: { 200: { type: 'array', items: { type: 'object', properties: { id: { type: 'string' }, name: { type: 'string' }, coins: { type: 'integer' } } } } },
     },
   }, async () => ctx.catalog.list());
+
+  app.get('/v1/coin-packages', {
+    schema: {
+      description: 'Coin packages for top-ups: price is a decimal string in the currency\'s own decimals (USD 2, JPY 0, KWD 3). `firstPurchaseBonusCoins` is added once, to a user\'s first top-up.',
+      response: {
+        200: {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: {
+              id: { type: 'string' }, price: { type: 'string' }, currency: { type: 'string' }, coins: { type: 'integer' },
+              bonusCoins: { type: 'integer' }, firstPurchaseBonusCoins: { type: 'integer' },
+            },
+          },
+        },
+      },
+    },
+  }, async () => (await loadCoinPackages(ctx.sql)).map(packageView));
 
   app.post('/v1/rooms', {
     onRequest: requireRole(ctx.tokens, ['streamer']),

@@ -40,6 +40,16 @@ api('the catalog lists about ten gifts from 1 to 10,000 coins', async ({ server 
   assert.is(Math.max(...body.map((g) => g.coins)), 10_000);
 });
 
+api('coin packages: decimal-string prices in each currency\'s decimals, bigger packs carry more bonus', async ({ server }) => {
+  const { status, body } = await http<{ id: string; price: string; currency: string; coins: number; bonusCoins: number; firstPurchaseBonusCoins: number }[]>(server, 'GET', '/v1/coin-packages');
+  assert.is(status, 200);
+  const byId = new Map(body.map((p) => [p.id, p]));
+  assert.equal(byId.get('usd-1000'), { id: 'usd-1000', price: '9.99', currency: 'USD', coins: 1000, bonusCoins: 100, firstPurchaseBonusCoins: 100 });
+  assert.is(byId.get('jpy-1000')?.price, '1600');
+  assert.is(byId.get('kwd-100')?.price, '0.300');
+  for (const p of body) assert.match(p.price, /^\d+(\.\d+)?$/);
+});
+
 api('routes refuse missing tokens with 401 and wrong roles with 403, in the contract error shape', async ({ server }) => {
   const viewer = await token(uniqueId('v'), 'viewer');
   const cases: [string, 'GET' | 'POST', string, string | undefined, number][] = [

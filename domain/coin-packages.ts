@@ -1,0 +1,45 @@
+import { invariant } from './errors.js';
+import { Fiat, formatFiat, type FiatAmount } from './fiat.js';
+
+export interface CoinPackage {
+  id: string;
+  price: FiatAmount;
+  currency: string;
+  coins: number;
+  bonusCoins: number;
+  /** Added once, to a user's first fulfilled top-up. */
+  firstPurchaseBonusCoins: number;
+}
+
+export interface PackageCredit {
+  coins: number;
+  bonusCoins: number;
+}
+
+/** What a fulfilled order credits: the package's coins, and its bonus (plus the first-purchase bonus once). */
+export function packageCredit(pkg: CoinPackage, firstPurchase: boolean): PackageCredit {
+  return { coins: pkg.coins, bonusCoins: pkg.bonusCoins + (firstPurchase ? pkg.firstPurchaseBonusCoins : 0) };
+}
+
+/** Bigger packs carry more bonus: within a currency, by price, the bonus share never falls. */
+export function assertBonusLadder(packages: readonly CoinPackage[]): void {
+  const byCurrency = new Map<string, CoinPackage[]>();
+  for (const pkg of packages) byCurrency.set(pkg.currency, [...(byCurrency.get(pkg.currency) ?? []), pkg]);
+  for (const [currency, list] of byCurrency) {
+    const sorted = [...list].sort((a, b) => a.price.comparedTo(b.price));
+    let previousShare = new Fiat(-1);
+    for (const pkg of sorted) {
+      invariant(Number.isSafeInteger(pkg.coins) && pkg.coins > 0 && pkg.bonusCoins >= 0, `package ${pkg.id} has bad coin amounts`);
+      const share = new Fiat(pkg.bonusCoins).dividedBy(pkg.coins);
+      invariant(share.greaterThanOrEqualTo(previousShare), `${currency} package ${pkg.id} has less bonus than a cheaper one`);
+      previousShare = share;
+    }
+  }
+}
+
+export function packageView(pkg: CoinPackage) {
+  return {
+    id: pkg.id, price: formatFiat(pkg.price, pkg.currency), currency: pkg.currency,
+    coins: pkg.coins, bonusCoins: pkg.bonusCoins, firstPurchaseBonusCoins: pkg.firstPurchaseBonusCoins,
+  };
+}

@@ -1,0 +1,63 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { assertBonusLadder, packageCredit, type CoinPackage } from '../../domain/coin-packages.js';
+import { DomainError, InvariantViolation } from '../../domain/errors.js';
+import { Fiat, formatFiat, fromMinorUnits, parseFiat, rounding, roundToCurrency, toMinorUnits } from '../../domain/fiat.js';
+import { assertTransition, canTransition, orderStatuses } from '../../domain/order-states.js';
+
+const refusedWith = (code: string) => (e: unknown) => e instanceof DomainError && e.code === code;
+
+test('fiat amounts respect each currency\'s decimals: USD 2, JPY 0, KWD 3', () => {
+  assert.is(formatFiat(parseFiat('9.99', 'USD'), 'USD'), '9.99');
+  assert.is(formatFiat(parseFiat('10', 'USD'), 'USD'), '10.00');
+  assert.is(formatFiat(parseFiat('1600', 'JPY'), 'JPY'), '1600');
+  assert.is(formatFiat(parseFiat('0.3', 'KWD'), 'KWD'), '0.300');
+  assert.is(toMinorUnits(parseFiat('9.99', 'USD'), 'USD'), 999n);
+  assert.is(toMinorUnits(parseFiat('1600', 'JPY'), 'JPY'), 1600n);
+  assert.is(toMinorUnits(parseFiat('0.300', 'KWD'), 'KWD'), 300n);
+  assert.is(formatFiat(fromMinorUnits(999n, 'USD'), 'USD'), '9.99');
+  for (const [text, currency] of [['9.999', 'USD'], ['1.5', 'JPY'], ['0.3001', 'KWD'], ['1e3', 'USD'], ['', 'USD'], ['NaN', 'USD']] as const) {
+    assert.throws(() => parseFiat(text, currency), refusedWith('INVALID_ARGUMENT'), `${text} ${currency}`);
+  }
+  assert.throws(() => parseFiat(9.99, 'USD'), refusedWith('INVALID_ARGUMENT'), 'a JSON number is not a fiat amount');
+  assert.throws(() => parseFiat('1.00', 'XXX'), refusedWith('INVALID_ARGUMENT'));
+});
+
+test('rounding is explicit and exact: half-even by default, never through a float', () => {
+  assert.is(formatFiat(roundToCurrency(new Fiat('0.125'), 'USD'), 'USD'), '0.12');
+  assert.is(formatFiat(roundToCurrency(new Fiat('0.135'), 'USD'), 'USD'), '0.14');
+  assert.is(formatFiat(roundToCurrency(new Fiat('0.129'), 'USD', rounding.down), 'USD'), '0.12');
+  assert.is(formatFiat(roundToCurrency(new Fiat('0.121'), 'USD', rounding.up), 'USD'), '0.13');
+  assert.is(formatFiat(new Fiat('0.1').plus('0.2'), 'USD'), '0.30');
+  assert.is(formatFiat(roundToCurrency(new Fiat('1599.5'), 'JPY'), 'JPY'), '1600');
+  assert.throws(() => toMinorUnits(new Fiat('0.005'), 'USD'), (e: unknown) => e instanceof InvariantViolation);
+});
+
+const pkg = (id: string, price: string, coins: number, bonusCoins: number): CoinPackage =>
+  ({ id, price: new Fiat(price), currency: 'USD', coins, bonusCoins, firstPurchaseBonusCoins: 100 });
+
+test('a package credits its coins and bonus; the first purchase adds its bonus once', () => {
+  assert.equal(packageCredit(pkg('a', '9.99', 1000, 100), false), { coins: 1000, bonusCoins: 100 });
+  assert.equal(packageCredit(pkg('a', '9.99', 1000, 100), true), { coins: 1000, bonusCoins: 200 });
+});
+
+test('bigger packs carry more bonus: a ladder where a dearer pack has a smaller bonus share is refused', () => {
+  assertBonusLadder([pkg('a', '0.99', 100, 0), pkg('b', '9.99', 1000, 100), pkg('c', '99.99', 10000, 2500)]);
+  assert.throws(() => assertBonusLadder([pkg('a', '0.99', 100, 20), pkg('b', '9.99', 1000, 100)]), (e: unknown) => e instanceof InvariantViolation);
+});
+
+test('order states: every listed transition is legal, every other one is refused with CONFLICT', () => {
+  const legal = new Set(['pending_payment>paid', 'pending_payment>canceled', 'pending_payment>expired', 'canceled>paid', 'expired>paid',
+    'paid>fulfilled', 'paid>refunded', 'paid>disputed', 'fulfilled>refunded', 'fulfilled>partially_refunded', 'fulfilled>disputed',
+    'partially_refunded>partially_refunded', 'partially_refunded>refunded', 'partially_refunded>disputed',
+    'disputed>dispute_won', 'disputed>dispute_lost', 'dispute_won>refunded', 'dispute_won>partially_refunded', 'dispute_won>disputed']);
+  for (const from of orderStatuses) {
+    for (const to of orderStatuses) {
+      const expected = legal.has(`${from}>${to}`);
+      assert.is(canTransition(from, to), expected, `${from} -> ${to}`);
+      if (!expected) assert.throws(() => assertTransition(from, to), refusedWith('CONFLICT'));
+    }
+  }
+});
+
+test.run();
