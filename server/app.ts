@@ -8,6 +8,8 @@ import { adminRoutes } from './routes/admin.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { healthRoutes } from './routes/health.js';
 import { walletRoutes } from './routes/wallet.js';
+import { orderRoutes } from './routes/orders.js';
+import { stripeWebhookRoutes } from './routes/stripe-webhook.js';
 
 function errorBody(code: keyof typeof errorRegistry, message?: string) {
   return { error: { code, message: message ?? errorRegistry[code].message } };
@@ -51,5 +53,7 @@ export async function buildApp(ctx: AppContext, options: { logger?: boolean } = 
   await catalogRoutes(app, ctx);
   await walletRoutes(app, ctx);
   await adminRoutes(app, ctx);
+  await orderRoutes(app, ctx);
+  await stripeWebhookRoutes(app, ctx);
   return app;
 }

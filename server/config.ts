@@ -16,6 +16,8 @@ export interface Config {
   databaseUrl: string | undefined;
   stripeSecretKey: string | undefined;
   stripeWebhookSecret: string | undefined;
+  /** Tests point the official client at a local stand-in; unset in real use. */
+  stripeApiBase: string | undefined;
   durability: Durability;
   dataDir: string;
   walletNamespace: string;
@@ -78,6 +80,7 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl: env.DATABASE_URL || undefined,
     stripeSecretKey: env.STRIPE_SECRET_KEY || undefined,
     stripeWebhookSecret: env.STRIPE_WEBHOOK_SECRET || undefined,
+    stripeApiBase: env.STRIPE_API_BASE || undefined,
     durability,
     dataDir,
     walletNamespace: namespace,

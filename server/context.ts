@@ -13,6 +13,9 @@ import { GiftService, type GiftSender } from './services/gift-service.js';
 import { PostgresBaselineGifts } from './services/baseline-postgres-gifts.js';
 import { RoomDirectory } from './services/rooms.js';
 import { silentNotifier, type LiveNotifier } from './services/notifier.js';
+import { OrderService } from './services/orders.js';
+import { SandboxProvider, StripeProvider, stripeClient } from './payments/provider.js';
+import type Stripe from 'stripe';
 
 /** Everything a running node holds: storage clients and the use-cases built on them. */
 export interface AppContext {
@@ -29,6 +32,9 @@ export interface AppContext {
   flusher: JournalFlusher;
   /** Replaced by the realtime gateway once it is attached. */
   notifier: LiveNotifier;
+  orders: OrderService;
+  /** Null without STRIPE_SECRET_KEY: then orders use the sandbox (development only). */
+  stripe: Stripe | null;
   close(): Promise<void>;
 }
 
@@ -62,9 +68,12 @@ export async function createContext(config: Config, storage: Storage): Promise<A
   const metrics = createMetrics();
   const flusher = new JournalFlusher(flusherRedis, sql, wallets.keys, { consumerName: config.flusherName, lanes: config.flusherLanes });
   await flusher.ensureGroup();
-  return {
-    config, sql, redis, flusherRedis, wallets, catalog, metrics, flusher,
+  const stripe = config.stripeSecretKey === undefined ? null : stripeClient(config.stripeSecretKey, config.stripeApiBase);
+  const provider = stripe === null ? new SandboxProvider() : new StripeProvider(stripe);
+  const context: AppContext = {
+    config, sql, redis, flusherRedis, wallets, catalog, metrics, flusher, stripe,
     notifier: silentNotifier,
+    orders: new OrderService(sql, wallets, provider, () => context.notifier),
     rooms: new RoomDirectory(sql),
     gifts: config.giftBackend === 'postgres-baseline' ? new PostgresBaselineGifts(catalog, sql) : new GiftService(catalog, wallets),
     tokens: new TokenService(config.authSecret),
@@ -75,4 +84,5 @@ export async function createContext(config: Config, storage: Storage): Promise<A
       await sql.end({ timeout: 5 });
     },
   };
+  return context;
 }

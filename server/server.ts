@@ -51,6 +51,11 @@ export async function startServer(config: Config, options: { logger?: boolean; s
     }, () => ctx.metrics.reconcileRuns.inc({ result: 'failed' }));
   }, reconcileEveryMs);
   reconcileTimer.unref();
+  // Orders: close the unpaid ones past their window; fulfil any paid one a crash left behind.
+  const ordersTimer = setInterval(() => {
+    void ctx.orders.expireDue().then(() => ctx.orders.fulfilPaid()).catch((error: unknown) => app.log.error({ err: error }, 'order sweep failed'));
+  }, 60_000);
+  ordersTimer.unref();
   if (config.flusherEnabled) ctx.flusher.start();
   const address = await app.listen({ port: config.port, host: config.host });
   return {
@@ -61,6 +66,7 @@ export async function startServer(config: Config, options: { logger?: boolean; s
       clearInterval(heartbeatTimer);
       await ctx.redis.zrem(ctx.wallets.keys.liveGateways, config.flusherName).catch(() => 0);
       clearInterval(reconcileTimer);
+      clearInterval(ordersTimer);
       await gateway.close();
       await app.close().catch(() => {});
       await ctx.flusher.stop();

@@ -26,6 +26,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     databaseUrl: testStorage.databaseUrl(),
     stripeSecretKey: undefined,
     stripeWebhookSecret: undefined,
+    stripeApiBase: undefined,
     durability: 'durable',
     dataDir: process.env.TEST_DATA_DIR ?? '/tmp',
     walletNamespace: testStorage.namespace(),

@@ -1,0 +1,52 @@
+import Stripe from 'stripe';
+import { toMinorUnits, type FiatAmount } from '../../domain/fiat.js';
+import { DomainError } from '../../domain/errors.js';
+
+export interface PaymentIntent {
+  paymentIntentId: string | null;
+  clientSecret: string | null;
+}
+
+export interface PaymentProvider {
+  readonly name: 'stripe' | 'sandbox';
+  createIntent(orderId: string, amount: FiatAmount, currency: string): Promise<PaymentIntent>;
+}
+
+/** Stripe PaymentIntents: the order id is both the idempotency key and metadata.order_id. */
+export class StripeProvider implements PaymentProvider {
+  readonly name = 'stripe' as const;
+
+  constructor(private readonly stripe: Stripe) {}
+
+  async createIntent(orderId: string, amount: FiatAmount, currency: string): Promise<PaymentIntent> {
+    try {
+      const intent = await this.stripe.paymentIntents.create({
+        amount: Number(toMinorUnits(amount, currency)),
+        currency: currency.toLowerCase(),
+        metadata: { order_id: orderId },
+        automatic_payment_methods: { enabled: true },
+      }, { idempotencyKey: `order-${orderId}` });
+      return { paymentIntentId: intent.id, clientSecret: intent.client_secret };
+    } catch {
+      throw new DomainError('UNAVAILABLE', 'the payment provider did not answer; retry with the same Idempotency-Key');
+    }
+  }
+}
+
+/** Development only, without STRIPE_SECRET_KEY: no provider; POST /v1/orders/:id/sandbox-pay completes payment. */
+export class SandboxProvider implements PaymentProvider {
+  readonly name = 'sandbox' as const;
+
+  async createIntent(): Promise<PaymentIntent> {
+    return { paymentIntentId: null, clientSecret: null };
+  }
+}
+
+/** The official client; STRIPE_API_BASE points it at a local stand-in in tests. */
+export function stripeClient(secretKey: string, apiBase: string | undefined): Stripe {
+  if (apiBase === undefined) return new Stripe(secretKey, { maxNetworkRetries: 2 });
+  const url = new URL(apiBase);
+  return new Stripe(secretKey, {
+    host: url.hostname, port: Number(url.port), protocol: url.protocol === 'https:' ? 'https' : 'http', maxNetworkRetries: 0,
+  });
+}

@@ -1,0 +1,59 @@
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface RecordedIntent {
+  id: string;
+  amount: number;
+  currency: string;
+  metadata: Record<string, string>;
+  idempotencyKey: string | undefined;
+  client_secret: string;
+}
+
+/**
+ * A local stand-in for the Stripe API, enough for PaymentIntents: the official client is
+ * pointed here (STRIPE_API_BASE). It honours Idempotency-Key as Stripe does.
+ */
+export class StripeStandIn {
+  readonly intents: RecordedIntent[] = [];
+  private readonly byKey = new Map<string, RecordedIntent>();
+  private server: http.Server | null = null;
+  url = '';
+
+  async start(): Promise<void> {
+    this.server = http.createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk: Buffer) => { body += chunk.toString(); });
+      request.on('end', () => {
+        if (request.method !== 'POST' || request.url !== '/v1/payment_intents') {
+          response.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { type: 'invalid_request_error', message: 'unknown route' } }));
+          return;
+        }
+        const form = new URLSearchParams(body);
+        const key = request.headers['idempotency-key'];
+        const idempotencyKey = typeof key === 'string' ? key : undefined;
+        let intent = idempotencyKey === undefined ? undefined : this.byKey.get(idempotencyKey);
+        if (intent === undefined) {
+          const id = `pi_${randomBytes(8).toString('hex')}`;
+          const metadata: Record<string, string> = {};
+          for (const [name, value] of form) {
+            const match = /^metadata\[(.+)\]$/.exec(name);
+            if (match?.[1] !== undefined) metadata[match[1]] = value;
+          }
+          intent = { id, amount: Number(form.get('amount')), currency: form.get('currency') ?? '', metadata, idempotencyKey, client_secret: `${id}_secret_${randomBytes(6).toString('hex')}` };
+          this.intents.push(intent);
+          if (idempotencyKey !== undefined) this.byKey.set(idempotencyKey, intent);
+        }
+        response.writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ object: 'payment_intent', status: 'requires_payment_method', ...intent }));
+      });
+    });
+    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', () => resolve()));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => this.server?.close(() => resolve()));
+  }
+}

@@ -1,0 +1,177 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import Stripe from 'stripe';
+import type { RunningServer } from '../../server/server.js';
+import { uniqueId } from '../helpers/env.js';
+import { flushAndReconcile, http, token } from '../helpers/harness.js';
+import { startTestServer } from '../helpers/harness.js';
+import { StripeStandIn } from '../helpers/stripe-stand-in.js';
+
+interface Order { id: string; status: string; coins: number; bonusCoins: number; firstPurchaseBonusCoins: number; clientSecret: string | null;
+  paymentIntentId: string | null; price: string; currency: string; transitions?: { from: string | null; to: string; cause: string }[] }
+
+const key = () => uniqueId('idem').replace(/-/g, '_');
+
+async function order(server: RunningServer, userId: string, packageId: string, idempotencyKey = key()) {
+  return http<Order & { error?: { code: string } }>(server, 'POST', '/v1/orders', {
+    bearer: await token(userId, 'viewer'), body: { packageId }, headers: { 'idempotency-key': idempotencyKey },
+  });
+}
+
+async function balance(server: RunningServer, userId: string): Promise<number> {
+  return (await http<{ balance: number }>(server, 'GET', '/v1/wallet', { bearer: await token(userId, 'viewer') })).body.balance;
+}
+
+// ---------------------------------------------------------------- sandbox
+const sandbox = suite<{ server: RunningServer }>('payments: orders and the sandbox', {} as { server: RunningServer });
+sandbox.before(async (ctx) => { ctx.server = await startTestServer(); });
+sandbox.after(async (ctx) => { await ctx.server.stop(); });
+
+sandbox('orders are idempotent by key: same body, same order; other body, 409; no key, 400; unknown package, 404', async ({ server }) => {
+  const userId = uniqueId('buyer');
+  const k = key();
+  const first = await order(server, userId, 'usd-1000', k);
+  assert.is(first.status, 201);
+  assert.equal([first.body.status, first.body.price, first.body.currency, first.body.coins, first.body.bonusCoins], ['pending_payment', '9.99', 'USD', 1000, 100]);
+  const again = await order(server, userId, 'usd-1000', k);
+  assert.is(again.status, 200);
+  assert.is(again.body.id, first.body.id);
+  const conflict = await order(server, userId, 'usd-500', k);
+  assert.is(conflict.status, 409);
+  assert.is(conflict.body.error?.code, 'CONFLICT');
+  const noKey = await http<{ error: { code: string } }>(server, 'POST', '/v1/orders', { bearer: await token(userId, 'viewer'), body: { packageId: 'usd-1000' } });
+  assert.is(noKey.status, 400);
+  assert.is((await order(server, userId, 'usd-999999')).status, 404);
+  const concurrent = await Promise.all(Array.from({ length: 10 }, () => order(server, userId, 'usd-500', 'same_key_concurrently')));
+  assert.is(new Set(concurrent.map((r) => r.body.id)).size, 1);
+});
+
+sandbox('sandbox payment fulfils once: coins + bonus + first-purchase bonus, one journal entry, transitions recorded', async ({ server }) => {
+  const userId = uniqueId('buyer');
+  const created = await order(server, userId, 'usd-1000');
+  const bearer = await token(userId, 'viewer');
+  const paid = await Promise.all(Array.from({ length: 5 }, () => http<Order>(server, 'POST', `/v1/orders/${created.body.id}/sandbox-pay`, { bearer })));
+  assert.ok(paid.every((r) => r.status === 200 && r.body.status === 'fulfilled'), JSON.stringify(paid.map((r) => r.body)));
+  assert.is(await balance(server, userId), 1000 + 100 + 100);
+  const second = await order(server, userId, 'usd-500');
+  await http(server, 'POST', `/v1/orders/${second.body.id}/sandbox-pay`, { bearer });
+  assert.is(await balance(server, userId), 1200 + 500 + 25, 'the first-purchase bonus is paid once');
+  const detail = await http<Order>(server, 'GET', `/v1/orders/${created.body.id}`, { bearer });
+  assert.equal(detail.body.transitions?.map((t) => [t.from, t.to]), [[null, 'pending_payment'], ['pending_payment', 'paid'], ['paid', 'fulfilled']]);
+  assert.is(detail.body.firstPurchaseBonusCoins, 100);
+  assert.is((await http(server, 'GET', `/v1/orders/${created.body.id}`, { bearer: await token(uniqueId('other'), 'viewer') })).status, 404);
+  assert.is((await http(server, 'GET', `/v1/orders/${created.body.id}`, { bearer: await token('an-admin', 'admin') })).status, 200);
+  const listed = await http<{ orders: Order[] }>(server, 'GET', '/v1/orders', { bearer });
+  assert.equal(listed.body.orders.map((o) => o.id), [second.body.id, created.body.id]);
+  const entries = await http<{ entries: { kind: string; amount: number }[] }>(server, 'GET', '/v1/wallet/entries', { bearer });
+  await flushAndReconcile(server);
+  const flushed = await http<{ entries: { kind: string; amount: number }[] }>(server, 'GET', '/v1/wallet/entries', { bearer });
+  assert.equal(flushed.body.entries.map((e) => [e.kind, e.amount]), [['topup', 525], ['topup', 1200]]);
+  assert.ok(entries.status === 200);
+  const [legs] = await server.ctx.sql<{ n: bigint }[]>`
+    select count(*)::bigint as n from postings p join journal_entries e on e.id = p.entry_id
+     where e.meta->>'orderId' = ${created.body.id} and p.account_id in ('system:issuance', 'system:bonus')`;
+  assert.is(legs?.n, 2n, 'coins and bonus are separate legs');
+  assert.ok((await flushAndReconcile(server)).ok);
+});
+
+sandbox('unpaid orders expire after their window; a late payment still fulfils', async ({ server }) => {
+  const userId = uniqueId('buyer');
+  const created = await order(server, userId, 'jpy-1000');
+  assert.is(created.body.price, '1600');
+  await server.ctx.sql`update orders set expires_at = now() - interval '1 minute' where id = ${created.body.id}`;
+  assert.ok(await server.ctx.orders.expireDue() >= 1);
+  const bearer = await token(userId, 'viewer');
+  assert.is((await http<Order>(server, 'GET', `/v1/orders/${created.body.id}`, { bearer })).body.status, 'expired');
+  const late = await http<Order>(server, 'POST', `/v1/orders/${created.body.id}/sandbox-pay`, { bearer });
+  assert.is(late.body.status, 'fulfilled');
+  assert.equal(late.body.transitions?.map((t) => t.to), ['pending_payment', 'expired', 'paid', 'fulfilled']);
+});
+
+sandbox.run();
+
+// ---------------------------------------------------------------- Stripe
+interface StripeContext { server: RunningServer; standIn: StripeStandIn; stripe: Stripe }
+const webhookSecret = 'whsec_test_0123456789abcdef';
+const stripeSuite = suite<StripeContext>('payments: Stripe', {} as StripeContext);
+stripeSuite.before(async (ctx) => {
+  ctx.standIn = new StripeStandIn();
+  await ctx.standIn.start();
+  ctx.server = await startTestServer({ stripeSecretKey: 'sk_test_standin', stripeWebhookSecret: webhookSecret, stripeApiBase: ctx.standIn.url });
+  ctx.stripe = new Stripe('sk_test_standin');
+});
+stripeSuite.after(async (ctx) => {
+  await ctx.server.stop();
+  await ctx.standIn.stop();
+});
+
+function succeeded(intent: { id: string; amount: number; currency: string; metadata: Record<string, string> }, eventId = uniqueId('evt')) {
+  return JSON.stringify({
+    id: eventId, object: 'event', type: 'payment_intent.succeeded', api_version: '2024-06-20', created: Math.floor(Date.now() / 1000),
+    livemode: false, pending_webhooks: 1, request: { id: null, idempotency_key: null },
+    data: { object: { ...intent, object: 'payment_intent', amount_received: intent.amount, status: 'succeeded' } },
+  });
+}
+
+function deliver(ctx: StripeContext, payload: string, options: { secret?: string; timestamp?: number; tamper?: (p: string) => string } = {}) {
+  const signature = ctx.stripe.webhooks.generateTestHeaderString({
+    payload, secret: options.secret ?? webhookSecret, ...(options.timestamp === undefined ? {} : { timestamp: options.timestamp }),
+  });
+  return http<{ received?: boolean; duplicate?: boolean; error?: { code: string } }>(ctx.server, 'POST', '/v1/webhooks/stripe', {
+    body: options.tamper?.(payload) ?? payload, headers: { 'content-type': 'application/json', 'stripe-signature': signature },
+  });
+}
+
+stripeSuite('an order creates a PaymentIntent keyed and tagged by the order; the app gets its client secret', async (ctx) => {
+  const created = await order(ctx.server, uniqueId('buyer'), 'kwd-1000');
+  assert.is(created.status, 201);
+  const intent = ctx.standIn.intents.find((i) => i.metadata.order_id === created.body.id);
+  assert.ok(intent !== undefined);
+  assert.equal([intent.amount, intent.currency, intent.idempotencyKey], [3000, 'kwd', `order-${created.body.id}`]);
+  assert.is(created.body.clientSecret, intent.client_secret);
+  assert.is(created.body.paymentIntentId, intent.id);
+  assert.is((await http(ctx.server, 'POST', `/v1/orders/${created.body.id}/sandbox-pay`, { bearer: await token('x', 'viewer') })).status, 403);
+});
+
+stripeSuite('the same payment_intent.succeeded delivered 10 times concurrently credits once', async (ctx) => {
+  const userId = uniqueId('buyer');
+  const created = await order(ctx.server, userId, 'usd-1000');
+  const intent = ctx.standIn.intents.find((i) => i.metadata.order_id === created.body.id);
+  assert.ok(intent !== undefined);
+  const payload = succeeded(intent);
+  const replies = await Promise.all(Array.from({ length: 10 }, () => deliver(ctx, payload)));
+  assert.ok(replies.every((r) => r.status === 200), JSON.stringify(replies.map((r) => r.body)));
+  assert.is(await balance(ctx.server, userId), 1200);
+  // A second event id for the same payment (Stripe may send one) credits nothing more either.
+  assert.is((await deliver(ctx, succeeded(intent))).status, 200);
+  assert.is(await balance(ctx.server, userId), 1200);
+  const [events] = await ctx.server.ctx.sql<{ n: bigint }[]>`select count(*)::bigint as n from stripe_events where payload->'data'->'object'->'metadata'->>'order_id' = ${created.body.id}`;
+  assert.is(events?.n, 2n);
+  assert.ok((await flushAndReconcile(ctx.server)).ok);
+});
+
+stripeSuite('forged signature, stale timestamp, tampered body: 400 and nothing changed; a wrong amount is refused', async (ctx) => {
+  const userId = uniqueId('buyer');
+  const created = await order(ctx.server, userId, 'usd-500');
+  const intent = ctx.standIn.intents.find((i) => i.metadata.order_id === created.body.id);
+  assert.ok(intent !== undefined);
+  const payload = succeeded(intent);
+  const attempts = [
+    await deliver(ctx, payload, { secret: 'whsec_forged_000000000000' }),
+    await deliver(ctx, payload, { timestamp: Math.floor(Date.now() / 1000) - 400 }),
+    await deliver(ctx, payload, { tamper: (p) => p.replace('"amount":499', '"amount":1') }),
+    await http<{ error: { code: string } }>(ctx.server, 'POST', '/v1/webhooks/stripe', { body: payload, headers: { 'content-type': 'application/json' } }),
+  ];
+  for (const attempt of attempts) {
+    assert.is(attempt.status, 400);
+    assert.is(attempt.body.error?.code, 'INVALID_ARGUMENT');
+  }
+  const wrongAmount = await deliver(ctx, succeeded({ ...intent, amount: 1 }));
+  assert.is(wrongAmount.status, 409);
+  assert.is(await balance(ctx.server, userId), 0);
+  const detail = await http<Order>(ctx.server, 'GET', `/v1/orders/${created.body.id}`, { bearer: await token(userId, 'viewer') });
+  assert.is(detail.body.status, 'pending_payment');
+  assert.ok((await flushAndReconcile(ctx.server)).ok);
+});
+
+stripeSuite.run();
