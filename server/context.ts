@@ -14,6 +14,7 @@ import { PostgresBaselineGifts } from './services/baseline-postgres-gifts.js';
 import { RoomDirectory } from './services/rooms.js';
 import { silentNotifier, type LiveNotifier } from './services/notifier.js';
 import { OrderService } from './services/orders.js';
+import { ChargebackService } from './services/chargebacks.js';
 import { SandboxProvider, StripeProvider, stripeClient } from './payments/provider.js';
 import type Stripe from 'stripe';
 
@@ -33,6 +34,7 @@ export interface AppContext {
   /** Replaced by the realtime gateway once it is attached. */
   notifier: LiveNotifier;
   orders: OrderService;
+  chargebacks: ChargebackService;
   /** Null without STRIPE_SECRET_KEY: then orders use the sandbox (development only). */
   stripe: Stripe | null;
   close(): Promise<void>;
@@ -74,6 +76,7 @@ export async function createContext(config: Config, storage: Storage): Promise<A
     config, sql, redis, flusherRedis, wallets, catalog, metrics, flusher, stripe,
     notifier: silentNotifier,
     orders: new OrderService(sql, wallets, provider, () => context.notifier),
+    chargebacks: new ChargebackService(sql, wallets, () => context.notifier),
     rooms: new RoomDirectory(sql),
     gifts: config.giftBackend === 'postgres-baseline' ? new PostgresBaselineGifts(catalog, sql) : new GiftService(catalog, wallets),
     tokens: new TokenService(config.authSecret),

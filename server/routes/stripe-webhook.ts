@@ -44,6 +44,18 @@ async function handle(ctx: AppContext, event: Stripe.Event): Promise<boolean> {
       await ctx.orders.paymentSucceeded(orderId, BigInt(intent.amount_received || intent.amount), intent.currency, `stripe ${event.id}`);
       return true;
     }
+    case 'charge.dispute.created': {
+      const dispute = event.data.object;
+      const intent = typeof dispute.payment_intent === 'string' ? dispute.payment_intent : dispute.payment_intent?.id;
+      if (intent !== undefined) await ctx.chargebacks.opened(dispute.id, intent);
+      return true;
+    }
+    case 'charge.dispute.closed': {
+      const dispute = event.data.object;
+      const outcome = dispute.status === 'won' ? 'won' : dispute.status === 'lost' ? 'lost' : null;
+      if (outcome !== null) await ctx.chargebacks.closed(dispute.id, outcome);
+      return true;
+    }
     case 'payment_intent.payment_failed':
       // The order stays pending: the app may retry with another payment method until it expires.
       return true;

@@ -1,27 +1,19 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { coinIssuanceAccount, walletAccount } from '../../domain/accounts.js';
+import { bonusCoinsAccount, coinIssuanceAccount, debtAccount, walletAccount } from '../../domain/accounts.js';
+import { debtOwed, refreshDebtFreeze } from './debt.js';
 import type { CoinPackage } from '../../domain/coin-packages.js';
 import { DomainError } from '../../domain/errors.js';
 import { Fiat, formatFiat, fromMinorUnits, toMinorUnits } from '../../domain/fiat.js';
-import { assertTransition, type OrderStatus } from '../../domain/order-states.js';
-import type postgres from 'postgres';
+import type { OrderStatus } from '../../domain/order-states.js';
 import type { Sql } from '../db/sql.js';
 import type { PaymentProvider } from '../payments/provider.js';
 import type { WalletStore } from '../redis/wallet-store.js';
 import { loadCoinPackages } from './coin-packages.js';
+import { lockOrder, transitionOrder, type OrderRow } from './order-records.js';
 import type { LiveNotifier } from './notifier.js';
 
-export const bonusCoinsAccount = 'system:bonus';
 const orderTtlMinutes = 30;
 
-type Tx = postgres.TransactionSql<Record<string, never>>;
-
-interface OrderRow {
-  id: string; user_id: string; package_id: string; price: string; currency: string; coins: bigint; bonus_coins: bigint;
-  first_purchase_bonus_coins: bigint; status: OrderStatus; provider: string; idempotency_key: string; request_fingerprint: string;
-  payment_intent_id: string | null; client_secret: string | null; fulfilled_entry_id: string | null;
-  created_at: Date; updated_at: Date; expires_at: Date;
-}
 
 export interface OrderView {
   id: string; userId: string; status: OrderStatus; packageId: string; price: string; currency: string; coins: number;
@@ -73,12 +65,12 @@ export class OrderService {
   /** The payment succeeded (webhook or sandbox): paid once, then fulfilled once. Amount and currency must match. */
   async paymentSucceeded(orderId: string, amountMinor: bigint, currency: string, cause: string): Promise<OrderView> {
     await this.sql.begin(async (tx) => {
-      const order = await this.lock(tx, orderId);
+      const order = await lockOrder(tx, orderId);
       if (order.currency !== currency.toUpperCase() || !fromMinorUnits(amountMinor, order.currency).equals(new Fiat(order.price))) {
         throw new DomainError('CONFLICT', `payment of ${amountMinor} ${currency} does not match order ${orderId}`);
       }
       if (order.status === 'pending_payment' || order.status === 'canceled' || order.status === 'expired') {
-        await this.transition(tx, order, 'paid', cause);
+        await transitionOrder(tx, order, 'paid', cause);
       }
     });
     return this.fulfil(orderId);
@@ -95,8 +87,8 @@ export class OrderService {
     const due = await this.sql<{ id: string }[]>`select id from orders where status = 'pending_payment' and expires_at < now() limit 1000`;
     for (const { id } of due) {
       await this.sql.begin(async (tx) => {
-        const order = await this.lock(tx, id);
-        if (order.status === 'pending_payment') await this.transition(tx, order, 'expired', 'unpaid after 30 minutes');
+        const order = await lockOrder(tx, id);
+        if (order.status === 'pending_payment') await transitionOrder(tx, order, 'expired', 'unpaid after 30 minutes');
       });
     }
     return due.length;
@@ -114,7 +106,7 @@ export class OrderService {
     // holding one deadlocks the pool under concurrent webhooks.
     const packages = await loadCoinPackages(this.sql);
     const fulfilled = await this.sql.begin(async (tx) => {
-      const order = await this.lock(tx, orderId);
+      const order = await lockOrder(tx, orderId);
       if (order.status !== 'paid') return null;
       await tx`select pg_advisory_xact_lock(hashtext(${`first-purchase:${order.user_id}`}))`;
       const [earlier] = await tx`select 1 from orders where user_id = ${order.user_id} and fulfilled_entry_id is not null limit 1`;
@@ -123,23 +115,27 @@ export class OrderService {
       const bonus = Number(order.bonus_coins) + firstBonus;
       const coins = Number(order.coins);
       const wallet = walletAccount(order.user_id);
+      // A user who owes coins after a chargeback repays from the top-up first.
+      const repay = Math.min(coins + bonus, await debtOwed(this.wallets, order.user_id));
       const receipt = await this.wallets.postEntry({
         entryId: randomUUID(), kind: 'topup', nowMs: Date.now(),
         meta: { orderId, userId: order.user_id, packageId: order.package_id, price: order.price, currency: order.currency },
         postings: [
           { accountId: coinIssuanceAccount, amount: -coins },
           ...(bonus > 0 ? [{ accountId: bonusCoinsAccount, amount: -bonus }] : []),
-          { accountId: wallet, amount: coins + bonus },
+          ...(coins + bonus - repay > 0 ? [{ accountId: wallet, amount: coins + bonus - repay }] : []),
+          ...(repay > 0 ? [{ accountId: debtAccount(order.user_id), amount: repay }] : []),
         ],
         flooredAccounts: new Set([wallet]),
         // Exactly once: a retry after a crash replays this credit instead of making another.
         idempotencyKey: `order:${orderId}`, fingerprint: orderId,
       });
       await tx`update orders set fulfilled_entry_id = ${receipt.entryId}, first_purchase_bonus_coins = ${firstBonus} where id = ${orderId}`;
-      await this.transition(tx, order, 'fulfilled', `credited ${coins + bonus} coins in entry ${receipt.entryId}`);
-      return { userId: order.user_id, balance: receipt.balances[receipt.balances.length - 1] ?? 0 };
+      await transitionOrder(tx, order, 'fulfilled', `credited ${coins + bonus} coins in entry ${receipt.entryId}${repay > 0 ? `, ${repay} of them repaying debt` : ''}`);
+      return { userId: order.user_id };
     });
     if (fulfilled !== null) {
+      await refreshDebtFreeze(this.wallets, fulfilled.userId);
       const state = await this.wallets.wallet(fulfilled.userId);
       this.notifier().walletChanged(fulfilled.userId, { balance: state.balance, frozen: state.frozen, reason: 'topup' });
     }
@@ -183,16 +179,4 @@ export class OrderService {
     return row;
   }
 
-  private async lock(tx: Tx, orderId: string): Promise<OrderRow> {
-    const [row] = await tx<OrderRow[]>`select * from orders where id = ${orderId} for update`;
-    if (row === undefined) throw new DomainError('NOT_FOUND', `no order ${orderId}`);
-    return row;
-  }
-
-  private async transition(tx: Tx, order: OrderRow, to: OrderStatus, cause: string): Promise<void> {
-    assertTransition(order.status, to);
-    await tx`update orders set status = ${to}, updated_at = now() where id = ${order.id}`;
-    await tx`insert into order_transitions (order_id, from_status, to_status, cause) values (${order.id}, ${order.status}, ${to}, ${cause})`;
-    order.status = to;
-  }
 }

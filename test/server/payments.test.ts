@@ -174,4 +174,61 @@ stripeSuite('forged signature, stale timestamp, tampered body: 400 and nothing c
   assert.ok((await flushAndReconcile(ctx.server)).ok);
 });
 
+function disputeEvent(type: 'charge.dispute.created' | 'charge.dispute.closed', disputeId: string, intentId: string, status: string) {
+  return JSON.stringify({
+    id: uniqueId('evt'), object: 'event', type, api_version: '2024-06-20', created: Math.floor(Date.now() / 1000), livemode: false,
+    pending_webhooks: 1, request: { id: null, idempotency_key: null },
+    data: { object: { id: disputeId, object: 'dispute', payment_intent: intentId, status, amount: 999, currency: 'usd' } },
+  });
+}
+
+async function paidOrder(ctx: StripeContext, userId: string, packageId: string) {
+  const created = await order(ctx.server, userId, packageId);
+  const intent = ctx.standIn.intents.find((i) => i.metadata.order_id === created.body.id);
+  assert.ok(intent !== undefined);
+  assert.is((await deliver(ctx, succeeded(intent))).status, 200);
+  return { orderId: created.body.id, intent };
+}
+
+async function spend(ctx: StripeContext, userId: string, coins: number) {
+  return ctx.server.ctx.gifts.send({ senderId: userId, streamerId: uniqueId('s'), roomId: 'r_cb', giftId: 'castle', count: coins / 1000, requestId: uniqueId('req') });
+}
+
+stripeSuite('a chargeback takes the coins back into debt and freezes the account; a won dispute restores all', async (ctx) => {
+  const userId = uniqueId('buyer');
+  const { orderId, intent } = await paidOrder(ctx, userId, 'usd-1000');
+  assert.is(await balance(ctx.server, userId), 1200);
+  await spend(ctx, userId, 1000);
+  const disputeId = uniqueId('dp');
+  const opened = disputeEvent('charge.dispute.created', disputeId, intent.id, 'needs_response');
+  await Promise.all(Array.from({ length: 5 }, () => deliver(ctx, opened)));
+  const bearer = await token(userId, 'viewer');
+  assert.equal((await http(ctx.server, 'GET', '/v1/wallet', { bearer })).body, { userId, balance: 0, frozen: true });
+  assert.is(Number(await ctx.server.ctx.redis.hget(ctx.server.ctx.wallets.keys.balances, `debt:${userId}`)), -1000);
+  let frozenError: unknown = null;
+  await spend(ctx, userId, 1000).catch((error: unknown) => { frozenError = error; });
+  assert.is((frozenError as { code?: string } | null)?.code, 'ACCOUNT_FROZEN');
+  assert.is((await http<Order>(ctx.server, 'GET', `/v1/orders/${orderId}`, { bearer })).body.status, 'disputed');
+  await deliver(ctx, disputeEvent('charge.dispute.closed', disputeId, intent.id, 'won'));
+  assert.equal((await http(ctx.server, 'GET', '/v1/wallet', { bearer })).body, { userId, balance: 200, frozen: false });
+  assert.is(Number(await ctx.server.ctx.redis.hget(ctx.server.ctx.wallets.keys.balances, `debt:${userId}`) ?? 0), 0);
+  assert.is((await http<Order>(ctx.server, 'GET', `/v1/orders/${orderId}`, { bearer })).body.status, 'dispute_won');
+  assert.ok((await flushAndReconcile(ctx.server)).ok);
+});
+
+stripeSuite('a lost dispute keeps the account frozen until a new top-up repays the debt', async (ctx) => {
+  const userId = uniqueId('buyer');
+  const { intent } = await paidOrder(ctx, userId, 'usd-1000');
+  await spend(ctx, userId, 1000);
+  const disputeId = uniqueId('dp');
+  await deliver(ctx, disputeEvent('charge.dispute.created', disputeId, intent.id, 'needs_response'));
+  await deliver(ctx, disputeEvent('charge.dispute.closed', disputeId, intent.id, 'lost'));
+  const bearer = await token(userId, 'viewer');
+  assert.equal((await http(ctx.server, 'GET', '/v1/wallet', { bearer })).body, { userId, balance: 0, frozen: true });
+  await paidOrder(ctx, userId, 'usd-1000');
+  // 1,100 coins (no second first-purchase bonus): 1,000 repay the debt, 100 reach the wallet.
+  assert.equal((await http(ctx.server, 'GET', '/v1/wallet', { bearer })).body, { userId, balance: 100, frozen: false });
+  assert.ok((await flushAndReconcile(ctx.server)).ok);
+});
+
 stripeSuite.run();

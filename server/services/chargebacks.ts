@@ -1,0 +1,93 @@
+import { randomUUID } from 'node:crypto';
+import { bonusCoinsAccount, coinIssuanceAccount, debtAccount, walletAccount } from '../../domain/accounts.js';
+import type { Posting } from '../../domain/ledger.js';
+import type { Sql } from '../db/sql.js';
+import type { WalletStore } from '../redis/wallet-store.js';
+import type { LiveNotifier } from './notifier.js';
+import { lockOrder, transitionOrder } from './order-records.js';
+import { debtOwed, refreshDebtFreeze } from './debt.js';
+
+const nonZero = (postings: Posting[]) => postings.filter((p) => p.amount !== 0);
+
+/**
+ * Chargebacks: a dispute takes back what its order credited, from the wallet as far as it
+ * goes and the rest as debt, and the account stays frozen (ACCOUNT_FROZEN on gifts) until
+ * the debt is cleared. A won dispute gives it all back.
+ */
+export class ChargebackService {
+  constructor(private readonly sql: Sql, private readonly wallets: WalletStore, private readonly notifier: () => LiveNotifier) {}
+
+  async opened(disputeId: string, paymentIntentId: string): Promise<void> {
+    const [ref] = await this.sql<{ id: string; user_id: string }[]>`select id, user_id from orders where payment_intent_id = ${paymentIntentId}`;
+    if (ref === undefined || await this.known(disputeId)) return;
+    // Freeze first: no gift may spend the coins while they are being taken back.
+    await this.wallets.setFrozen(ref.user_id, `chargeback ${disputeId} in progress`);
+    await this.sql.begin(async (tx) => {
+      const order = await lockOrder(tx, ref.id);
+      const [again] = await tx`select 1 from order_disputes where id = ${disputeId}`;
+      if (again !== undefined) return;
+      const credited = order.fulfilled_entry_id === null ? { coins: 0, bonus: 0 }
+        : { coins: Number(order.coins), bonus: Number(order.bonus_coins + order.first_purchase_bonus_coins) };
+      const owed = credited.coins + credited.bonus;
+      const balance = (await this.wallets.wallet(order.user_id)).balance;
+      const fromWallet = Math.min(Math.max(balance, 0), owed);
+      const entryId = owed === 0 ? randomUUID() : (await this.wallets.postEntry({
+        entryId: randomUUID(), kind: 'chargeback', nowMs: Date.now(), meta: { orderId: order.id, disputeId, userId: order.user_id },
+        postings: nonZero([
+          { accountId: walletAccount(order.user_id), amount: -fromWallet },
+          { accountId: debtAccount(order.user_id), amount: -(owed - fromWallet) },
+          { accountId: coinIssuanceAccount, amount: credited.coins },
+          { accountId: bonusCoinsAccount, amount: credited.bonus },
+        ]),
+        flooredAccounts: new Set([walletAccount(order.user_id)]),
+        idempotencyKey: `dispute:${disputeId}`, fingerprint: disputeId,
+      })).entryId;
+      await tx`insert into order_disputes (id, order_id, clawback_entry_id, wallet_coins, debt_coins, status)
+               values (${disputeId}, ${order.id}, ${entryId}, ${fromWallet}, ${owed - fromWallet}, 'open')`;
+      await transitionOrder(tx, order, 'disputed', `chargeback ${disputeId}: ${fromWallet} coins from the wallet, ${owed - fromWallet} as debt`);
+    });
+    await this.settled(ref.user_id);
+  }
+
+  async closed(disputeId: string, outcome: 'won' | 'lost'): Promise<void> {
+    const [dispute] = await this.sql<{ order_id: string; wallet_coins: bigint; debt_coins: bigint; status: string }[]>`
+      select order_id, wallet_coins, debt_coins, status from order_disputes where id = ${disputeId}`;
+    if (dispute === undefined || dispute.status !== 'open') return;
+    const userId = await this.sql.begin(async (tx) => {
+      const order = await lockOrder(tx, dispute.order_id);
+      if (outcome === 'won') await this.restore(order.user_id, disputeId, dispute, Number(order.coins));
+      await tx`update order_disputes set status = ${outcome}, closed_at = now() where id = ${disputeId}`;
+      await transitionOrder(tx, order, outcome === 'won' ? 'dispute_won' : 'dispute_lost', `chargeback ${disputeId} ${outcome}`);
+      return order.user_id;
+    });
+    await this.settled(userId);
+  }
+
+  /** The reverse of the claw-back; debt already repaid by a later top-up goes to the wallet instead. */
+  private async restore(userId: string, disputeId: string, dispute: { wallet_coins: bigint; debt_coins: bigint }, orderCoins: number): Promise<void> {
+    const owedNow = await debtOwed(this.wallets, userId);
+    const toDebt = Math.min(Number(dispute.debt_coins), owedNow);
+    const total = Number(dispute.wallet_coins + dispute.debt_coins);
+    await this.wallets.postEntry({
+      entryId: randomUUID(), kind: 'chargeback-reversal', nowMs: Date.now(), meta: { disputeId, userId },
+      postings: nonZero([
+        { accountId: walletAccount(userId), amount: total - toDebt },
+        { accountId: debtAccount(userId), amount: toDebt },
+        { accountId: coinIssuanceAccount, amount: -Math.min(orderCoins, total) },
+        { accountId: bonusCoinsAccount, amount: -(total - Math.min(orderCoins, total)) },
+      ]),
+      flooredAccounts: new Set(), idempotencyKey: `dispute-won:${disputeId}`, fingerprint: disputeId,
+    });
+  }
+
+  private async settled(userId: string): Promise<void> {
+    await refreshDebtFreeze(this.wallets, userId);
+    const state = await this.wallets.wallet(userId);
+    this.notifier().walletChanged(userId, { balance: state.balance, frozen: state.frozen, reason: 'chargeback' });
+  }
+
+  private async known(disputeId: string): Promise<boolean> {
+    const [row] = await this.sql`select 1 from order_disputes where id = ${disputeId}`;
+    return row !== undefined;
+  }
+}
