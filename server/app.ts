@@ -10,6 +10,7 @@ import { healthRoutes } from './routes/health.js';
 import { walletRoutes } from './routes/wallet.js';
 import { orderRoutes } from './routes/orders.js';
 import { stripeWebhookRoutes } from './routes/stripe-webhook.js';
+import { refundRoutes } from './routes/refunds.js';
 
 function errorBody(code: keyof typeof errorRegistry, message?: string) {
   return { error: { code, message: message ?? errorRegistry[code].message } };
@@ -55,5 +56,6 @@ export async function buildApp(ctx: AppContext, options: { logger?: boolean } = 
   await adminRoutes(app, ctx);
   await orderRoutes(app, ctx);
   await stripeWebhookRoutes(app, ctx);
+  await refundRoutes(app, ctx);
   return app;
 }

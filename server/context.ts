@@ -15,6 +15,7 @@ import { RoomDirectory } from './services/rooms.js';
 import { silentNotifier, type LiveNotifier } from './services/notifier.js';
 import { OrderService } from './services/orders.js';
 import { ChargebackService } from './services/chargebacks.js';
+import { RefundService } from './services/refunds.js';
 import { SandboxProvider, StripeProvider, stripeClient } from './payments/provider.js';
 import type Stripe from 'stripe';
 
@@ -35,6 +36,7 @@ export interface AppContext {
   notifier: LiveNotifier;
   orders: OrderService;
   chargebacks: ChargebackService;
+  refunds: RefundService;
   /** Null without STRIPE_SECRET_KEY: then orders use the sandbox (development only). */
   stripe: Stripe | null;
   close(): Promise<void>;
@@ -77,6 +79,7 @@ export async function createContext(config: Config, storage: Storage): Promise<A
     notifier: silentNotifier,
     orders: new OrderService(sql, wallets, provider, () => context.notifier),
     chargebacks: new ChargebackService(sql, wallets, () => context.notifier),
+    refunds: new RefundService(sql, wallets, provider, () => context.notifier),
     rooms: new RoomDirectory(sql),
     gifts: config.giftBackend === 'postgres-baseline' ? new PostgresBaselineGifts(catalog, sql) : new GiftService(catalog, wallets),
     tokens: new TokenService(config.authSecret),

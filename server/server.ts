@@ -51,9 +51,9 @@ export async function startServer(config: Config, options: { logger?: boolean; s
     }, () => ctx.metrics.reconcileRuns.inc({ result: 'failed' }));
   }, reconcileEveryMs);
   reconcileTimer.unref();
-  // Orders: close the unpaid ones past their window; fulfil any paid one a crash left behind.
+  // Orders: close the unpaid ones past their window; finish fulfilments and refunds a crash left behind.
   const ordersTimer = setInterval(() => {
-    void ctx.orders.expireDue().then(() => ctx.orders.fulfilPaid()).catch((error: unknown) => app.log.error({ err: error }, 'order sweep failed'));
+    void ctx.orders.expireDue().then(() => ctx.orders.fulfilPaid()).then(() => ctx.refunds.resume()).catch((error: unknown) => app.log.error({ err: error }, 'order sweep failed'));
   }, 60_000);
   ordersTimer.unref();
   if (config.flusherEnabled) ctx.flusher.start();

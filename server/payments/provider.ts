@@ -10,6 +10,8 @@ export interface PaymentIntent {
 export interface PaymentProvider {
   readonly name: 'stripe' | 'sandbox';
   createIntent(orderId: string, amount: FiatAmount, currency: string): Promise<PaymentIntent>;
+  /** Refunds part of an order's payment; the refund id is the idempotency key. Returns the provider's refund id. */
+  refund(order: { payment_intent_id: string | null; currency: string }, refundId: string, amount: FiatAmount): Promise<string | null>;
 }
 
 /** Stripe PaymentIntents: the order id is both the idempotency key and metadata.order_id. */
@@ -31,6 +33,21 @@ export class StripeProvider implements PaymentProvider {
       throw new DomainError('UNAVAILABLE', 'the payment provider did not answer; retry with the same Idempotency-Key');
     }
   }
+
+  async refund(order: { payment_intent_id: string | null; currency: string }, refundId: string, amount: FiatAmount): Promise<string | null> {
+    if (order.payment_intent_id === null) throw new DomainError('CONFLICT', 'the order has no payment to refund');
+    try {
+      const refund = await this.stripe.refunds.create({
+        payment_intent: order.payment_intent_id, amount: Number(toMinorUnits(amount, order.currency)), metadata: { refund_id: refundId },
+      }, { idempotencyKey: `refund-${refundId}` });
+      return refund.id;
+    } catch (error) {
+      // Only a definite refusal may be compensated: after a lost connection or a 5xx the
+      // refund may have happened, so the caller retries later with the same key.
+      const definite = error instanceof Stripe.errors.StripeInvalidRequestError || error instanceof Stripe.errors.StripeCardError;
+      throw new DomainError(definite ? 'CONFLICT' : 'UNAVAILABLE', 'the payment provider did not refund');
+    }
+  }
 }
 
 /** Development only, without STRIPE_SECRET_KEY: no provider; POST /v1/orders/:id/sandbox-pay completes payment. */
@@ -39,6 +56,10 @@ export class SandboxProvider implements PaymentProvider {
 
   async createIntent(): Promise<PaymentIntent> {
     return { paymentIntentId: null, clientSecret: null };
+  }
+
+  async refund(): Promise<string | null> {
+    return null;
   }
 }
 

@@ -17,6 +17,9 @@ export interface RecordedIntent {
  */
 export class StripeStandIn {
   readonly intents: RecordedIntent[] = [];
+  readonly refunds: { id: string; paymentIntent: string; amount: number; idempotencyKey: string | undefined }[] = [];
+  /** Refunds of this amount (minor units) are refused, as Stripe refuses an invalid refund. */
+  refuseRefundAmount: number | null = null;
   private readonly byKey = new Map<string, RecordedIntent>();
   private server: http.Server | null = null;
   url = '';
@@ -26,6 +29,10 @@ export class StripeStandIn {
       let body = '';
       request.on('data', (chunk: Buffer) => { body += chunk.toString(); });
       request.on('end', () => {
+        if (request.method === 'POST' && request.url === '/v1/refunds') {
+          this.refund(new URLSearchParams(body), request.headers['idempotency-key'], response);
+          return;
+        }
         if (request.method !== 'POST' || request.url !== '/v1/payment_intents') {
           response.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { type: 'invalid_request_error', message: 'unknown route' } }));
           return;
@@ -51,6 +58,23 @@ export class StripeStandIn {
     });
     await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', () => resolve()));
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  private refund(form: URLSearchParams, key: string | string[] | undefined, response: http.ServerResponse): void {
+    const amount = Number(form.get('amount'));
+    if (amount === this.refuseRefundAmount) {
+      response.writeHead(400, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ error: { type: 'invalid_request_error', message: 'refund refused by the stand-in' } }));
+      return;
+    }
+    const idempotencyKey = typeof key === 'string' ? key : undefined;
+    let refund = this.refunds.find((r) => idempotencyKey !== undefined && r.idempotencyKey === idempotencyKey);
+    if (refund === undefined) {
+      refund = { id: `re_${randomBytes(8).toString('hex')}`, paymentIntent: form.get('payment_intent') ?? '', amount, idempotencyKey };
+      this.refunds.push(refund);
+    }
+    response.writeHead(200, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ id: refund.id, object: 'refund', amount: refund.amount, payment_intent: refund.paymentIntent, status: 'succeeded' }));
   }
 
   async stop(): Promise<void> {

@@ -231,4 +231,48 @@ stripeSuite('a lost dispute keeps the account frozen until a new top-up repays t
   assert.ok((await flushAndReconcile(ctx.server)).ok);
 });
 
+interface Refund { id: string; status: string; coins: number; amount: string; providerRefundId: string | null; error?: { code: string } }
+
+stripeSuite('refunds: the owner asks, an admin approves; the unspent part is debited then refunded pro rata, rounded down', async (ctx) => {
+  const userId = uniqueId('buyer');
+  const { orderId } = await paidOrder(ctx, userId, 'usd-1000');
+  await ctx.server.ctx.gifts.send({ senderId: userId, streamerId: uniqueId('s'), roomId: 'r_rf', giftId: 'bubbles', count: 12, requestId: uniqueId('req') });
+  const bearer = await token(userId, 'viewer');
+  const admin = await token('refund-admin', 'admin');
+  const tooMuch = await http<Refund>(ctx.server, 'POST', `/v1/orders/${orderId}/refund`, { bearer, body: { coins: 601 } });
+  assert.is(tooMuch.status, 400);
+  const asked = await http<Refund>(ctx.server, 'POST', `/v1/orders/${orderId}/refund`, { bearer, body: {} });
+  assert.is(asked.status, 201);
+  assert.equal([asked.body.status, asked.body.coins, asked.body.amount], ['requested', 600, '4.99']);
+  assert.is(await balance(ctx.server, userId), 600, 'a request moves nothing');
+  assert.is((await http(ctx.server, 'POST', `/v1/admin/refunds/${asked.body.id}/approve`, { bearer })).status, 403);
+  const approved = await http<Refund>(ctx.server, 'POST', `/v1/admin/refunds/${asked.body.id}/approve`, { bearer: admin });
+  assert.equal([approved.body.status, approved.body.providerRefundId !== null], ['succeeded', true]);
+  assert.is(await balance(ctx.server, userId), 0);
+  const sent = ctx.standIn.refunds.find((r) => r.id === approved.body.providerRefundId);
+  assert.equal([sent?.amount, sent?.idempotencyKey], [499, `refund-${asked.body.id}`]);
+  assert.is((await http<Order>(ctx.server, 'GET', `/v1/orders/${orderId}`, { bearer })).body.status, 'partially_refunded');
+  assert.is((await http(ctx.server, 'POST', `/v1/admin/refunds/${asked.body.id}/approve`, { bearer: admin })).status, 409, 'approved once');
+  assert.ok((await flushAndReconcile(ctx.server)).ok);
+});
+
+stripeSuite('an admin refund of everything marks the order refunded; a refused refund credits the coins back', async (ctx) => {
+  const userId = uniqueId('buyer');
+  const admin = await token('refund-admin', 'admin');
+  const first = await paidOrder(ctx, userId, 'usd-500');
+  ctx.standIn.refuseRefundAmount = 499;
+  const refused = await http<Refund>(ctx.server, 'POST', `/v1/orders/${first.orderId}/refund`, { bearer: admin, body: {} });
+  ctx.standIn.refuseRefundAmount = null;
+  assert.is(refused.body.status, 'failed');
+  assert.is(await balance(ctx.server, userId), 625, 'compensated: 500 + 25 bonus + 100 first-purchase bonus');
+  assert.is((await http<Order>(ctx.server, 'GET', `/v1/orders/${first.orderId}`, { bearer: admin })).body.status, 'fulfilled');
+  const full = await http<Refund>(ctx.server, 'POST', `/v1/orders/${first.orderId}/refund`, { bearer: admin, body: {} });
+  assert.equal([full.body.status, full.body.coins, full.body.amount], ['succeeded', 625, '4.99']);
+  assert.is(await balance(ctx.server, userId), 0);
+  assert.is((await http<Order>(ctx.server, 'GET', `/v1/orders/${first.orderId}`, { bearer: admin })).body.status, 'refunded');
+  const again = await http<Refund>(ctx.server, 'POST', `/v1/orders/${first.orderId}/refund`, { bearer: admin, body: {} });
+  assert.is(again.status, 409);
+  assert.ok((await flushAndReconcile(ctx.server)).ok);
+});
+
 stripeSuite.run();

@@ -1,0 +1,41 @@
+import type { FastifyInstance } from 'fastify';
+import { DomainError } from '../../domain/errors.js';
+import type { AppContext } from '../context.js';
+import { identityOf, requireRole } from '../plugins/auth.js';
+import { bearerSecurity, errorReply } from './schemas.js';
+
+const idParams = (prefix: string) => ({ type: 'object', properties: { id: { type: 'string', pattern: `^${prefix}_[A-Za-z0-9_-]{1,40}$` } }, required: ['id'] });
+
+export async function refundRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
+  app.post('/v1/orders/:id/refund', {
+    onRequest: requireRole(ctx.tokens),
+    schema: {
+      description: 'Refund the unspent part of an order (or `coins` of it). The owner\'s request waits for an admin (status `requested`); an admin refunds at once. The coins are debited first, then the payment is refunded; a refused refund credits them back.',
+      security: bearerSecurity, params: idParams('ord'),
+      body: { type: ['object', 'null'], properties: { coins: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER } }, additionalProperties: false },
+      response: { 201: { type: 'object', additionalProperties: true }, 400: errorReply, 401: errorReply, 404: errorReply, 409: errorReply },
+    },
+  }, async (request, reply) => {
+    const identity = identityOf(request);
+    const body = request.body as { coins?: number } | null | undefined;
+    const refund = await ctx.refunds.request((request.params as { id: string }).id,
+      { userId: identity.userId, admin: identity.role === 'admin' }, body?.coins);
+    return reply.code(201).send(refund);
+  });
+
+  app.post('/v1/admin/refunds/:id/approve', {
+    onRequest: requireRole(ctx.tokens, ['admin']),
+    schema: { description: 'Approve a requested refund: it runs at once.', security: bearerSecurity, params: idParams('rf'), response: { 401: errorReply, 403: errorReply, 409: errorReply } },
+  }, async (request) => ctx.refunds.approve((request.params as { id: string }).id));
+
+  app.get('/v1/refunds/:id', {
+    onRequest: requireRole(ctx.tokens),
+    schema: { description: 'A refund (the order\'s owner, or an admin).', security: bearerSecurity, params: idParams('rf'), response: { 401: errorReply, 404: errorReply } },
+  }, async (request) => {
+    const identity = identityOf(request);
+    const refund = await ctx.refunds.get((request.params as { id: string }).id);
+    const order = refund === undefined ? undefined : await ctx.orders.get(refund.orderId);
+    if (refund === undefined || (order?.userId !== identity.userId && identity.role !== 'admin')) throw new DomainError('NOT_FOUND');
+    return refund;
+  });
+}

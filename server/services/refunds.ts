@@ -1,0 +1,150 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { bonusCoinsAccount, coinIssuanceAccount, walletAccount } from '../../domain/accounts.js';
+import { DomainError } from '../../domain/errors.js';
+import { Fiat, formatFiat, rounding, roundToCurrency } from '../../domain/fiat.js';
+import type { Posting } from '../../domain/ledger.js';
+import type { Sql } from '../db/sql.js';
+import type { PaymentProvider } from '../payments/provider.js';
+import type { WalletStore } from '../redis/wallet-store.js';
+import type { LiveNotifier } from './notifier.js';
+import { lockOrder, transitionOrder, type OrderRow } from './order-records.js';
+
+interface RefundRow {
+  id: string; order_id: string; requested_by: string; coins: bigint; amount: string; currency: string;
+  status: 'requested' | 'processing' | 'succeeded' | 'failed' | 'rejected'; provider_refund_id: string | null; cause: string;
+  created_at: Date; updated_at: Date;
+}
+
+export interface RefundView {
+  id: string; orderId: string; requestedBy: string; coins: number; amount: string; currency: string; status: string;
+  providerRefundId: string | null; cause: string; createdAt: string; updatedAt: string;
+}
+
+const refundable = ['fulfilled', 'partially_refunded', 'dispute_won'];
+
+function view(row: RefundRow): RefundView {
+  return {
+    id: row.id, orderId: row.order_id, requestedBy: row.requested_by, coins: Number(row.coins),
+    amount: formatFiat(new Fiat(row.amount), row.currency), currency: row.currency, status: row.status,
+    providerRefundId: row.provider_refund_id, cause: row.cause, createdAt: row.created_at.toISOString(), updatedAt: row.updated_at.toISOString(),
+  };
+}
+
+/** Coins the order credited: the pack, its bonus and any first-purchase bonus. */
+function credited(order: OrderRow): { coins: number; bonus: number } {
+  return { coins: Number(order.coins), bonus: Number(order.bonus_coins + order.first_purchase_bonus_coins) };
+}
+
+/**
+ * Refunds of the unspent part of an order. A user's request waits for an admin; an admin
+ * refunds directly. The flow: persist the intent, debit the coins (they cannot be spent
+ * meanwhile), call the provider, then settle; if the provider refuses, credit the coins
+ * back. Each step is idempotent by refund id, so a crash anywhere resumes safely.
+ */
+export class RefundService {
+  constructor(private readonly sql: Sql, private readonly wallets: WalletStore, private readonly provider: PaymentProvider,
+    private readonly notifier: () => LiveNotifier) {}
+
+  async request(orderId: string, requestedBy: { userId: string; admin: boolean }, coinsWanted: number | undefined): Promise<RefundView> {
+    const [order] = await this.sql<OrderRow[]>`select * from orders where id = ${orderId}`;
+    if (order === undefined || (!requestedBy.admin && order.user_id !== requestedBy.userId)) throw new DomainError('NOT_FOUND');
+    if (!refundable.includes(order.status)) throw new DomainError('CONFLICT', `an order that is ${order.status} cannot be refunded`);
+    const [refunded] = await this.sql<{ coins: string }[]>`
+      select coalesce(sum(coins), 0)::text as coins from refunds where order_id = ${orderId} and status in ('requested', 'processing', 'succeeded')`;
+    const total = credited(order).coins + credited(order).bonus;
+    const left = total - Number(refunded?.coins ?? 0);
+    const unspent = Math.min(left, Math.max(0, (await this.wallets.wallet(order.user_id)).balance));
+    const coins = coinsWanted ?? unspent;
+    if (!Number.isSafeInteger(coins) || coins <= 0 || coins > unspent) {
+      throw new DomainError('INVALID_ARGUMENT', `at most ${unspent} coins of this order can be refunded now`);
+    }
+    // Never refund more than was paid: the fiat share of the coins, rounded down.
+    const amount = roundToCurrency(new Fiat(order.price).times(coins).dividedBy(total), order.currency, rounding.down);
+    const id = `rf_${randomBytes(12).toString('base64url')}`;
+    const [row] = await this.sql<RefundRow[]>`
+      insert into refunds (id, order_id, requested_by, coins, amount, currency, status, cause)
+      values (${id}, ${orderId}, ${requestedBy.userId}, ${coins}, ${amount.toString()}, ${order.currency},
+              ${requestedBy.admin ? 'processing' : 'requested'}, ${requestedBy.admin ? 'refunded by an admin' : 'requested by the owner'})
+      returning *`;
+    if (row === undefined) throw new DomainError('INTERNAL');
+    return requestedBy.admin ? this.execute(id) : view(row);
+  }
+
+  async approve(refundId: string): Promise<RefundView> {
+    const [row] = await this.sql<RefundRow[]>`
+      update refunds set status = 'processing', cause = 'approved by an admin', updated_at = now()
+       where id = ${refundId} and status = 'requested' returning *`;
+    if (row === undefined) throw new DomainError('CONFLICT', 'only a requested refund can be approved');
+    return this.execute(refundId);
+  }
+
+  /** Resumes refunds a crash left processing. */
+  async resume(): Promise<number> {
+    const open = await this.sql<{ id: string }[]>`select id from refunds where status = 'processing' limit 100`;
+    for (const { id } of open) await this.execute(id);
+    return open.length;
+  }
+
+  async get(refundId: string): Promise<RefundView | undefined> {
+    const [row] = await this.sql<RefundRow[]>`select * from refunds where id = ${refundId}`;
+    return row === undefined ? undefined : view(row);
+  }
+
+  private async execute(refundId: string): Promise<RefundView> {
+    const [refund] = await this.sql<RefundRow[]>`select * from refunds where id = ${refundId}`;
+    const [order] = await this.sql<OrderRow[]>`select o.* from orders o join refunds r on r.order_id = o.id where r.id = ${refundId}`;
+    if (refund === undefined || order === undefined || refund.status !== 'processing') throw new DomainError('CONFLICT', 'this refund is not in progress');
+    const debit = this.postings(order, Number(refund.coins));
+    try {
+      await this.wallets.postEntry({ entryId: randomUUID(), kind: 'refund', nowMs: Date.now(), meta: { orderId: order.id, refundId, userId: order.user_id },
+        postings: debit, flooredAccounts: new Set([walletAccount(order.user_id)]), idempotencyKey: `refund:${refundId}`, fingerprint: refundId });
+    } catch (error) {
+      if (!(error instanceof DomainError && error.code === 'INSUFFICIENT_FUNDS')) throw error;
+      return this.finish(refundId, 'failed', 'the coins were spent before the refund ran', null);
+    }
+    let providerRefundId: string | null;
+    try {
+      providerRefundId = await this.provider.refund(order, refundId, new Fiat(refund.amount));
+    } catch (error) {
+      // Not known to have failed: stay processing; the sweep retries with the same key.
+      if (error instanceof DomainError && error.code === 'UNAVAILABLE') return view(refund);
+      await this.wallets.postEntry({ entryId: randomUUID(), kind: 'refund-compensation', nowMs: Date.now(), meta: { orderId: order.id, refundId, userId: order.user_id },
+        postings: debit.map((p) => ({ accountId: p.accountId, amount: -p.amount })), flooredAccounts: new Set(),
+        idempotencyKey: `refund-compensation:${refundId}`, fingerprint: refundId });
+      return this.finish(refundId, 'failed', 'the payment provider refused the refund; the coins were credited back', null);
+    }
+    return this.finish(refundId, 'succeeded', `refunded ${formatFiat(new Fiat(refund.amount), refund.currency)} ${refund.currency}`, providerRefundId);
+  }
+
+  private postings(order: OrderRow, coins: number): Posting[] {
+    const { coins: orderCoins, bonus } = credited(order);
+    const bonusPart = Math.floor((coins * bonus) / (orderCoins + bonus));
+    return [
+      { accountId: walletAccount(order.user_id), amount: -coins },
+      { accountId: coinIssuanceAccount, amount: coins - bonusPart },
+      ...(bonusPart > 0 ? [{ accountId: bonusCoinsAccount, amount: bonusPart }] : []),
+    ];
+  }
+
+  private async finish(refundId: string, status: 'succeeded' | 'failed', cause: string, providerRefundId: string | null): Promise<RefundView> {
+    const userId = await this.sql.begin(async (tx) => {
+      const [refund] = await tx<RefundRow[]>`select * from refunds where id = ${refundId} for update`;
+      if (refund === undefined || refund.status !== 'processing') return null;
+      await tx`update refunds set status = ${status}, cause = ${cause}, provider_refund_id = ${providerRefundId}, updated_at = now() where id = ${refundId}`;
+      const order = await lockOrder(tx, refund.order_id);
+      if (status === 'succeeded') {
+        const [done] = await tx<{ coins: string }[]>`select coalesce(sum(coins), 0)::text as coins from refunds where order_id = ${order.id} and status = 'succeeded'`;
+        const all = Number(done?.coins ?? 0) >= credited(order).coins + credited(order).bonus;
+        await transitionOrder(tx, order, all ? 'refunded' : 'partially_refunded', `refund ${refundId}: ${cause}`);
+      }
+      return order.user_id;
+    });
+    if (userId !== null) {
+      const state = await this.wallets.wallet(userId);
+      this.notifier().walletChanged(userId, { balance: state.balance, frozen: state.frozen, reason: 'refund' });
+    }
+    const current = await this.get(refundId);
+    if (current === undefined) throw new DomainError('NOT_FOUND');
+    return current;
+  }
+}
