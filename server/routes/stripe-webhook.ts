@@ -56,6 +56,12 @@ async function handle(ctx: AppContext, event: Stripe.Event): Promise<boolean> {
       if (outcome !== null) await ctx.chargebacks.closed(dispute.id, outcome);
       return true;
     }
+    case 'charge.refunded': {
+      const charge = event.data.object;
+      const intent = typeof charge.payment_intent === 'string' ? charge.payment_intent : charge.payment_intent?.id;
+      if (intent !== undefined) await ctx.refunds.refundedOutside(intent, BigInt(charge.amount_refunded), charge.currency, event.id);
+      return true;
+    }
     case 'payment_intent.payment_failed':
       // The order stays pending: the app may retry with another payment method until it expires.
       return true;

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { bonusCoinsAccount, coinIssuanceAccount, debtAccount, walletAccount } from '../../domain/accounts.js';
 import type { Posting } from '../../domain/ledger.js';
+import { DomainError } from '../../domain/errors.js';
 import type { Sql } from '../db/sql.js';
 import type { WalletStore } from '../redis/wallet-store.js';
 import type { LiveNotifier } from './notifier.js';
@@ -18,8 +19,13 @@ export class ChargebackService {
   constructor(private readonly sql: Sql, private readonly wallets: WalletStore, private readonly notifier: () => LiveNotifier) {}
 
   async opened(disputeId: string, paymentIntentId: string): Promise<void> {
-    const [ref] = await this.sql<{ id: string; user_id: string }[]>`select id, user_id from orders where payment_intent_id = ${paymentIntentId}`;
+    const [ref] = await this.sql<{ id: string; user_id: string; status: string }[]>`select id, user_id, status from orders where payment_intent_id = ${paymentIntentId}`;
     if (ref === undefined || await this.known(disputeId)) return;
+    // Before its payment is recorded a dispute cannot be applied: answer so the event is
+    // retried (Stripe redelivers), and freeze nothing meanwhile.
+    if (ref.status === 'pending_payment' || ref.status === 'canceled' || ref.status === 'expired') {
+      throw new DomainError('CONFLICT', `order ${ref.id} has no recorded payment yet; retry later`);
+    }
     // Freeze first: no gift may spend the coins while they are being taken back.
     await this.wallets.setFrozen(ref.user_id, `chargeback ${disputeId} in progress`);
     await this.sql.begin(async (tx) => {

@@ -1,7 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { bonusCoinsAccount, coinIssuanceAccount, walletAccount } from '../../domain/accounts.js';
+import { bonusCoinsAccount, coinIssuanceAccount, debtAccount, walletAccount } from '../../domain/accounts.js';
+import { refreshDebtFreeze } from './debt.js';
 import { DomainError } from '../../domain/errors.js';
-import { Fiat, formatFiat, rounding, roundToCurrency } from '../../domain/fiat.js';
+import { Fiat, formatFiat, fromMinorUnits, rounding, roundToCurrency } from '../../domain/fiat.js';
 import type { Posting } from '../../domain/ledger.js';
 import type { Sql } from '../db/sql.js';
 import type { PaymentProvider } from '../payments/provider.js';
@@ -83,6 +84,43 @@ export class RefundService {
     const open = await this.sql<{ id: string }[]>`select id from refunds where status = 'processing' limit 100`;
     for (const { id } of open) await this.execute(id);
     return open.length;
+  }
+
+  /**
+   * charge.refunded: Stripe reports the charge's cumulative refunded amount. What goes beyond
+   * the refunds we made ourselves was refunded outside the app (the Stripe dashboard): its
+   * coins are taken back, from the wallet as far as it goes and the rest as debt (frozen
+   * until repaid, as after a chargeback). Repeats and reordering change nothing.
+   */
+  async refundedOutside(paymentIntentId: string, refundedMinor: bigint, currency: string, eventId: string): Promise<void> {
+    const [order] = await this.sql<OrderRow[]>`select * from orders where payment_intent_id = ${paymentIntentId}`;
+    if (order === undefined) return;
+    if (!refundable.includes(order.status) && order.status !== 'refunded') {
+      throw new DomainError('CONFLICT', `order ${order.id} has no recorded fulfilment yet; retry later`);
+    }
+    if (currency.toUpperCase() !== order.currency) throw new DomainError('CONFLICT', 'refund currency does not match the order');
+    const [known] = await this.sql<{ amount: string }[]>`
+      select coalesce(sum(amount), 0)::text as amount from refunds where order_id = ${order.id} and status in ('processing', 'succeeded')`;
+    const outside = fromMinorUnits(refundedMinor, order.currency).minus(new Fiat(known?.amount ?? '0'));
+    if (outside.lessThanOrEqualTo(0)) return;
+    const total = credited(order).coins + credited(order).bonus;
+    const coins = Math.min(total, new Fiat(total).times(outside).dividedBy(new Fiat(order.price)).toDecimalPlaces(0, rounding.down).toNumber());
+    const id = `rf_x${eventId.replace(/[^A-Za-z0-9]/g, '').slice(-36)}`;
+    const [inserted] = await this.sql<RefundRow[]>`
+      insert into refunds (id, order_id, requested_by, coins, amount, currency, status, cause)
+      values (${id}, ${order.id}, 'stripe', ${coins}, ${outside.toString()}, ${order.currency}, 'processing', 'refunded outside the app')
+      on conflict (id) do nothing returning *`;
+    if (inserted === undefined) return;
+    if (coins > 0) {
+      const fromWallet = Math.min(Math.max((await this.wallets.wallet(order.user_id)).balance, 0), coins);
+      const debit = this.postings(order, coins);
+      debit[0] = { accountId: walletAccount(order.user_id), amount: -fromWallet };
+      if (coins > fromWallet) debit.push({ accountId: debtAccount(order.user_id), amount: -(coins - fromWallet) });
+      await this.wallets.postEntry({ entryId: randomUUID(), kind: 'refund', nowMs: Date.now(), meta: { orderId: order.id, refundId: id, userId: order.user_id },
+        postings: debit.filter((p) => p.amount !== 0), flooredAccounts: new Set([walletAccount(order.user_id)]), idempotencyKey: `refund:${id}`, fingerprint: id });
+    }
+    await this.finish(id, 'succeeded', `refunded ${formatFiat(outside, order.currency)} ${order.currency} outside the app`, null);
+    await refreshDebtFreeze(this.wallets, order.user_id);
   }
 
   async get(refundId: string): Promise<RefundView | undefined> {

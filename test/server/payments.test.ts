@@ -275,4 +275,45 @@ stripeSuite('an admin refund of everything marks the order refunded; a refused r
   assert.ok((await flushAndReconcile(ctx.server)).ok);
 });
 
+function chargeRefunded(intentId: string, amountRefunded: number) {
+  return JSON.stringify({
+    id: uniqueId('evt'), object: 'event', type: 'charge.refunded', api_version: '2024-06-20', created: Math.floor(Date.now() / 1000), livemode: false,
+    pending_webhooks: 1, request: { id: null, idempotency_key: null },
+    data: { object: { id: uniqueId('ch'), object: 'charge', payment_intent: intentId, amount: 999, amount_refunded: amountRefunded, currency: 'usd', refunded: amountRefunded === 999 } },
+  });
+}
+
+stripeSuite('events in any order: a dispute or refund before its payment is refused for retry and changes nothing; redelivered, it applies', async (ctx) => {
+  const userId = uniqueId('buyer');
+  const created = await order(ctx.server, userId, 'usd-1000');
+  const intent = ctx.standIn.intents.find((i) => i.metadata.order_id === created.body.id);
+  assert.ok(intent !== undefined);
+  const dispute = disputeEvent('charge.dispute.created', uniqueId('dp'), intent.id, 'needs_response');
+  const refunded = chargeRefunded(intent.id, 500);
+  assert.is((await deliver(ctx, dispute)).status, 409);
+  assert.is((await deliver(ctx, refunded)).status, 409);
+  const bearer = await token(userId, 'viewer');
+  assert.equal((await http(ctx.server, 'GET', '/v1/wallet', { bearer })).body, { userId, balance: 0, frozen: false });
+  assert.is((await deliver(ctx, succeeded(intent))).status, 200);
+  assert.is(await balance(ctx.server, userId), 1200);
+  // Stripe retries: the refund made in the dashboard (5.00 of 9.99) takes back 600 coins, once.
+  for (let i = 0; i < 3; i += 1) assert.is((await deliver(ctx, refunded)).status, 200);
+  assert.is(await balance(ctx.server, userId), 600);
+  assert.is((await http<Order>(ctx.server, 'GET', `/v1/orders/${created.body.id}`, { bearer })).body.status, 'partially_refunded');
+  assert.is((await deliver(ctx, dispute)).status, 200);
+  assert.equal((await http(ctx.server, 'GET', '/v1/wallet', { bearer })).body, { userId, balance: 0, frozen: true });
+  assert.ok((await flushAndReconcile(ctx.server)).ok);
+});
+
+stripeSuite('charge.refunded for a refund the app made itself takes nothing more', async (ctx) => {
+  const userId = uniqueId('buyer');
+  const { orderId, intent } = await paidOrder(ctx, userId, 'usd-1000');
+  const refund = await http<Refund>(ctx.server, 'POST', `/v1/orders/${orderId}/refund`, { bearer: await token('refund-admin', 'admin'), body: { coins: 600 } });
+  assert.equal([refund.body.status, refund.body.amount], ['succeeded', '4.99']);
+  assert.is(await balance(ctx.server, userId), 600);
+  assert.is((await deliver(ctx, chargeRefunded(intent.id, 499))).status, 200);
+  assert.is(await balance(ctx.server, userId), 600);
+  assert.ok((await flushAndReconcile(ctx.server)).ok);
+});
+
 stripeSuite.run();
