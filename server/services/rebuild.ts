@@ -27,8 +27,9 @@ async function assertNoLiveGateway(redis: Redis, keys: WalletKeys): Promise<void
 }
 
 /**
- * Rebuilds the hot wallets of a Redis that lost its data: balances, lifetime earnings and
- * split carries from the ledger plus whatever journal survived in Redis, and the
+ * Rebuilds the hot wallets of a Redis that lost its data: balances, lifetime earnings,
+ * split carries and freezes (while a user owes coins) from the ledger plus whatever
+ * journal survived in Redis, and the
  * idempotency records still inside their 24-hour window, so replays answer their first ack.
  */
 export async function rebuildWallets(redis: Redis, sql: Sql, keys: WalletKeys, options: { force: boolean }): Promise<RebuildReport> {
@@ -75,8 +76,13 @@ export async function rebuildWallets(redis: Redis, sql: Sql, keys: WalletKeys, o
 async function writeHotState(redis: Redis, keys: WalletKeys, balances: Counts, earned: Counts, carries: Map<string, string>,
   replays: { meta: Record<string, unknown>; kind: string; ageSec: number }[]): Promise<number> {
   const chunk = <T>(items: T[], size: number) => Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, i * size + size));
-  await redis.del(keys.balances, keys.earned, keys.carries);
+  await redis.del(keys.balances, keys.earned, keys.carries, keys.frozen);
   for (const part of chunk([...balances].filter(([, v]) => v !== 0n), 1000)) await redis.hset(keys.balances, ...part.flatMap(([k, v]) => [k, String(v)]));
+  // Frozen exactly while a user owes coins (server/services/debt.ts): derived from the ledger.
+  const owing = [...balances].filter(([account, v]) => account.startsWith('debt:') && v < 0n);
+  for (const part of chunk(owing, 1000)) {
+    await redis.hset(keys.frozen, ...part.flatMap(([account, v]) => [account.slice('debt:'.length), `owes ${-v} coins after a chargeback`]));
+  }
   for (const part of chunk([...earned], 1000)) await redis.hset(keys.earned, ...part.flatMap(([k, v]) => [k, String(v)]));
   for (const part of chunk([...carries], 1000)) await redis.hset(keys.carries, ...part.flatMap(([k, v]) => [k, v]));
   let restored = 0;

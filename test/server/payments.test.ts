@@ -6,6 +6,7 @@ import { uniqueId } from '../helpers/env.js';
 import { flushAndReconcile, http, token } from '../helpers/harness.js';
 import { startTestServer } from '../helpers/harness.js';
 import { StripeStandIn } from '../helpers/stripe-stand-in.js';
+import { rebuildWallets } from '../../server/services/rebuild.js';
 
 interface Order { id: string; status: string; coins: number; bonusCoins: number; firstPurchaseBonusCoins: number; clientSecret: string | null;
   paymentIntentId: string | null; price: string; currency: string; transitions?: { from: string | null; to: string; cause: string }[] }
@@ -105,12 +106,16 @@ stripeSuite.after(async (ctx) => {
   await ctx.standIn.stop();
 });
 
-function succeeded(intent: { id: string; amount: number; currency: string; metadata: Record<string, string> }, eventId = uniqueId('evt')) {
+/** A Stripe event of this type around this object, as the webhook receives it. */
+function stripeEvent(type: string, object: Record<string, unknown>): string {
   return JSON.stringify({
-    id: eventId, object: 'event', type: 'payment_intent.succeeded', api_version: '2024-06-20', created: Math.floor(Date.now() / 1000),
-    livemode: false, pending_webhooks: 1, request: { id: null, idempotency_key: null },
-    data: { object: { ...intent, object: 'payment_intent', amount_received: intent.amount, status: 'succeeded' } },
+    id: uniqueId('evt'), object: 'event', type, api_version: '2024-06-20', created: Math.floor(Date.now() / 1000),
+    livemode: false, pending_webhooks: 1, request: { id: null, idempotency_key: null }, data: { object },
   });
+}
+
+function succeeded(intent: { id: string; amount: number; currency: string; metadata: Record<string, string> }) {
+  return stripeEvent('payment_intent.succeeded', { ...intent, object: 'payment_intent', amount_received: intent.amount, status: 'succeeded' });
 }
 
 function deliver(ctx: StripeContext, payload: string, options: { secret?: string; timestamp?: number; tamper?: (p: string) => string } = {}) {
@@ -175,11 +180,7 @@ stripeSuite('forged signature, stale timestamp, tampered body: 400 and nothing c
 });
 
 function disputeEvent(type: 'charge.dispute.created' | 'charge.dispute.closed', disputeId: string, intentId: string, status: string) {
-  return JSON.stringify({
-    id: uniqueId('evt'), object: 'event', type, api_version: '2024-06-20', created: Math.floor(Date.now() / 1000), livemode: false,
-    pending_webhooks: 1, request: { id: null, idempotency_key: null },
-    data: { object: { id: disputeId, object: 'dispute', payment_intent: intentId, status, amount: 999, currency: 'usd' } },
-  });
+  return stripeEvent(type, { id: disputeId, object: 'dispute', payment_intent: intentId, status, amount: 999, currency: 'usd' });
 }
 
 async function paidOrder(ctx: StripeContext, userId: string, packageId: string) {
@@ -224,6 +225,11 @@ stripeSuite('a lost dispute keeps the account frozen until a new top-up repays t
   await deliver(ctx, disputeEvent('charge.dispute.created', disputeId, intent.id, 'needs_response'));
   await deliver(ctx, disputeEvent('charge.dispute.closed', disputeId, intent.id, 'lost'));
   const bearer = await token(userId, 'viewer');
+  assert.equal((await http(ctx.server, 'GET', '/v1/wallet', { bearer })).body, { userId, balance: 0, frozen: true });
+  // A Redis rebuilt from the ledger keeps the account frozen while the debt stands.
+  await flushAndReconcile(ctx.server);
+  await ctx.server.ctx.redis.hdel(ctx.server.ctx.wallets.keys.frozen, userId);
+  await rebuildWallets(ctx.server.ctx.redis, ctx.server.ctx.sql, ctx.server.ctx.wallets.keys, { force: true });
   assert.equal((await http(ctx.server, 'GET', '/v1/wallet', { bearer })).body, { userId, balance: 0, frozen: true });
   await paidOrder(ctx, userId, 'usd-1000');
   // 1,100 coins (no second first-purchase bonus): 1,000 repay the debt, 100 reach the wallet.
@@ -276,11 +282,8 @@ stripeSuite('an admin refund of everything marks the order refunded; a refused r
 });
 
 function chargeRefunded(intentId: string, amountRefunded: number) {
-  return JSON.stringify({
-    id: uniqueId('evt'), object: 'event', type: 'charge.refunded', api_version: '2024-06-20', created: Math.floor(Date.now() / 1000), livemode: false,
-    pending_webhooks: 1, request: { id: null, idempotency_key: null },
-    data: { object: { id: uniqueId('ch'), object: 'charge', payment_intent: intentId, amount: 999, amount_refunded: amountRefunded, currency: 'usd', refunded: amountRefunded === 999 } },
-  });
+  return stripeEvent('charge.refunded', { id: uniqueId('ch'), object: 'charge', payment_intent: intentId, amount: 999,
+    amount_refunded: amountRefunded, currency: 'usd', refunded: amountRefunded === 999 });
 }
 
 stripeSuite('events in any order: a dispute or refund before its payment is refused for retry and changes nothing; redelivered, it applies', async (ctx) => {
