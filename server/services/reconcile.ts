@@ -62,7 +62,8 @@ export async function reconcile(redis: Redis, sql: Sql, keys: WalletKeys): Promi
     const ledgerRows = await tx<{ account_id: string; balance: string }[]>`
       select p.account_id, sum(p.amount)::text as balance
         from postings p join journal_entries e on e.id = p.entry_id
-       where (e.stream_ms, e.stream_seq) <= (${lastMs ?? '0'}::bigint, ${lastSeq ?? '0'}::bigint)
+       where e.stream_ms is null
+          or (e.stream_ms, e.stream_seq) <= (${lastMs ?? '0'}::bigint, ${lastSeq ?? '0'}::bigint)
        group by p.account_id`;
     const present = streamEntryIds.length === 0 ? [] : await tx<{ id: string }[]>`
       select id::text from journal_entries where id = any(${tx.array(streamEntryIds)}::uuid[])`;
