@@ -52,6 +52,8 @@ export class RoomBroadcaster {
   }
 
   private send(roomId: string, gifts: GiftEvent[]): void {
+    // Skipping empty channels reads this node's rooms only: with a multi-node adapter,
+    // emit unconditionally (other nodes may hold the members).
     const rooms = this.io.sockets.adapter.rooms;
     const batchChannel = roomChannels.batch(roomId);
     if ((rooms.get(batchChannel)?.size ?? 0) > 0) {
