@@ -1,14 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { bonusCoinsAccount, coinIssuanceAccount, debtAccount, walletAccount } from '../../domain/accounts.js';
-import type { Posting } from '../../domain/ledger.js';
+import { takeBackPostings, type TakeBack } from '../../domain/clawback.js';
 import { DomainError } from '../../domain/errors.js';
 import type { Sql } from '../db/sql.js';
 import type { WalletStore } from '../redis/wallet-store.js';
 import type { LiveNotifier } from './notifier.js';
-import { lockOrder, transitionOrder } from './order-records.js';
+import { creditedCoins, lockOrder, transitionOrder } from './order-records.js';
 import { debtOwed, refreshDebtFreeze } from './debt.js';
-
-const nonZero = (postings: Posting[]) => postings.filter((p) => p.amount !== 0);
 
 /**
  * Chargebacks: a dispute takes back what its order credited, from the wallet as far as it
@@ -32,25 +30,21 @@ export class ChargebackService {
       const order = await lockOrder(tx, ref.id);
       const [again] = await tx`select 1 from order_disputes where id = ${disputeId}`;
       if (again !== undefined) return;
-      const credited = order.fulfilled_entry_id === null ? { coins: 0, bonus: 0 }
-        : { coins: Number(order.coins), bonus: Number(order.bonus_coins + order.first_purchase_bonus_coins) };
+      const credited = creditedCoins(order);
       const owed = credited.coins + credited.bonus;
-      const balance = (await this.wallets.wallet(order.user_id)).balance;
-      const fromWallet = Math.min(Math.max(balance, 0), owed);
-      const entryId = owed === 0 ? randomUUID() : (await this.wallets.postEntry({
-        entryId: randomUUID(), kind: 'chargeback', nowMs: Date.now(), meta: { orderId: order.id, disputeId, userId: order.user_id },
-        postings: nonZero([
-          { accountId: walletAccount(order.user_id), amount: -fromWallet },
-          { accountId: debtAccount(order.user_id), amount: -(owed - fromWallet) },
-          { accountId: coinIssuanceAccount, amount: credited.coins },
-          { accountId: bonusCoinsAccount, amount: credited.bonus },
-        ]),
-        flooredAccounts: new Set([walletAccount(order.user_id)]),
-        idempotencyKey: `dispute:${disputeId}`, fingerprint: disputeId,
-      })).entryId;
+      let takeBack: TakeBack = { postings: [], fromWallet: 0, fromDebt: 0 };
+      let entryId: string | null = null;
+      if (owed > 0) {
+        takeBack = takeBackPostings(order.user_id, credited, (await this.wallets.wallet(order.user_id)).balance);
+        entryId = (await this.wallets.postEntry({
+          entryId: randomUUID(), kind: 'chargeback', nowMs: Date.now(), meta: { orderId: order.id, disputeId, userId: order.user_id },
+          postings: takeBack.postings, flooredAccounts: new Set([walletAccount(order.user_id)]),
+          idempotencyKey: `dispute:${disputeId}`, fingerprint: disputeId,
+        })).entryId;
+      }
       await tx`insert into order_disputes (id, order_id, clawback_entry_id, wallet_coins, debt_coins, status)
-               values (${disputeId}, ${order.id}, ${entryId}, ${fromWallet}, ${owed - fromWallet}, 'open')`;
-      await transitionOrder(tx, order, 'disputed', `chargeback ${disputeId}: ${fromWallet} coins from the wallet, ${owed - fromWallet} as debt`);
+               values (${disputeId}, ${order.id}, ${entryId}, ${takeBack.fromWallet}, ${takeBack.fromDebt}, 'open')`;
+      await transitionOrder(tx, order, 'disputed', `chargeback ${disputeId}: ${takeBack.fromWallet} coins from the wallet, ${takeBack.fromDebt} as debt`);
     });
     await this.settled(ref.user_id);
   }
@@ -76,12 +70,12 @@ export class ChargebackService {
     const total = Number(dispute.wallet_coins + dispute.debt_coins);
     await this.wallets.postEntry({
       entryId: randomUUID(), kind: 'chargeback-reversal', nowMs: Date.now(), meta: { disputeId, userId },
-      postings: nonZero([
+      postings: [
         { accountId: walletAccount(userId), amount: total - toDebt },
         { accountId: debtAccount(userId), amount: toDebt },
         { accountId: coinIssuanceAccount, amount: -Math.min(orderCoins, total) },
         { accountId: bonusCoinsAccount, amount: -(total - Math.min(orderCoins, total)) },
-      ]),
+      ].filter((posting) => posting.amount !== 0),
       flooredAccounts: new Set(), idempotencyKey: `dispute-won:${disputeId}`, fingerprint: disputeId,
     });
   }

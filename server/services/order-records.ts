@@ -24,3 +24,16 @@ export async function transitionOrder(tx: Tx, order: OrderRow, to: OrderStatus, 
   await tx`insert into order_transitions (order_id, from_status, to_status, cause) values (${order.id}, ${order.status}, ${to}, ${cause})`;
   order.status = to;
 }
+
+/** Coins the order credited when it was fulfilled (none before): the pack, its bonus and any first-purchase bonus. */
+export function creditedCoins(order: OrderRow): { coins: number; bonus: number } {
+  if (order.fulfilled_entry_id === null) return { coins: 0, bonus: 0 };
+  return { coins: Number(order.coins), bonus: Number(order.bonus_coins + order.first_purchase_bonus_coins) };
+}
+
+/** Part of an order's credit taken back: the bonus in proportion, rounded down (pack coins take the rest). */
+export function shareOfCredit(order: OrderRow, coinsBack: number): { coins: number; bonus: number } {
+  const { coins, bonus } = creditedCoins(order);
+  const bonusPart = Math.floor((coinsBack * bonus) / (coins + bonus));
+  return { coins: coinsBack - bonusPart, bonus: bonusPart };
+}

@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { bonusCoinsAccount, coinIssuanceAccount, debtAccount, walletAccount } from '../../domain/accounts.js';
+import { walletAccount } from '../../domain/accounts.js';
+import { takeBackPostings } from '../../domain/clawback.js';
 import { refreshDebtFreeze } from './debt.js';
 import { DomainError } from '../../domain/errors.js';
 import { Fiat, formatFiat, fromMinorUnits, rounding, roundToCurrency } from '../../domain/fiat.js';
@@ -8,7 +9,7 @@ import type { Sql } from '../db/sql.js';
 import type { PaymentProvider } from '../payments/provider.js';
 import type { WalletStore } from '../redis/wallet-store.js';
 import type { LiveNotifier } from './notifier.js';
-import { lockOrder, transitionOrder, type OrderRow } from './order-records.js';
+import { creditedCoins, lockOrder, shareOfCredit, transitionOrder, type OrderRow } from './order-records.js';
 
 interface RefundRow {
   id: string; order_id: string; requested_by: string; coins: bigint; amount: string; currency: string;
@@ -31,9 +32,9 @@ function view(row: RefundRow): RefundView {
   };
 }
 
-/** Coins the order credited: the pack, its bonus and any first-purchase bonus. */
-function credited(order: OrderRow): { coins: number; bonus: number } {
-  return { coins: Number(order.coins), bonus: Number(order.bonus_coins + order.first_purchase_bonus_coins) };
+function creditedTotal(order: OrderRow): number {
+  const { coins, bonus } = creditedCoins(order);
+  return coins + bonus;
 }
 
 /**
@@ -52,7 +53,7 @@ export class RefundService {
     if (!refundable.includes(order.status)) throw new DomainError('CONFLICT', `an order that is ${order.status} cannot be refunded`);
     const [refunded] = await this.sql<{ coins: string }[]>`
       select coalesce(sum(coins), 0)::text as coins from refunds where order_id = ${orderId} and status in ('requested', 'processing', 'succeeded')`;
-    const total = credited(order).coins + credited(order).bonus;
+    const total = creditedTotal(order);
     const left = total - Number(refunded?.coins ?? 0);
     const unspent = Math.min(left, Math.max(0, (await this.wallets.wallet(order.user_id)).balance));
     const coins = coinsWanted ?? unspent;
@@ -103,7 +104,7 @@ export class RefundService {
       select coalesce(sum(amount), 0)::text as amount from refunds where order_id = ${order.id} and status in ('processing', 'succeeded')`;
     const outside = fromMinorUnits(refundedMinor, order.currency).minus(new Fiat(known?.amount ?? '0'));
     if (outside.lessThanOrEqualTo(0)) return;
-    const total = credited(order).coins + credited(order).bonus;
+    const total = creditedTotal(order);
     const coins = Math.min(total, new Fiat(total).times(outside).dividedBy(new Fiat(order.price)).toDecimalPlaces(0, rounding.down).toNumber());
     const id = `rf_x${eventId.replace(/[^A-Za-z0-9]/g, '').slice(-36)}`;
     const [inserted] = await this.sql<RefundRow[]>`
@@ -112,12 +113,10 @@ export class RefundService {
       on conflict (id) do nothing returning *`;
     if (inserted === undefined) return;
     if (coins > 0) {
-      const fromWallet = Math.min(Math.max((await this.wallets.wallet(order.user_id)).balance, 0), coins);
-      const debit = this.postings(order, coins);
-      debit[0] = { accountId: walletAccount(order.user_id), amount: -fromWallet };
-      if (coins > fromWallet) debit.push({ accountId: debtAccount(order.user_id), amount: -(coins - fromWallet) });
+      // Refunded already by Stripe: what the wallet cannot cover becomes debt.
+      const { postings } = takeBackPostings(order.user_id, shareOfCredit(order, coins), (await this.wallets.wallet(order.user_id)).balance);
       await this.wallets.postEntry({ entryId: randomUUID(), kind: 'refund', nowMs: Date.now(), meta: { orderId: order.id, refundId: id, userId: order.user_id },
-        postings: debit.filter((p) => p.amount !== 0), flooredAccounts: new Set([walletAccount(order.user_id)]), idempotencyKey: `refund:${id}`, fingerprint: id });
+        postings, flooredAccounts: new Set([walletAccount(order.user_id)]), idempotencyKey: `refund:${id}`, fingerprint: id });
     }
     await this.finish(id, 'succeeded', `refunded ${formatFiat(outside, order.currency)} ${order.currency} outside the app`, null);
     await refreshDebtFreeze(this.wallets, order.user_id);
@@ -154,14 +153,9 @@ export class RefundService {
     return this.finish(refundId, 'succeeded', `refunded ${formatFiat(new Fiat(refund.amount), refund.currency)} ${refund.currency}`, providerRefundId);
   }
 
+  /** A refund we make ourselves takes the coins from the wallet only: the script refuses an overdraft. */
   private postings(order: OrderRow, coins: number): Posting[] {
-    const { coins: orderCoins, bonus } = credited(order);
-    const bonusPart = Math.floor((coins * bonus) / (orderCoins + bonus));
-    return [
-      { accountId: walletAccount(order.user_id), amount: -coins },
-      { accountId: coinIssuanceAccount, amount: coins - bonusPart },
-      ...(bonusPart > 0 ? [{ accountId: bonusCoinsAccount, amount: bonusPart }] : []),
-    ];
+    return takeBackPostings(order.user_id, shareOfCredit(order, coins), coins).postings;
   }
 
   private async finish(refundId: string, status: 'succeeded' | 'failed', cause: string, providerRefundId: string | null): Promise<RefundView> {
@@ -172,7 +166,7 @@ export class RefundService {
       const order = await lockOrder(tx, refund.order_id);
       if (status === 'succeeded') {
         const [done] = await tx<{ coins: string }[]>`select coalesce(sum(coins), 0)::text as coins from refunds where order_id = ${order.id} and status = 'succeeded'`;
-        const all = Number(done?.coins ?? 0) >= credited(order).coins + credited(order).bonus;
+        const all = Number(done?.coins ?? 0) >= creditedTotal(order);
         await transitionOrder(tx, order, all ? 'refunded' : 'partially_refunded', `refund ${refundId}: ${cause}`);
       }
       return order.user_id;

@@ -4,6 +4,9 @@ import { assertBonusLadder, packageCredit, type CoinPackage } from '../../domain
 import { DomainError, InvariantViolation } from '../../domain/errors.js';
 import { Fiat, formatFiat, fromMinorUnits, parseFiat, rounding, roundToCurrency, toMinorUnits } from '../../domain/fiat.js';
 import { assertTransition, canTransition, orderStatuses } from '../../domain/order-states.js';
+import { takeBackPostings } from '../../domain/clawback.js';
+import { assertBalanced } from '../../domain/ledger.js';
+import { randomInt, seededRandom } from '../helpers/random.js';
 
 const refusedWith = (code: string) => (e: unknown) => e instanceof DomainError && e.code === code;
 
@@ -57,6 +60,26 @@ test('order states: every listed transition is legal, every other one is refused
       assert.is(canTransition(from, to), expected, `${from} -> ${to}`);
       if (!expected) assert.throws(() => assertTransition(from, to), refusedWith('CONFLICT'));
     }
+  }
+});
+
+test('a take-back balances, takes from the wallet at most what it covers, and puts the rest in debt', () => {
+  const random = seededRandom(7);
+  for (let i = 0; i < 500; i += 1) {
+    const back = { coins: randomInt(random, 0, 10_000), bonus: randomInt(random, 0, 3_000) };
+    if (back.coins + back.bonus === 0) continue;
+    const covers = randomInt(random, -500, 15_000);
+    const { postings, fromWallet, fromDebt } = takeBackPostings('u1', back, covers);
+    assertBalanced({ id: `t${i}`, postings });
+    assert.is(fromWallet + fromDebt, back.coins + back.bonus);
+    assert.is(fromWallet, Math.min(Math.max(covers, 0), back.coins + back.bonus));
+    assert.ok(postings.every((p) => p.amount !== 0));
+  }
+  assert.equal(takeBackPostings('u1', { coins: 100, bonus: 20 }, 30).postings, [
+    { accountId: 'wallet:u1', amount: -30 }, { accountId: 'debt:u1', amount: -90 },
+    { accountId: 'system:issuance', amount: 100 }, { accountId: 'system:bonus', amount: 20 }]);
+  for (const bad of [{ coins: 0, bonus: 0 }, { coins: -1, bonus: 5 }, { coins: 1.5, bonus: 0 }]) {
+    assert.throws(() => takeBackPostings('u1', bad, 10), (e: unknown) => e instanceof InvariantViolation, JSON.stringify(bad));
   }
 });
 
