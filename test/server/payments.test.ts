@@ -64,11 +64,11 @@ sandbox('sandbox payment fulfils once: coins + bonus + first-purchase bonus, one
   assert.is((await http(server, 'GET', `/v1/orders/${created.body.id}`, { bearer: await token('an-admin', 'admin') })).status, 200);
   const listed = await http<{ orders: Order[] }>(server, 'GET', '/v1/orders', { bearer });
   assert.equal(listed.body.orders.map((o) => o.id), [second.body.id, created.body.id]);
-  const entries = await http<{ entries: { kind: string; amount: number }[] }>(server, 'GET', '/v1/wallet/entries', { bearer });
   await flushAndReconcile(server);
-  const flushed = await http<{ entries: { kind: string; amount: number }[] }>(server, 'GET', '/v1/wallet/entries', { bearer });
+  const flushed = await http<{ entries: { kind: string; amount: number; entryId: string }[] }>(server, 'GET', '/v1/wallet/entries', { bearer });
   assert.equal(flushed.body.entries.map((e) => [e.kind, e.amount]), [['topup', 525], ['topup', 1200]]);
-  assert.ok(entries.status === 200);
+  assert.is(flushed.body.entries[1]?.entryId, (await http<Order & { fulfilledEntryId: string }>(server, 'GET', `/v1/orders/${created.body.id}`, { bearer })).body.fulfilledEntryId,
+    'the order names the ledger entry that credited it');
   const [legs] = await server.ctx.sql<{ n: bigint }[]>`
     select count(*)::bigint as n from postings p join journal_entries e on e.id = p.entry_id
      where e.meta->>'orderId' = ${created.body.id} and p.account_id in ('system:issuance', 'system:bonus')`;
@@ -118,6 +118,14 @@ function succeeded(intent: { id: string; amount: number; currency: string; metad
   return stripeEvent('payment_intent.succeeded', { ...intent, object: 'payment_intent', amount_received: intent.amount, status: 'succeeded' });
 }
 
+/** An order and the PaymentIntent the stand-in received for it. */
+async function orderWithIntent(ctx: StripeContext, userId: string, packageId: string) {
+  const created = await order(ctx.server, userId, packageId);
+  const intent = ctx.standIn.intents.find((i) => i.metadata.order_id === created.body.id);
+  if (intent === undefined) throw new Error(`no PaymentIntent for ${JSON.stringify(created.body)}`);
+  return { created, intent };
+}
+
 function deliver(ctx: StripeContext, payload: string, options: { secret?: string; timestamp?: number; tamper?: (p: string) => string } = {}) {
   const signature = ctx.stripe.webhooks.generateTestHeaderString({
     payload, secret: options.secret ?? webhookSecret, ...(options.timestamp === undefined ? {} : { timestamp: options.timestamp }),
@@ -128,10 +136,8 @@ function deliver(ctx: StripeContext, payload: string, options: { secret?: string
 }
 
 stripeSuite('an order creates a PaymentIntent keyed and tagged by the order; the app gets its client secret', async (ctx) => {
-  const created = await order(ctx.server, uniqueId('buyer'), 'kwd-1000');
+  const { created, intent } = await orderWithIntent(ctx, uniqueId('buyer'), 'kwd-1000');
   assert.is(created.status, 201);
-  const intent = ctx.standIn.intents.find((i) => i.metadata.order_id === created.body.id);
-  assert.ok(intent !== undefined);
   assert.equal([intent.amount, intent.currency, intent.idempotencyKey], [3000, 'kwd', `order-${created.body.id}`]);
   assert.is(created.body.clientSecret, intent.client_secret);
   assert.is(created.body.paymentIntentId, intent.id);
@@ -140,9 +146,7 @@ stripeSuite('an order creates a PaymentIntent keyed and tagged by the order; the
 
 stripeSuite('the same payment_intent.succeeded delivered 10 times concurrently credits once', async (ctx) => {
   const userId = uniqueId('buyer');
-  const created = await order(ctx.server, userId, 'usd-1000');
-  const intent = ctx.standIn.intents.find((i) => i.metadata.order_id === created.body.id);
-  assert.ok(intent !== undefined);
+  const { created, intent } = await orderWithIntent(ctx, userId, 'usd-1000');
   const payload = succeeded(intent);
   const replies = await Promise.all(Array.from({ length: 10 }, () => deliver(ctx, payload)));
   assert.ok(replies.every((r) => r.status === 200), JSON.stringify(replies.map((r) => r.body)));
@@ -157,9 +161,7 @@ stripeSuite('the same payment_intent.succeeded delivered 10 times concurrently c
 
 stripeSuite('forged signature, stale timestamp, tampered body: 400 and nothing changed; a wrong amount is refused', async (ctx) => {
   const userId = uniqueId('buyer');
-  const created = await order(ctx.server, userId, 'usd-500');
-  const intent = ctx.standIn.intents.find((i) => i.metadata.order_id === created.body.id);
-  assert.ok(intent !== undefined);
+  const { created, intent } = await orderWithIntent(ctx, userId, 'usd-500');
   const payload = succeeded(intent);
   const attempts = [
     await deliver(ctx, payload, { secret: 'whsec_forged_000000000000' }),
@@ -184,9 +186,7 @@ function disputeEvent(type: 'charge.dispute.created' | 'charge.dispute.closed', 
 }
 
 async function paidOrder(ctx: StripeContext, userId: string, packageId: string) {
-  const created = await order(ctx.server, userId, packageId);
-  const intent = ctx.standIn.intents.find((i) => i.metadata.order_id === created.body.id);
-  assert.ok(intent !== undefined);
+  const { created, intent } = await orderWithIntent(ctx, userId, packageId);
   assert.is((await deliver(ctx, succeeded(intent))).status, 200);
   return { orderId: created.body.id, intent };
 }
@@ -288,9 +288,7 @@ function chargeRefunded(intentId: string, amountRefunded: number) {
 
 stripeSuite('events in any order: a dispute or refund before its payment is refused for retry and changes nothing; redelivered, it applies', async (ctx) => {
   const userId = uniqueId('buyer');
-  const created = await order(ctx.server, userId, 'usd-1000');
-  const intent = ctx.standIn.intents.find((i) => i.metadata.order_id === created.body.id);
-  assert.ok(intent !== undefined);
+  const { created, intent } = await orderWithIntent(ctx, userId, 'usd-1000');
   const dispute = disputeEvent('charge.dispute.created', uniqueId('dp'), intent.id, 'needs_response');
   const refunded = chargeRefunded(intent.id, 500);
   assert.is((await deliver(ctx, dispute)).status, 409);
