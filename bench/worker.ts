@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { io, type Socket } from 'socket.io-client';
-import { platformRevenueAccount, earningsAccount } from '../domain/accounts.js';
+import { platformRevenueAccount } from '../domain/accounts.js';
 import { connectRedis } from '../server/redis/commands.js';
 import { WalletStore } from '../server/redis/wallet-store.js';
-import { defaultCreatorBps, defaultRuleId } from '../domain/commission.js';
+import { defaultContract, payeesOf } from '../domain/split-contracts.js';
 import { Samples } from './stats.js';
 
 // One load-generator process. The runner sends a job; the worker connects, answers
@@ -81,7 +81,6 @@ async function prepare(job: Job): Promise<() => Promise<void>> {
   if (job.role === 'evalsha') {
     const redis = connectRedis(job.redisUrl, { name: 'bench-evalsha', offlineQueue: true });
     const store = new WalletStore(redis, job.namespace);
-    const creator = earningsAccount(job.streamerId);
     return async () => {
       const deadline = Date.now() + job.durationMs;
       await Promise.all(Array.from({ length: job.inFlight }, async (_, lane) => {
@@ -91,7 +90,7 @@ async function prepare(job: Job): Promise<() => Promise<void>> {
           try {
             await store.chargeGift({ entryId: randomUUID(), senderId: user.userId, streamerId: job.streamerId, roomId: 'bench-evalsha',
               giftId: 'rose', count: 1, requestId: randomUUID(), priceCoins: 1, fingerprint: 'bench-evalsha|rose|1',
-              platformAccount: platformRevenueAccount, payees: [{ accountId: creator, bps: defaultCreatorBps, carryKey: `${creator}|${defaultRuleId}` }],
+              platformAccount: platformRevenueAccount, payees: payeesOf(job.streamerId, defaultContract),
               nowMs: Date.now() });
             acked += 1;
           } catch (error) {

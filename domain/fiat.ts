@@ -20,7 +20,7 @@ export function currencyExponent(currency: string): number {
 }
 
 export type RoundingMode = Decimal.Rounding;
-export const rounding = { halfEven: Decimal.ROUND_HALF_EVEN, down: Decimal.ROUND_DOWN, up: Decimal.ROUND_UP } as const;
+export const rounding = { halfEven: Decimal.ROUND_HALF_EVEN, halfUp: Decimal.ROUND_HALF_UP, down: Decimal.ROUND_DOWN, up: Decimal.ROUND_UP } as const;
 
 /** Rounds to the currency's minor unit, with the rounding named by the caller. */
 export function roundToCurrency(amount: FiatAmount, currency: string, mode: RoundingMode = rounding.halfEven): FiatAmount {

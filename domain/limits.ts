@@ -21,6 +21,9 @@ export const limits = {
   giftBurstPerUser: 100,
   broadcastTickMs: 50,
   broadcastQueueMaxPerRoom: 5_000,
+  // A room's top-gifters board goes out at most once per interval, and only after a gift.
+  leaderboardIntervalMs: 1_000,
+  leaderboardSize: 10,
   flushBatchSizeMax: 1_000,
   flushIntervalMs: 100,
   journalLengthMax: 500_000,

@@ -33,7 +33,11 @@ export type GiftBatchRow = [giftEventId: string, senderId: string, giftId: strin
 /** Compact: field names once per frame, one array per gift (half the bytes of gift objects). */
 export interface GiftBatch { roomId: string; fields: typeof giftBatchFields; gifts: GiftBatchRow[] }
 export interface WalletEvent { balance: number; frozen: boolean; reason: string }
-export interface EarningsEvent { giftEventId: string; roomId: string; delta: number; total: number }
+/** `total` lifetime, `balance` unsettled, `month` this calendar month (UTC), `room` in this room; all coins. */
+export interface EarningsEvent { giftEventId: string; roomId: string; delta: number; total: number; balance: number; month: number; room: number }
+export interface LeaderboardEntry { userId: string; coins: number }
+/** A room's top gifters since it opened, exact against the ledger; `at` is when it was read. */
+export interface LeaderboardEvent { roomId: string; top: LeaderboardEntry[]; at: number }
 
 export interface ServerToClientEvents {
   gift: (event: GiftEvent) => void;
@@ -41,6 +45,7 @@ export interface ServerToClientEvents {
   gifts: (batch: GiftBatch) => void;
   wallet: (event: WalletEvent) => void;
   earnings: (event: EarningsEvent) => void;
+  leaderboard: (event: LeaderboardEvent) => void;
 }
 
 export interface SocketData {

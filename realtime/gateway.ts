@@ -11,7 +11,9 @@ import { roomJoin } from './handlers/room-join.js';
 import { roomLeave } from './handlers/room-leave.js';
 import { walletGet } from './handlers/wallet-get.js';
 import { userChannel, type GatewaySocket, type HandlerContext, type Io } from './handlers/context.js';
-import { RoomBroadcaster } from './room-broadcaster.js';
+import { RoomBroadcaster, roomChannels } from './room-broadcaster.js';
+import { LeaderboardPublisher } from './leaderboard-publisher.js';
+import { topGifters } from '../server/services/live-earnings.js';
 
 export interface Gateway extends LiveNotifier {
   io: Io;
@@ -54,6 +56,9 @@ export function attachGateway(app: AppContext, httpServer: HttpServer): Gateway 
   const ctx: HandlerContext = {
     app, io,
     broadcaster: new RoomBroadcaster(io),
+    leaderboards: new LeaderboardPublisher((roomId) => topGifters(app.wallets.redis, app.wallets.keys, roomId), (event) => {
+      io.to([roomChannels.single(event.roomId), roomChannels.batch(event.roomId)]).emit('leaderboard', event);
+    }),
     giftBucket(userId) {
       let bucket = buckets.get(userId);
       if (bucket === undefined) {
@@ -95,6 +100,7 @@ export function attachGateway(app: AppContext, httpServer: HttpServer): Gateway 
     },
     async close() {
       ctx.broadcaster.stop();
+      ctx.leaderboards.stop();
       io.disconnectSockets(true);
       await new Promise<void>((resolve) => { io.close(() => resolve()); });
     },

@@ -12,6 +12,7 @@ import { GiftCatalog } from './services/catalog.js';
 import { GiftService, type GiftSender } from './services/gift-service.js';
 import { PostgresBaselineGifts } from './services/baseline-postgres-gifts.js';
 import { RoomDirectory } from './services/rooms.js';
+import { SplitRules } from './services/split-rules.js';
 import { silentNotifier, type LiveNotifier } from './services/notifier.js';
 import { OrderService } from './services/orders.js';
 import { ChargebackService } from './services/chargebacks.js';
@@ -39,6 +40,9 @@ export interface AppContext {
   refunds: RefundService;
   /** Null without STRIPE_SECRET_KEY: then orders use the sandbox (development only). */
   stripe: Stripe | null;
+  splitRules: SplitRules;
+  /** The time money moves at: Date.now, or a test's simulated clock. */
+  clock: () => number;
   close(): Promise<void>;
 }
 
@@ -49,7 +53,7 @@ export interface Storage {
   ownsRedis: boolean;
 }
 
-export async function createContext(config: Config, storage: Storage): Promise<AppContext> {
+export async function createContext(config: Config, storage: Storage, clock: () => number = Date.now): Promise<AppContext> {
   // The baseline design needs a connection per concurrent gift transaction.
   const sql = connectPostgres(storage.databaseUrl, { max: config.giftBackend === 'postgres-baseline' ? 40 : 10 });
   const redis = connectRedis(storage.redisUrl, { name: 'gifting-main', offlineQueue: true });
@@ -74,14 +78,15 @@ export async function createContext(config: Config, storage: Storage): Promise<A
   await flusher.ensureGroup();
   const stripe = config.stripeSecretKey === undefined ? null : stripeClient(config.stripeSecretKey, config.stripeApiBase);
   const provider = stripe === null ? new SandboxProvider() : new StripeProvider(stripe);
+  const splitRules = new SplitRules(sql);
   const context: AppContext = {
-    config, sql, redis, flusherRedis, wallets, catalog, metrics, flusher, stripe,
+    config, sql, redis, flusherRedis, wallets, catalog, metrics, flusher, stripe, splitRules, clock,
     notifier: silentNotifier,
     orders: new OrderService(sql, wallets, provider, () => context.notifier),
     chargebacks: new ChargebackService(sql, wallets, () => context.notifier),
     refunds: new RefundService(sql, wallets, provider, () => context.notifier),
     rooms: new RoomDirectory(sql),
-    gifts: config.giftBackend === 'postgres-baseline' ? new PostgresBaselineGifts(catalog, sql) : new GiftService(catalog, wallets),
+    gifts: config.giftBackend === 'postgres-baseline' ? new PostgresBaselineGifts(catalog, sql) : new GiftService(catalog, wallets, splitRules, clock),
     tokens: new TokenService(config.authSecret),
     async close() {
       await flusher.stop();

@@ -18,13 +18,13 @@ export interface RunningServer {
 const reconcileEveryMs = 60_000;
 
 /** Storage (private when no URLs are given), migrations, HTTP, the gateway and the flusher. */
-export async function startServer(config: Config, options: { logger?: boolean; stopStorage?: boolean } = {}): Promise<RunningServer> {
+export async function startServer(config: Config, options: { logger?: boolean; stopStorage?: boolean; clock?: () => number } = {}): Promise<RunningServer> {
   const storage = await ensureStorage({
     dataDir: config.dataDir, redisUrl: config.redisUrl, databaseUrl: config.databaseUrl, durability: config.durability,
   });
   const ctx = await createContext(config, {
     redisUrl: storage.redisUrl, databaseUrl: storage.databaseUrl, ownsRedis: storage.localRedis !== null,
-  });
+  }, options.clock);
   const app = await buildApp(ctx, { logger: options.logger ?? false });
   const gateway = attachGateway(ctx, app.server);
   ctx.notifier = gateway;

@@ -19,7 +19,9 @@ export async function giftSend(ctx: HandlerContext, socket: GatewaySocket, paylo
     ctx.io.to(userChannel(streamerId)).emit('earnings', {
       giftEventId: receipt.giftEventId, roomId: request.roomId,
       delta: receipt.credit.payeeCoins[0] ?? 0, total: receipt.credit.earnedTotal,
+      balance: receipt.credit.balance, month: receipt.credit.month, room: receipt.credit.room,
     });
+    ctx.leaderboards.touch(request.roomId);
   }
   return { giftEventId: receipt.giftEventId, charged: receipt.charged, balance: receipt.balance, combo: receipt.combo };
 }

@@ -41,3 +41,10 @@ export function streamPosition(streamId: string): { ms: string; seq: string } {
 export function accountRow(accountId: string): { id: string; kind: string; ownerId: string | null } {
   return { id: accountId, kind: accountKind(accountId), ownerId: accountOwner(accountId) };
 }
+
+export function compareStreamIds(a: string, b: string): number {
+  const [aMs = 0n, aSeq = 0n] = a.split('-').map(BigInt);
+  const [bMs = 0n, bSeq = 0n] = b.split('-').map(BigInt);
+  if (aMs !== bMs) return aMs < bMs ? -1 : 1;
+  return aSeq === bSeq ? 0 : aSeq < bSeq ? -1 : 1;
+}

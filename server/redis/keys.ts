@@ -7,7 +7,13 @@ export interface WalletKeys {
   frozen: string;
   carries: string;
   earned: string;
+  /** Hash: "<streamer>|<YYYY-MM>" -> coins the creator earned from gifts that month (picks the tier). */
+  monthEarned: string;
   journal: string;
+  /** Sorted set per room (a live session): sender -> coins given. */
+  roomBoard(roomId: string): string;
+  /** Hash per room: gross coins given, and the creator's share of them. */
+  roomTotals(roomId: string): string;
   giftIdempotency(userId: string, requestId: string): string;
   operationIdempotency(operationKey: string): string;
   combo(roomId: string, userId: string): string;
@@ -23,7 +29,10 @@ export function walletKeys(namespace: string): WalletKeys {
     frozen: `${tag}:frozen`,
     carries: `${tag}:carry`,
     earned: `${tag}:earned`,
+    monthEarned: `${tag}:month-earned`,
     journal: `${tag}:journal`,
+    roomBoard: (roomId) => `${tag}:room:${roomId}:board`,
+    roomTotals: (roomId) => `${tag}:room:${roomId}:totals`,
     giftIdempotency: (userId, requestId) => `${tag}:idem:gift:${userId}:${requestId}`,
     operationIdempotency: (operationKey) => `${tag}:idem:op:${operationKey}`,
     combo: (roomId, userId) => `${tag}:combo:${roomId}:${userId}`,

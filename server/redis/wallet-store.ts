@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { DomainError, InvariantViolation, isErrorCode } from '../../domain/errors.js';
-import type { PayeeShare } from '../../domain/commission.js';
+import { earningsMonth, encodeTiers, type TieredPayee } from '../../domain/split-contracts.js';
 import { assertBalanced, type Posting } from '../../domain/ledger.js';
 import { limits } from '../../domain/limits.js';
 import { walletAccount } from '../../domain/accounts.js';
@@ -18,7 +18,7 @@ export interface GiftCharge {
   fingerprint: string;
   platformAccount: string;
   /** Payee 0 is the creator. */
-  payees: readonly PayeeShare[];
+  payees: readonly TieredPayee[];
   nowMs: number;
 }
 
@@ -30,7 +30,20 @@ export interface GiftReceipt {
   atMs: number;
   replay: boolean;
   /** Present only on the first, charging call. */
-  credit?: { earnedTotal: number; platformCoins: number; payeeCoins: number[] };
+  credit?: GiftCredit;
+}
+
+export interface GiftCredit {
+  /** The creator's lifetime gift earnings. */
+  earnedTotal: number;
+  /** The creator's unsettled earnings balance. */
+  balance: number;
+  /** The creator's gift earnings this calendar month (UTC). */
+  month: number;
+  /** The creator's gift earnings in this room. */
+  room: number;
+  platformCoins: number;
+  payeeCoins: number[];
 }
 
 export interface EntryRequest {
@@ -69,13 +82,14 @@ export class WalletStore {
       roomId: charge.roomId, giftId: charge.giftId, count: charge.count,
       senderId: charge.senderId, streamerId: charge.streamerId, requestId: charge.requestId,
     });
-    const payeeArgs = charge.payees.flatMap((p) => [p.accountId, p.bps, p.carryKey]);
-    const reply = await this.call(() => this.redis.giftV2(
+    const payeeArgs = charge.payees.flatMap((p) => [p.accountId, encodeTiers(p.tiers), p.carryKey]);
+    const reply = await this.call(() => this.redis.giftV3(
       k.balances, k.frozen, k.carries, k.earned, k.giftIdempotency(charge.senderId, charge.requestId),
-      k.combo(charge.roomId, charge.senderId), k.journal,
+      k.combo(charge.roomId, charge.senderId), k.journal, k.monthEarned, k.roomBoard(charge.roomId), k.roomTotals(charge.roomId),
       walletAccount(charge.senderId), charge.senderId, charge.priceCoins, charge.fingerprint, charge.entryId,
       charge.nowMs, limits.idempotencyWindowSec, limits.comboWindowMs, limits.comboMax, charge.giftId,
-      this.journalLengthMax, meta, charge.platformAccount, charge.streamerId, charge.payees.length, ...payeeArgs,
+      this.journalLengthMax, meta, charge.platformAccount, charge.streamerId,
+      `${charge.streamerId}|${earningsMonth(charge.nowMs)}`, charge.payees.length, ...payeeArgs,
     ));
     const [status, giftEventId, charged, balance, combo, atMs, ...rest] = reply;
     const receipt: GiftReceipt = {
@@ -83,8 +97,8 @@ export class WalletStore {
       combo: Number(combo), atMs: Number(atMs), replay: status === 'REPLAY',
     };
     if (status === 'OK') {
-      const [earnedTotal, platformCoins, ...payeeCoins] = rest.map(Number);
-      receipt.credit = { earnedTotal: earnedTotal ?? 0, platformCoins: platformCoins ?? 0, payeeCoins };
+      const [earnedTotal = 0, platformCoins = 0, balance = 0, month = 0, room = 0, ...payeeCoins] = rest.map(Number);
+      receipt.credit = { earnedTotal, balance, month, room, platformCoins, payeeCoins };
       if (receipt.balance < 0) throw new InvariantViolation(`balance of ${charge.senderId} read back below zero`);
     }
     return receipt;

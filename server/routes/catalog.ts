@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { DomainError } from '../../domain/errors.js';
 import { limits } from '../../domain/limits.js';
 import type { AppContext } from '../context.js';
+import { retireRoomFigures } from '../services/live-earnings.js';
 import { identityOf, requireRole } from '../plugins/auth.js';
 import { bearerSecurity, errorReply } from './schemas.js';
 import { packageView } from '../../domain/coin-packages.js';
@@ -63,6 +64,7 @@ export async function catalogRoutes(app: FastifyInstance, ctx: AppContext): Prom
     const identity = identityOf(request);
     const { id } = request.params as { id: string };
     if (!await ctx.rooms.close(id, identity.userId)) throw new DomainError('UNKNOWN_ROOM');
+    await retireRoomFigures(ctx.redis, ctx.wallets.keys, id).catch(() => { /* live figures only: the ledger holds the record */ });
     return { ok: true };
   });
 }

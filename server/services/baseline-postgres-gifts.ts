@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { earningsAccount, platformRevenueAccount, walletAccount } from '../../domain/accounts.js';
-import { defaultCreatorBps, splitWithCarry } from '../../domain/commission.js';
+import { defaultContract, payeesOf, splitGift } from '../../domain/split-contracts.js';
 import { DomainError } from '../../domain/errors.js';
 import { chargeFor, giftFingerprint } from '../../domain/gifts.js';
 import type postgres from 'postgres';
@@ -34,7 +34,8 @@ export class PostgresBaselineGifts implements GiftSender {
       const creator = earningsAccount(request.streamerId);
       await tx`insert into baseline_wallets (account_id, balance) values (${creator}, 0) on conflict do nothing`;
       const [earnings] = await tx<{ carry: bigint }[]>`select carry from baseline_wallets where account_id = ${creator} for update`;
-      const split = splitWithCarry(price, [{ accountId: creator, bps: defaultCreatorBps, carryKey: creator }], [Number(earnings?.carry ?? 0n)]);
+      // The baseline keeps the default contract and no tiers: it measures the storage design, not the rules.
+      const split = splitGift(price, payeesOf(request.streamerId, defaultContract), [Number(earnings?.carry ?? 0n)], 0);
       const creatorCoins = split.payeeCoins[0] ?? 0;
       const [after] = await tx<{ balance: bigint }[]>`
         update baseline_wallets set balance = balance - ${price} where account_id = ${sender} returning balance`;
@@ -44,7 +45,8 @@ export class PostgresBaselineGifts implements GiftSender {
       await tx`insert into baseline_postings (entry_id, account_id, amount)
                select ${entryId}::uuid, a, b from unnest(${tx.array(legs.map((l) => String(l[0])))}::text[], ${tx.array(legs.map((l) => String(l[1])))}::bigint[]) as t(a, b)`;
       const receipt: GiftReceipt = { giftEventId: entryId, charged: price, balance: Number(after?.balance ?? 0n), combo: 1, atMs: Date.now(), replay: false,
-        credit: { earnedTotal: 0, platformCoins: split.platformCoins, payeeCoins: [creatorCoins] } };
+        // The baseline measures the charge itself; it keeps no live earnings figures.
+        credit: { earnedTotal: 0, balance: 0, month: 0, room: 0, platformCoins: split.platformCoins, payeeCoins: [creatorCoins] } };
       await tx`update baseline_idempotency set result = ${JSON.stringify(receipt)} where sender_id = ${request.senderId} and request_id = ${request.requestId}`;
       return receipt;
     });

@@ -4,7 +4,7 @@ import { DomainError } from '../../domain/errors.js';
 import { chargeFor, giftFingerprint } from '../../domain/gifts.js';
 import type { GiftReceipt, WalletStore } from '../redis/wallet-store.js';
 import type { GiftCatalog } from './catalog.js';
-import { payeesFor } from './split-rules.js';
+import type { SplitRules } from './split-rules.js';
 
 export interface SendGift {
   senderId: string;
@@ -21,12 +21,14 @@ export interface GiftSender {
 
 /** The use-case behind `gift:send`: the caller has already validated shapes and room membership. */
 export class GiftService implements GiftSender {
-  constructor(private readonly catalog: GiftCatalog, private readonly wallets: WalletStore) {}
+  constructor(private readonly catalog: GiftCatalog, private readonly wallets: WalletStore, private readonly splitRules: SplitRules,
+    private readonly clock: () => number = Date.now) {}
 
   async send(request: SendGift): Promise<GiftReceipt> {
     const gift = this.catalog.get(request.giftId);
     if (gift === undefined) throw new DomainError('UNKNOWN_GIFT');
     if (request.senderId === request.streamerId) throw new DomainError('FORBIDDEN', 'a streamer cannot send gifts to their own room');
+    const payees = await this.splitRules.payeesFor(request.streamerId);
     return this.wallets.chargeGift({
       entryId: randomUUID(),
       senderId: request.senderId,
@@ -38,8 +40,8 @@ export class GiftService implements GiftSender {
       priceCoins: chargeFor(gift, request.count),
       fingerprint: giftFingerprint(request.roomId, gift.id, request.count),
       platformAccount: platformRevenueAccount,
-      payees: payeesFor(request.streamerId),
-      nowMs: Date.now(),
+      payees,
+      nowMs: this.clock(),
     });
   }
 }

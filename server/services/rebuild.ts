@@ -1,13 +1,15 @@
 import type { Redis } from 'ioredis';
 import { limits } from '../../domain/limits.js';
+import { earningsMonth } from '../../domain/split-contracts.js';
 import { DomainError } from '../../domain/errors.js';
 import type { Sql } from '../db/sql.js';
-import { parseStreamRecords } from '../flusher/journal-records.js';
+import { compareStreamIds, parseStreamRecords } from '../flusher/journal-records.js';
 import { flusherGroup, type WalletKeys } from '../redis/keys.js';
 
 export interface RebuildReport {
   accounts: number;
   earners: number;
+  liveRooms: number;
   carries: number;
   idempotencyRecords: number;
   unflushedEntriesIncluded: number;
@@ -17,6 +19,36 @@ type Counts = Map<string, bigint>;
 
 function add(map: Counts, key: string, amount: bigint): void {
   map.set(key, (map.get(key) ?? 0n) + amount);
+}
+
+interface RoomState {
+  board: Counts;
+  gross: bigint;
+  earned: bigint;
+}
+
+function addToRoom(rooms: Map<string, RoomState>, roomId: string, senderId: string, given: bigint, earned: bigint): void {
+  let room = rooms.get(roomId);
+  if (room === undefined) {
+    room = { board: new Map(), gross: 0n, earned: 0n };
+    rooms.set(roomId, room);
+  }
+  add(room.board, senderId, given);
+  room.gross += given;
+  room.earned += earned;
+}
+
+async function writeLiveFigures(redis: Redis, keys: WalletKeys, monthEarned: Counts, rooms: Map<string, RoomState>): Promise<void> {
+  await redis.del(keys.monthEarned);
+  const fields = [...monthEarned].flatMap(([field, coins]) => [field, String(coins)]);
+  if (fields.length > 0) await redis.hset(keys.monthEarned, ...fields);
+  for (const [roomId, room] of rooms) {
+    await redis.multi()
+      .del(keys.roomBoard(roomId), keys.roomTotals(roomId))
+      .zadd(keys.roomBoard(roomId), ...[...room.board].flatMap(([sender, coins]) => [String(coins), sender]))
+      .hset(keys.roomTotals(roomId), 'gross', String(room.gross), 'earned', String(room.earned))
+      .exec();
+  }
 }
 
 async function assertNoLiveGateway(redis: Redis, keys: WalletKeys): Promise<void> {
@@ -52,6 +84,24 @@ export async function rebuildWallets(redis: Redis, sql: Sql, keys: WalletKeys, o
       from journal_entries e, jsonb_each_text(e.meta -> 'carries') as c(key, value)
      where e.meta ? 'carries'
      order by c.key, e.stream_ms desc, e.stream_seq desc`).map((r) => [r.key, r.value]));
+  const monthEarned: Counts = new Map();
+  for (const row of await sql<{ field: string; total: string }[]>`
+    select (e.meta ->> 'streamerId') || '|' || to_char(e.created_at at time zone 'utc', 'YYYY-MM') as field, sum(p.amount)::text as total
+      from postings p join journal_entries e on e.id = p.entry_id
+     where e.kind = 'gift' and e.created_at >= date_trunc('month', now() at time zone 'utc') at time zone 'utc' - interval '1 month'
+       and p.account_id = 'earnings:' || (e.meta ->> 'streamerId')
+     group by 1`) add(monthEarned, row.field, BigInt(row.total));
+  // Boards and totals of the rooms still live, from the sender's and the creator's legs.
+  const openRooms = new Set((await sql<{ id: string }[]>`select id from rooms where closed_at is null`).map((r) => r.id));
+  const rooms = new Map<string, RoomState>();
+  for (const row of await sql<{ room_id: string; sender_id: string; given: string; earned: string }[]>`
+    select e.meta ->> 'roomId' as room_id, e.meta ->> 'senderId' as sender_id,
+           (-sum(p.amount) filter (where p.account_id = 'wallet:' || (e.meta ->> 'senderId')))::text as given,
+           coalesce(sum(p.amount) filter (where p.account_id = 'earnings:' || (e.meta ->> 'streamerId')), 0)::text as earned
+      from postings p join journal_entries e on e.id = p.entry_id
+      join rooms r on r.id = e.meta ->> 'roomId' and r.closed_at is null
+     where e.kind = 'gift'
+     group by 1, 2`) addToRoom(rooms, row.room_id, row.sender_id, BigInt(row.given), BigInt(row.earned));
   const replays = await sql<{ kind: string; meta: Record<string, unknown>; age_s: number }[]>`
     select kind, meta, extract(epoch from now() - created_at)::float8 as age_s from journal_entries
      where created_at > now() - make_interval(secs => ${limits.idempotencyWindowSec}) and meta ? 'replayRecord'`;
@@ -62,15 +112,23 @@ export async function rebuildWallets(redis: Redis, sql: Sql, keys: WalletKeys, o
     for (const posting of entry.postings) add(balances, posting.accountId, BigInt(posting.amount));
     const streamerId = entry.meta.streamerId;
     const creatorLeg = entry.postings.find((p) => p.accountId === `earnings:${String(streamerId)}`);
-    if (entry.kind === 'gift' && creatorLeg !== undefined) add(earned, String(streamerId), BigInt(creatorLeg.amount));
+    if (entry.kind === 'gift') {
+      const creatorCoins = BigInt(creatorLeg?.amount ?? 0);
+      add(earned, String(streamerId), creatorCoins);
+      add(monthEarned, `${String(streamerId)}|${earningsMonth(entry.atMs)}`, creatorCoins);
+      const roomId = String(entry.meta.roomId);
+      const senderLeg = entry.postings.find((p) => p.accountId === `wallet:${String(entry.meta.senderId)}`);
+      if (openRooms.has(roomId) && senderLeg !== undefined) addToRoom(rooms, roomId, String(entry.meta.senderId), BigInt(-senderLeg.amount), creatorCoins);
+    }
     const entryCarries = entry.meta.carries as Record<string, number> | undefined;
     for (const [key, value] of Object.entries(entryCarries ?? {})) carries.set(key, String(value));
     if (entry.meta.replayRecord !== undefined) replayRecords.push({ meta: entry.meta, kind: entry.kind, ageSec: (Date.now() - entry.atMs) / 1000 });
   }
 
   const idempotencyRecords = await writeHotState(redis, keys, balances, earned, carries, replayRecords);
+  await writeLiveFigures(redis, keys, monthEarned, rooms);
   await restoreJournalPosition(redis, sql, keys);
-  return { accounts: balances.size, earners: earned.size, carries: carries.size, idempotencyRecords, unflushedEntriesIncluded: unflushed.length };
+  return { accounts: balances.size, earners: earned.size, liveRooms: rooms.size, carries: carries.size, idempotencyRecords, unflushedEntriesIncluded: unflushed.length };
 }
 
 async function writeHotState(redis: Redis, keys: WalletKeys, balances: Counts, earned: Counts, carries: Map<string, string>,
@@ -100,13 +158,6 @@ async function writeHotState(redis: Redis, keys: WalletKeys, balances: Counts, e
     await pipeline.exec();
   }
   return restored;
-}
-
-function compareStreamIds(a: string, b: string): number {
-  const [aMs = 0n, aSeq = 0n] = a.split('-').map(BigInt);
-  const [bMs = 0n, bSeq = 0n] = b.split('-').map(BigInt);
-  if (aMs !== bMs) return aMs < bMs ? -1 : 1;
-  return aSeq === bSeq ? 0 : aSeq < bSeq ? -1 : 1;
 }
 
 /** New stream ids must sort after every id already in the ledger: reconcile relies on it. */

@@ -1,8 +1,70 @@
-import { earningsAccount } from '../../domain/accounts.js';
-import { defaultCreatorBps, defaultRuleId, type PayeeShare } from '../../domain/commission.js';
+import { defaultContract, payeesOf, validateContract, type SplitContract, type TieredPayee } from '../../domain/split-contracts.js';
+import type { Sql } from '../db/sql.js';
 
-/** Who shares a gift to this streamer, and by how much; payee 0 is always the creator. */
-export function payeesFor(streamerId: string): PayeeShare[] {
-  const creator = earningsAccount(streamerId);
-  return [{ accountId: creator, bps: defaultCreatorBps, carryKey: `${creator}|${defaultRuleId}` }];
+interface ContractRow {
+  streamer_id: string;
+  creator_tiers: { fromMonthCoins: number; bps: number }[];
+  agency_id: string | null;
+  agency_bps: number | null;
+}
+
+const cacheTtlMs = 2_000;
+
+/**
+ * Per-streamer split contracts: PostgreSQL is the record, and every node keeps all of
+ * them in memory, refreshed every 2 s, so the gift path never waits on a query. A change
+ * takes effect on this node at once and on the others within the refresh.
+ */
+export class SplitRules {
+  private contracts = new Map<string, SplitContract>();
+  private loadedAtMs = 0;
+  private loading: Promise<void> | null = null;
+
+  constructor(private readonly sql: Sql) {}
+
+  async payeesFor(streamerId: string): Promise<TieredPayee[]> {
+    if (this.loadedAtMs === 0) await this.refresh();
+    // A stale copy still serves while the refresh runs: a gift never waits on it.
+    else if (Date.now() - this.loadedAtMs > cacheTtlMs) this.refresh().catch(() => { /* retried on the next gift */ });
+    return payeesOf(streamerId, this.contracts.get(streamerId) ?? defaultContract);
+  }
+
+  async contractOf(streamerId: string): Promise<{ contract: SplitContract; isDefault: boolean }> {
+    await this.refresh();
+    const contract = this.contracts.get(streamerId);
+    return { contract: contract ?? defaultContract, isDefault: contract === undefined };
+  }
+
+  async setContract(streamerId: string, contract: SplitContract): Promise<void> {
+    validateContract(contract);
+    await this.sql`
+      insert into split_contracts (streamer_id, creator_tiers, agency_id, agency_bps)
+      values (${streamerId}, ${JSON.stringify(contract.creatorTiers)}::text::jsonb, ${contract.agency?.agencyId ?? null}, ${contract.agency?.bps ?? null})
+      on conflict (streamer_id) do update set creator_tiers = excluded.creator_tiers, agency_id = excluded.agency_id,
+        agency_bps = excluded.agency_bps, updated_at = now()`;
+    this.contracts.set(streamerId, contract);
+  }
+
+  async removeContract(streamerId: string): Promise<void> {
+    await this.sql`delete from split_contracts where streamer_id = ${streamerId}`;
+    this.contracts.delete(streamerId);
+  }
+
+  private refresh(): Promise<void> {
+    this.loading ??= this.load().finally(() => { this.loading = null; });
+    return this.loading;
+  }
+
+  private async load(): Promise<void> {
+    const rows = await this.sql<ContractRow[]>`select streamer_id, creator_tiers, agency_id, agency_bps from split_contracts`;
+    const contracts = new Map<string, SplitContract>();
+    for (const row of rows) {
+      contracts.set(row.streamer_id, {
+        creatorTiers: row.creator_tiers,
+        agency: row.agency_id === null || row.agency_bps === null ? null : { agencyId: row.agency_id, bps: row.agency_bps },
+      });
+    }
+    this.contracts = contracts;
+    this.loadedAtMs = Date.now();
+  }
 }

@@ -111,7 +111,7 @@ gifts('other members receive gift, batch members receive gifts, the streamer rec
   assert.is(batch.roomId, roomId);
   assert.equal(batch.fields, ['giftEventId', 'senderId', 'giftId', 'count', 'coins', 'combo', 'at']);
   assert.equal(batch.gifts.map((row) => Object.fromEntries(batch.fields.map((field, i) => [field, row[i]]))), [{ ...gift, roomId: undefined }].map(({ roomId: _room, ...rest }) => rest));
-  assert.equal(await earnings, { giftEventId: ack.giftEventId, roomId, delta: 14, total: 14 });
+  assert.equal(await earnings, { giftEventId: ack.giftEventId, roomId, delta: 14, total: 14, balance: 14, month: 14, room: 14 });
   assert.equal(await walletPush, { balance: 980, frozen: false, reason: 'gift' });
 });
 

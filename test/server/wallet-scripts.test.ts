@@ -2,14 +2,14 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { earningsAccount, platformRevenueAccount, walletAccount } from '../../domain/accounts.js';
-import { splitWithCarry, type PayeeShare } from '../../domain/commission.js';
+import { platformRevenueAccount, walletAccount } from '../../domain/accounts.js';
+import { defaultContract, payeesOf, splitGift, type TieredPayee } from '../../domain/split-contracts.js';
 import { DomainError, InvariantViolation } from '../../domain/errors.js';
 import { connectRedis } from '../../server/redis/commands.js';
 import { WalletStore, type GiftCharge } from '../../server/redis/wallet-store.js';
 import { randomBytes } from 'node:crypto';
 import { testStorage, uniqueId } from '../helpers/env.js';
-import { randomInt, seededRandom } from '../helpers/random.js';
+import { randomContract, randomInt, seededRandom } from '../helpers/random.js';
 import { rejects } from '../helpers/assert.js';
 
 // A namespace of its own: these tests poke at the scripts directly and leave no ledger behind.
@@ -39,7 +39,7 @@ function charge(senderId: string, overrides: Partial<GiftCharge> = {}): GiftChar
   return {
     entryId: randomUUID(), senderId, streamerId, roomId: 'room-1', giftId: 'rose', count: 1, requestId: `req-${randomUUID()}`,
     priceCoins: 1, fingerprint: 'room-1|rose|1', platformAccount: platformRevenueAccount,
-    payees: [{ accountId: earningsAccount(streamerId), bps: 7000, carryKey: `${earningsAccount(streamerId)}|default` }],
+    payees: payeesOf(streamerId, defaultContract),
     nowMs: Date.now(), ...overrides,
   };
 }
@@ -50,15 +50,17 @@ scripts('OK: debits the sender, credits creator and platform, records a balanced
   const sender = uniqueId('v');
   await fund(store, sender, 100);
   const streamerId = uniqueId('s');
-  const receipt = await store.chargeGift(charge(sender, { priceCoins: 10, streamerId,
-    payees: [{ accountId: earningsAccount(streamerId), bps: 7000, carryKey: 'c1' }] }));
+  const roomId = uniqueId('room');
+  const receipt = await store.chargeGift(charge(sender, { priceCoins: 10, streamerId, roomId }));
   assert.is(receipt.replay, false);
   assert.is(receipt.balance, 90);
-  assert.equal(receipt.credit, { earnedTotal: 7, platformCoins: 3, payeeCoins: [7] });
-  assert.is(await redis.hget(store.keys.balances, earningsAccount(streamerId)), '7');
+  assert.equal(receipt.credit, { earnedTotal: 7, balance: 7, month: 7, room: 7, platformCoins: 3, payeeCoins: [7] });
+  assert.equal(await redis.zrange(store.keys.roomBoard(roomId), 0, -1, 'WITHSCORES'), [sender, '10']);
+  assert.equal(await redis.hgetall(store.keys.roomTotals(roomId)), { gross: '10', earned: '7' });
+  assert.is(await redis.hget(store.keys.balances, `earnings:${streamerId}`), '7');
   const [last] = await redis.xrevrange(store.keys.journal, '+', '-', 'COUNT', 1);
   const fields = last?.[1] ?? [];
-  assert.is(fields[fields.indexOf('p') + 1], `${walletAccount(sender)}=-10;${earningsAccount(streamerId)}=7;${platformRevenueAccount}=3`);
+  assert.is(fields[fields.indexOf('p') + 1], `${walletAccount(sender)}=-10;${`earnings:${streamerId}`}=7;${platformRevenueAccount}=3`);
 });
 
 scripts('REPLAY: the same requestId returns the first result and charges nothing more', async ({ store }) => {
@@ -96,17 +98,20 @@ scripts('ACCOUNT_FROZEN, INSUFFICIENT_FUNDS and UNAVAILABLE (journal full) chang
   assert.equal(await store.wallet(sender), { balance: 10, frozen: false });
 });
 
-scripts('ASSERT: a non-positive price or shares over 100 % are invariant violations and change nothing', async ({ store }) => {
+scripts('ASSERT: a non-positive price, shares over 100 % or a missing tier are invariant violations and change nothing', async ({ store, redis }) => {
   const sender = uniqueId('v');
   await fund(store, sender, 10);
   const broken = (e: unknown) => e instanceof InvariantViolation;
+  const journalLength = await redis.xlen(store.keys.journal);
   await rejects(store.chargeGift(charge(sender, { priceCoins: 0 })), broken);
-  const overShare: PayeeShare[] = [
-    { accountId: 'earnings:a', bps: 10_000, carryKey: 'a' }, { accountId: 'earnings:b', bps: 10_000, carryKey: 'b' }];
-  // The script caps the second payee, so legs still sum: shares over 100 % never reach Redis from domain code.
-  const capped = await store.chargeGift(charge(sender, { priceCoins: 2, payees: overShare }));
-  assert.equal(capped.credit?.payeeCoins, [2, 0]);
-  assert.equal(await store.wallet(sender), { balance: 8, frozen: false });
+  const overShare: TieredPayee[] = [
+    { accountId: 'earnings:a', tiers: [{ fromMonthCoins: 0, bps: 6_000 }], carryKey: 'a' },
+    { accountId: 'agency:b', tiers: [{ fromMonthCoins: 0, bps: 5_000 }], carryKey: 'b' }];
+  await rejects(store.chargeGift(charge(sender, { priceCoins: 2, payees: overShare })), broken);
+  const noTier: TieredPayee[] = [{ accountId: 'earnings:a', tiers: [{ fromMonthCoins: 5, bps: 6_000 }], carryKey: 'a' }];
+  await rejects(store.chargeGift(charge(sender, { priceCoins: 2, payees: noTier })), broken);
+  assert.equal(await store.wallet(sender), { balance: 10, frozen: false });
+  assert.is(await redis.xlen(store.keys.journal), journalLength);
 });
 
 scripts('post-entry: refuses unbalanced postings in code, overdrafts with INSUFFICIENT_FUNDS, replays by key', async ({ store }) => {
@@ -124,26 +129,25 @@ scripts('post-entry: refuses unbalanced postings in code, overdrafts with INSUFF
   assert.equal(await store.wallet(user), { balance: 5, frozen: false });
 });
 
-scripts('the script splits exactly as domain/commission.ts over random gift streams', async ({ store }) => {
+scripts('the script splits exactly as domain/split-contracts.ts over random contracts, tiers and gift streams', async ({ store }) => {
   for (let seed = 1; seed <= 12; seed += 1) {
     const random = seededRandom(seed);
     const sender = uniqueId('v');
+    const streamerId = uniqueId('s');
     await fund(store, sender, 10_000_000_000);
-    const payeeCount = randomInt(random, 1, 3);
-    let left = 10_000;
-    const payees: PayeeShare[] = Array.from({ length: payeeCount }, (_, i) => {
-      const bps = randomInt(random, 0, left);
-      left -= bps;
-      return { accountId: `earnings:${sender}-p${i}`, bps, carryKey: `${sender}-p${i}|r` };
-    });
+    const contract = randomContract(random);
+    const payees = payeesOf(streamerId, contract);
     let carries = payees.map(() => 0);
+    let monthCoins = 0;
     for (let gift = 0; gift < 40; gift += 1) {
       const price = random() < 0.8 ? randomInt(random, 1, 30) : randomInt(random, 1, 99_990_000);
-      const expected = splitWithCarry(price, payees, carries);
+      const expected = splitGift(price, payees, carries, monthCoins);
       carries = expected.carries;
-      const receipt = await store.chargeGift(charge(sender, { priceCoins: price, payees }));
+      monthCoins += expected.payeeCoins[0] ?? 0;
+      const receipt = await store.chargeGift(charge(sender, { priceCoins: price, streamerId, payees }));
       assert.equal(receipt.credit?.payeeCoins, expected.payeeCoins, `seed ${seed} gift ${gift}`);
       assert.is(receipt.credit?.platformCoins, expected.platformCoins, `seed ${seed} gift ${gift}`);
+      assert.is(receipt.credit?.month, monthCoins, `seed ${seed} gift ${gift}`);
     }
   }
 });

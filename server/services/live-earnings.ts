@@ -1,0 +1,62 @@
+import type { Redis } from 'ioredis';
+import { earningsAccount, settlingAccount } from '../../domain/accounts.js';
+import { DomainError } from '../../domain/errors.js';
+import { limits } from '../../domain/limits.js';
+import { earningsMonth } from '../../domain/split-contracts.js';
+import type { WalletKeys } from '../redis/keys.js';
+
+// The live side of earnings: figures the gift script keeps in the same step as the
+// balances, so they move with every gift and agree with the ledger once it is flushed.
+
+export interface TopGifter {
+  userId: string;
+  coins: number;
+}
+
+export async function topGifters(redis: Redis, keys: WalletKeys, roomId: string, size: number = limits.leaderboardSize): Promise<TopGifter[]> {
+  const flat = await redis.zrevrange(keys.roomBoard(roomId), 0, size - 1, 'WITHSCORES');
+  const top: TopGifter[] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) top.push({ userId: flat[i] ?? '', coins: Number(flat[i + 1]) });
+  return top;
+}
+
+export interface LiveFigures {
+  lifetime: number;
+  /** Credited and not yet moved to a settlement. */
+  unsettled: number;
+  /** Settled, waiting for the payout. */
+  awaitingPayout: number;
+  month: number;
+}
+
+export async function liveFigures(redis: Redis, keys: WalletKeys, streamerId: string, nowMs: number): Promise<LiveFigures> {
+  const account = earningsAccount(streamerId);
+  try {
+    const [lifetime, [unsettled, awaitingPayout], month] = await Promise.all([
+      redis.hget(keys.earned, streamerId),
+      redis.hmget(keys.balances, account, settlingAccount(account)),
+      redis.hget(keys.monthEarned, `${streamerId}|${earningsMonth(nowMs)}`),
+    ]);
+    return { lifetime: Number(lifetime ?? 0), unsettled: Number(unsettled ?? 0), awaitingPayout: Number(awaitingPayout ?? 0), month: Number(month ?? 0) };
+  } catch {
+    throw new DomainError('UNAVAILABLE', 'the wallet store did not answer');
+  }
+}
+
+export interface RoomLive {
+  roomId: string;
+  gross: number;
+  earned: number;
+  topGifters: TopGifter[];
+}
+
+export async function roomLive(redis: Redis, keys: WalletKeys, roomId: string): Promise<RoomLive> {
+  const [totals, top] = await Promise.all([redis.hmget(keys.roomTotals(roomId), 'gross', 'earned'), topGifters(redis, keys, roomId)]);
+  return { roomId, gross: Number(totals[0] ?? 0), earned: Number(totals[1] ?? 0), topGifters: top };
+}
+
+/** A closed room's board and totals stay readable for a week, then go; the ledger keeps the record. */
+export async function retireRoomFigures(redis: Redis, keys: WalletKeys, roomId: string): Promise<void> {
+  const weekSec = 7 * 86_400;
+  await redis.multi().expire(keys.roomBoard(roomId), weekSec).expire(keys.roomTotals(roomId), weekSec).exec();
+}

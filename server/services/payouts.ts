@@ -1,0 +1,207 @@
+import { randomUUID } from 'node:crypto';
+import { payoutsAccount, settlingAccount } from '../../domain/accounts.js';
+import { DomainError } from '../../domain/errors.js';
+import { Fiat, toMinorUnits } from '../../domain/fiat.js';
+import { periodContaining } from '../../domain/settlement-periods.js';
+import type { Sql } from '../db/sql.js';
+import type { PayoutTransfers } from '../payments/transfers.js';
+import type { WalletStore } from '../redis/wallet-store.js';
+import type { PayeeDirectory } from './payees.js';
+
+// Payouts move settled coins out: a transfer that went out moves them from settling to
+// system:payouts; a refused one moves them back to the payee's account (an entry the
+// payee sees), where the next settlement picks them up unless an admin retries first.
+// Stripe is called outside any transaction, after the payout is marked "sending", with
+// the key payout:<id>:<attempt>, so a crash mid-call resumes with the same key.
+
+export type PayoutStatus = 'pending' | 'sending' | 'exported' | 'paid' | 'failed';
+
+export interface PayoutRow {
+  id: string;
+  settlement_id: string;
+  payee_account: string;
+  method: 'stripe' | 'manual';
+  destination: string | null;
+  currency: string;
+  amount: string;
+  coins: string;
+  status: PayoutStatus;
+  attempts: number;
+  transfer_id: string | null;
+  last_error: string | null;
+  returned_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const payoutColumns = 'id, settlement_id, payee_account, method, destination, currency, amount::text, coins::text, status, attempts, transfer_id, last_error, returned_at, created_at, updated_at';
+
+export class PayoutService {
+  constructor(
+    private readonly sql: Sql,
+    private readonly wallets: WalletStore,
+    private readonly payees: PayeeDirectory,
+    /** Null without STRIPE_SECRET_KEY: Stripe payouts wait, manual ones work. */
+    private readonly transfers: PayoutTransfers | null,
+    private readonly clock: () => number,
+  ) {}
+
+  async get(id: string): Promise<PayoutRow | undefined> {
+    const [row] = await this.sql<PayoutRow[]>`select ${this.sql.unsafe(payoutColumns)} from payouts where id = ${id}`;
+    return row;
+  }
+
+  async forSettlement(settlementId: string): Promise<PayoutRow | undefined> {
+    const [row] = await this.sql<PayoutRow[]>`select ${this.sql.unsafe(payoutColumns)} from payouts where settlement_id = ${settlementId}`;
+    return row;
+  }
+
+  async list(filter: { status?: PayoutStatus; payeeAccount?: string; limit: number }): Promise<PayoutRow[]> {
+    return this.sql<PayoutRow[]>`
+      select ${this.sql.unsafe(payoutColumns)} from payouts
+       where true ${filter.status === undefined ? this.sql`` : this.sql`and status = ${filter.status}`}
+             ${filter.payeeAccount === undefined ? this.sql`` : this.sql`and payee_account = ${filter.payeeAccount}`}
+       order by created_at desc, id desc limit ${filter.limit}`;
+  }
+
+  /** Sends every Stripe payout that is due or was interrupted; failures are recorded, not thrown. */
+  async sendDue(): Promise<{ paid: number; failed: number; waiting: number }> {
+    const result = { paid: 0, failed: 0, waiting: 0 };
+    if (this.transfers === null) return result;
+    const due = await this.sql<{ id: string }[]>`
+      select id from payouts where method = 'stripe' and status in ('pending', 'sending') order by created_at limit 500`;
+    for (const { id } of due) {
+      try {
+        const row = await this.send(id);
+        if (row.status === 'paid') result.paid += 1;
+        else if (row.status === 'failed') result.failed += 1;
+      } catch {
+        result.waiting += 1;
+      }
+    }
+    return result;
+  }
+
+  async send(id: string): Promise<PayoutRow> {
+    if (this.transfers === null) throw new DomainError('UNAVAILABLE', 'Stripe is not configured: pay this payee manually');
+    const [claimed] = await this.sql<PayoutRow[]>`
+      update payouts set status = 'sending', attempts = case when status = 'pending' then attempts + 1 else attempts end, updated_at = now()
+       where id = ${id} and method = 'stripe' and status in ('pending', 'sending')
+      returning ${this.sql.unsafe(payoutColumns)}`;
+    if (claimed === undefined) return this.refuseState(id, 'only a pending Stripe payout can be sent');
+    const idempotencyKey = `payout:${claimed.id}:${claimed.attempts}`;
+    await this.sql`
+      insert into payout_attempts (payout_id, attempt, idempotency_key, outcome) values (${claimed.id}, ${claimed.attempts}, ${idempotencyKey}, 'started')
+      on conflict do nothing`;
+    if (claimed.destination === null) return this.fail(claimed, 'no connected Stripe account');
+    const outcome = await this.transfers.send({
+      amountMinor: toMinorUnits(new Fiat(claimed.amount), claimed.currency), currency: claimed.currency,
+      destination: claimed.destination, transferGroup: claimed.settlement_id, payoutId: claimed.id,
+    }, idempotencyKey);
+    if (outcome.status === 'refused') return this.fail(claimed, outcome.reason);
+    return this.markPaid(claimed, outcome.transferId);
+  }
+
+  /** Manual payouts: a CSV for the bank, and the payouts in it marked exported. */
+  async exportManual(): Promise<string> {
+    const rows = await this.sql.begin((tx) => tx<PayoutRow[]>`
+      update payouts set status = 'exported', updated_at = now()
+       where id in (select id from payouts where method = 'manual' and status = 'pending' order by created_at for update)
+      returning ${tx.unsafe(payoutColumns)}`);
+    const lines = ['payout_id,settlement_id,payee,currency,amount,coins'];
+    for (const row of rows.sort((a, b) => a.id.localeCompare(b.id))) {
+      lines.push([row.id, row.settlement_id, row.payee_account, row.currency, row.amount, row.coins].map(csvField).join(','));
+    }
+    return `${lines.join('\n')}\n`;
+  }
+
+  /** The outcome of a manual payment, reported by an admin. */
+  async settleManual(id: string, outcome: { paid: true; reference: string } | { paid: false; reason: string }): Promise<PayoutRow> {
+    const row = await this.get(id);
+    if (row === undefined) throw new DomainError('NOT_FOUND', 'no such payout');
+    if (row.method !== 'manual' || (row.status !== 'exported' && row.status !== 'pending')) {
+      return this.refuseState(id, 'only a pending or exported manual payout can be marked');
+    }
+    return outcome.paid ? this.markPaid(row, outcome.reference) : this.fail(row, outcome.reason);
+  }
+
+  /**
+   * Sends a failed payout again: its coins go back into settling, then out. Refused once
+   * the period the coins returned in has closed: they belong to the next settlement then.
+   */
+  async retry(id: string): Promise<PayoutRow> {
+    const row = await this.get(id);
+    if (row === undefined) throw new DomainError('NOT_FOUND', 'no such payout');
+    if (row.status !== 'failed' || row.returned_at === null) return this.refuseState(id, 'only a failed payout can be retried');
+    const profile = await this.payees.profile(row.payee_account);
+    const returnedIn = periodContaining(profile.schedule, row.returned_at.getTime());
+    if (this.clock() >= returnedIn.endMs) {
+      throw new DomainError('CONFLICT', `the coins returned in period ${returnedIn.id}, which has closed: the next settlement pays them`);
+    }
+    if (row.method === 'stripe') {
+      const destination = profile.stripeAccount;
+      if (destination === null) throw new DomainError('CONFLICT', 'the payee has no connected Stripe account');
+      await this.sql`update payouts set destination = ${destination} where id = ${id} and status = 'failed'`;
+    }
+    const coins = Number(row.coins);
+    await this.wallets.postEntry({
+      entryId: randomUUID(), kind: 'payout_retry', nowMs: this.clock(),
+      meta: { payoutId: row.id, settlementId: row.settlement_id, payee: row.payee_account },
+      postings: [{ accountId: row.payee_account, amount: -coins }, { accountId: settlingAccount(row.payee_account), amount: coins }],
+      flooredAccounts: new Set([row.payee_account]),
+      idempotencyKey: `payout-retry:${row.id}:${row.attempts + 1}`, fingerprint: row.coins,
+    });
+    await this.sql`update payouts set status = 'pending', returned_at = null, updated_at = now() where id = ${id} and status = 'failed'`;
+    return row.method === 'stripe' && this.transfers !== null ? this.send(id) : (await this.get(id)) ?? row;
+  }
+
+  private async markPaid(row: PayoutRow, reference: string): Promise<PayoutRow> {
+    const coins = Number(row.coins);
+    const entry = await this.wallets.postEntry({
+      entryId: randomUUID(), kind: 'payout', nowMs: this.clock(),
+      meta: { payoutId: row.id, settlementId: row.settlement_id, payee: row.payee_account, reference },
+      postings: [{ accountId: settlingAccount(row.payee_account), amount: -coins }, { accountId: payoutsAccount, amount: coins }],
+      flooredAccounts: new Set([settlingAccount(row.payee_account)]),
+      idempotencyKey: `payout-paid:${row.id}`, fingerprint: row.coins,
+    });
+    const [paid] = await this.sql.begin(async (tx) => {
+      await tx`insert into payout_attempts (payout_id, attempt, idempotency_key, outcome, detail)
+               values (${row.id}, ${row.attempts}, ${`payout:${row.id}:${row.attempts}`}, 'paid', ${reference}) on conflict do nothing`;
+      return tx<PayoutRow[]>`
+        update payouts set status = 'paid', transfer_id = ${reference}, paid_entry_id = ${entry.entryId}, last_error = null, updated_at = now()
+         where id = ${row.id} and status in ('sending', 'exported', 'pending')
+        returning ${tx.unsafe(payoutColumns)}`;
+    });
+    return paid ?? (await this.get(row.id)) ?? row;
+  }
+
+  private async fail(row: PayoutRow, reason: string): Promise<PayoutRow> {
+    const coins = Number(row.coins);
+    await this.wallets.postEntry({
+      entryId: randomUUID(), kind: 'payout_return', nowMs: this.clock(),
+      meta: { payoutId: row.id, settlementId: row.settlement_id, payee: row.payee_account, reason },
+      postings: [{ accountId: settlingAccount(row.payee_account), amount: -coins }, { accountId: row.payee_account, amount: coins }],
+      flooredAccounts: new Set([settlingAccount(row.payee_account)]),
+      idempotencyKey: `payout-return:${row.id}:${row.attempts}`, fingerprint: row.coins,
+    });
+    const [failed] = await this.sql.begin(async (tx) => {
+      await tx`insert into payout_attempts (payout_id, attempt, idempotency_key, outcome, detail)
+               values (${row.id}, ${row.attempts}, ${`payout:${row.id}:${row.attempts}`}, 'failed', ${reason}) on conflict do nothing`;
+      return tx<PayoutRow[]>`
+        update payouts set status = 'failed', last_error = ${reason}, returned_at = ${new Date(this.clock())}, updated_at = now()
+         where id = ${row.id} and status in ('sending', 'exported', 'pending')
+        returning ${tx.unsafe(payoutColumns)}`;
+    });
+    return failed ?? (await this.get(row.id)) ?? row;
+  }
+
+  private async refuseState(id: string, message: string): Promise<never> {
+    const row = await this.get(id);
+    if (row === undefined) throw new DomainError('NOT_FOUND', 'no such payout');
+    throw new DomainError('CONFLICT', `${message}; this one is ${row.status}`);
+  }
+}
+
+export function csvField(value: string): string {
+  return /[",\n\r]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
+}
