@@ -5,6 +5,7 @@ import { DomainError, InvariantViolation, errorRegistry } from '../domain/errors
 import { limits } from '../domain/limits.js';
 import type { AppContext } from './context.js';
 import { adminRoutes } from './routes/admin.js';
+import { settlementRoutes } from './routes/settlements.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { healthRoutes } from './routes/health.js';
 import { walletRoutes } from './routes/wallet.js';
@@ -54,6 +55,7 @@ export async function buildApp(ctx: AppContext, options: { logger?: boolean } = 
   await catalogRoutes(app, ctx);
   await walletRoutes(app, ctx);
   await adminRoutes(app, ctx);
+  await settlementRoutes(app, ctx);
   await orderRoutes(app, ctx);
   await stripeWebhookRoutes(app, ctx);
   await refundRoutes(app, ctx);

@@ -13,6 +13,10 @@ import { GiftService, type GiftSender } from './services/gift-service.js';
 import { PostgresBaselineGifts } from './services/baseline-postgres-gifts.js';
 import { RoomDirectory } from './services/rooms.js';
 import { SplitRules } from './services/split-rules.js';
+import { PayeeDirectory } from './services/payees.js';
+import { SettlementService } from './services/settlements.js';
+import { PayoutService } from './services/payouts.js';
+import { StripeTransfers } from './payments/transfers.js';
 import { silentNotifier, type LiveNotifier } from './services/notifier.js';
 import { OrderService } from './services/orders.js';
 import { ChargebackService } from './services/chargebacks.js';
@@ -41,6 +45,9 @@ export interface AppContext {
   /** Null without STRIPE_SECRET_KEY: then orders use the sandbox (development only). */
   stripe: Stripe | null;
   splitRules: SplitRules;
+  payees: PayeeDirectory;
+  settlements: SettlementService;
+  payouts: PayoutService;
   /** The time money moves at: Date.now, or a test's simulated clock. */
   clock: () => number;
   close(): Promise<void>;
@@ -79,8 +86,11 @@ export async function createContext(config: Config, storage: Storage, clock: () 
   const stripe = config.stripeSecretKey === undefined ? null : stripeClient(config.stripeSecretKey, config.stripeApiBase);
   const provider = stripe === null ? new SandboxProvider() : new StripeProvider(stripe);
   const splitRules = new SplitRules(sql);
+  const payees = new PayeeDirectory(sql);
   const context: AppContext = {
-    config, sql, redis, flusherRedis, wallets, catalog, metrics, flusher, stripe, splitRules, clock,
+    config, sql, redis, flusherRedis, wallets, catalog, metrics, flusher, stripe, splitRules, clock, payees,
+    settlements: new SettlementService(sql, wallets, payees, clock),
+    payouts: new PayoutService(sql, wallets, payees, stripe === null ? null : new StripeTransfers(stripe), clock),
     notifier: silentNotifier,
     orders: new OrderService(sql, wallets, provider, () => context.notifier),
     chargebacks: new ChargebackService(sql, wallets, () => context.notifier),

@@ -16,6 +16,7 @@ export interface RunningServer {
 }
 
 const reconcileEveryMs = 60_000;
+const settlementEveryMs = 15 * 60_000;
 
 /** Storage (private when no URLs are given), migrations, HTTP, the gateway and the flusher. */
 export async function startServer(config: Config, options: { logger?: boolean; stopStorage?: boolean; clock?: () => number } = {}): Promise<RunningServer> {
@@ -56,6 +57,13 @@ export async function startServer(config: Config, options: { logger?: boolean; s
     void ctx.orders.expireDue().then(() => ctx.orders.fulfilPaid()).then(() => ctx.refunds.resume()).catch((error: unknown) => app.log.error({ err: error }, 'order sweep failed'));
   }, 60_000);
   ordersTimer.unref();
+  // Settlement: each payee's newest closed period, once (a re-run changes nothing), then
+  // the payouts that are due or were interrupted. Every node may run it; rows decide.
+  const settlementTimer = setInterval(() => {
+    void ctx.settlements.run().then(() => ctx.payouts.sendDue())
+      .catch((error: unknown) => app.log.error({ err: error }, 'settlement run failed'));
+  }, settlementEveryMs);
+  settlementTimer.unref();
   if (config.flusherEnabled) ctx.flusher.start();
   const address = await app.listen({ port: config.port, host: config.host });
   return {
@@ -67,6 +75,7 @@ export async function startServer(config: Config, options: { logger?: boolean; s
       await ctx.redis.zrem(ctx.wallets.keys.liveGateways, config.flusherName).catch(() => 0);
       clearInterval(reconcileTimer);
       clearInterval(ordersTimer);
+      clearInterval(settlementTimer);
       await gateway.close();
       await app.close().catch(() => {});
       await ctx.flusher.stop();

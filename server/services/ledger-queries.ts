@@ -44,17 +44,40 @@ export interface EarningsFigures {
   today: number;
   last7Days: number;
   last30Days: number;
+  currentPeriod: number;
   ledgerTotal: number;
 }
 
-/** Flushed gift credits to an earnings account over periods (UTC days). */
-export async function earningsFigures(sql: Sql, accountId: string): Promise<EarningsFigures> {
-  const [row] = await sql<{ today: bigint; d7: bigint; d30: bigint; total: bigint }[]>`
-    select coalesce(sum(p.amount) filter (where e.created_at >= date_trunc('day', now() at time zone 'utc') at time zone 'utc'), 0) as today,
-           coalesce(sum(p.amount) filter (where e.created_at >= now() - interval '7 days'), 0) as d7,
-           coalesce(sum(p.amount) filter (where e.created_at >= now() - interval '30 days'), 0) as d30,
+/** Flushed gift credits to an earnings account over periods (UTC days, the payee's settlement period). */
+export async function earningsFigures(sql: Sql, accountId: string, nowMs: number, periodStartMs: number): Promise<EarningsFigures> {
+  const dayStart = new Date(nowMs - (nowMs % 86_400_000));
+  const [row] = await sql<{ today: bigint; d7: bigint; d30: bigint; period: bigint; total: bigint }[]>`
+    select coalesce(sum(p.amount) filter (where e.created_at >= ${dayStart}), 0) as today,
+           coalesce(sum(p.amount) filter (where e.created_at >= ${new Date(nowMs - 7 * 86_400_000)}), 0) as d7,
+           coalesce(sum(p.amount) filter (where e.created_at >= ${new Date(nowMs - 30 * 86_400_000)}), 0) as d30,
+           coalesce(sum(p.amount) filter (where e.created_at >= ${new Date(periodStartMs)}), 0) as period,
            coalesce(sum(p.amount), 0) as total
       from postings p join journal_entries e on e.id = p.entry_id
      where p.account_id = ${accountId} and e.kind = 'gift'`;
-  return { today: Number(row?.today ?? 0), last7Days: Number(row?.d7 ?? 0), last30Days: Number(row?.d30 ?? 0), ledgerTotal: Number(row?.total ?? 0) };
+  return {
+    today: Number(row?.today ?? 0), last7Days: Number(row?.d7 ?? 0), last30Days: Number(row?.d30 ?? 0),
+    currentPeriod: Number(row?.period ?? 0), ledgerTotal: Number(row?.total ?? 0),
+  };
+}
+
+export interface RoomEarnings {
+  roomId: string;
+  coins: number;
+  gifts: number;
+  lastGiftAt: string;
+}
+
+/** Gift earnings per room (a live session), the most recent rooms first. */
+export async function earningsByRoom(sql: Sql, accountId: string, limit: number): Promise<RoomEarnings[]> {
+  const rows = await sql<{ room_id: string; coins: string; gifts: string; last_at: Date }[]>`
+    select e.meta ->> 'roomId' as room_id, sum(p.amount)::text as coins, count(*)::text as gifts, max(e.created_at) as last_at
+      from postings p join journal_entries e on e.id = p.entry_id
+     where p.account_id = ${accountId} and e.kind = 'gift'
+     group by 1 order by max(e.created_at) desc limit ${limit}`;
+  return rows.map((row) => ({ roomId: row.room_id, coins: Number(row.coins), gifts: Number(row.gifts), lastGiftAt: row.last_at.toISOString() }));
 }

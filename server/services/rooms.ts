@@ -36,6 +36,12 @@ export class RoomDirectory {
     return room;
   }
 
+  async openRoomsOf(streamerId: string): Promise<string[]> {
+    const rows = await this.sql<{ id: string }[]>`
+      select id from rooms where streamer_id = ${streamerId} and closed_at is null order by created_at desc limit 20`;
+    return rows.map((row) => row.id);
+  }
+
   async close(roomId: string, streamerId: string): Promise<boolean> {
     const closed = await this.sql`
       update rooms set closed_at = now() where id = ${roomId} and streamer_id = ${streamerId} and closed_at is null`;

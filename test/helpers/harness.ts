@@ -3,12 +3,13 @@ import type { Config } from '../../server/config.js';
 import { startServer, type RunningServer } from '../../server/server.js';
 import { TokenService, type Role } from '../../server/auth/tokens.js';
 import { reconcile, type ReconcileReport } from '../../server/services/reconcile.js';
+import { waitForLedger } from '../../server/flusher/ledger-catch-up.js';
 import { testAuthSecret, testConfig } from './env.js';
 
 export const tokens = new TokenService(testAuthSecret);
 
-export async function startTestServer(overrides: Partial<Config> = {}): Promise<RunningServer> {
-  return startServer(testConfig(overrides), { logger: false, stopStorage: false });
+export async function startTestServer(overrides: Partial<Config> = {}, clock?: () => number): Promise<RunningServer> {
+  return startServer(testConfig(overrides), { logger: false, stopStorage: false, ...(clock === undefined ? {} : { clock }) });
 }
 
 export async function token(userId: string, role: Role): Promise<string> {
@@ -40,14 +41,15 @@ export function request(socket: Socket, event: string, payload?: unknown, timeou
   return socket.timeout(timeoutMs).emitWithAck(event, payload) as Promise<AckReply>;
 }
 
-export async function http<T = Record<string, unknown>>(server: RunningServer, method: 'GET' | 'POST', url: string,
+export async function http<T = Record<string, unknown>>(server: RunningServer, method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string,
   options: { bearer?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<{ status: number; body: T }> {
   const response = await server.app.inject({
     method, url,
     headers: { ...(options.bearer === undefined ? {} : { authorization: `Bearer ${options.bearer}` }), ...options.headers },
     ...(options.body === undefined ? {} : { payload: options.body as Record<string, unknown> }),
   });
-  return { status: response.statusCode, body: (response.body === '' ? {} : JSON.parse(response.body)) as T };
+  const json = String(response.headers['content-type'] ?? 'application/json').includes('json');
+  return { status: response.statusCode, body: (response.body === '' ? {} : json ? JSON.parse(response.body) : response.body) as T };
 }
 
 export async function grant(server: RunningServer, userId: string, coins: number): Promise<void> {
@@ -61,6 +63,11 @@ export async function openRoom(server: RunningServer, streamerId: string): Promi
   const reply = await http<{ id: string }>(server, 'POST', '/v1/rooms', { bearer: await token(streamerId, 'streamer'), body: {} });
   if (reply.status !== 201) throw new Error(`open room failed: ${JSON.stringify(reply.body)}`);
   return reply.body.id;
+}
+
+/** Waits until the ledger holds every journal entry written so far (whichever flusher lane has it). */
+export async function ledgerCaughtUp(server: RunningServer): Promise<void> {
+  await waitForLedger(server.ctx.redis, server.ctx.wallets.keys);
 }
 
 /** Writes everything in the journal to the ledger, then reconciles. */

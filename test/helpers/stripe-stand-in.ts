@@ -12,12 +12,15 @@ export interface RecordedIntent {
 }
 
 /**
- * A local stand-in for the Stripe API, enough for PaymentIntents: the official client is
+ * A local stand-in for the Stripe API, enough for PaymentIntents, refunds and Connect transfers: the official client is
  * pointed here (STRIPE_API_BASE). It honours Idempotency-Key as Stripe does.
  */
 export class StripeStandIn {
   readonly intents: RecordedIntent[] = [];
   readonly refunds: { id: string; paymentIntent: string; amount: number; idempotencyKey: string | undefined }[] = [];
+  readonly transfers: { id: string; amount: number; currency: string; destination: string; transferGroup: string; idempotencyKey: string | undefined }[] = [];
+  /** Transfers to these connected accounts are refused, as Stripe refuses a restricted account. */
+  readonly refuseTransfersTo = new Set<string>();
   /** Refunds of this amount (minor units) are refused, as Stripe refuses an invalid refund. */
   refuseRefundAmount: number | null = null;
   private readonly byKey = new Map<string, RecordedIntent>();
@@ -29,6 +32,10 @@ export class StripeStandIn {
       let body = '';
       request.on('data', (chunk: Buffer) => { body += chunk.toString(); });
       request.on('end', () => {
+        if (request.method === 'POST' && request.url === '/v1/transfers') {
+          this.transfer(new URLSearchParams(body), request.headers['idempotency-key'], response);
+          return;
+        }
         if (request.method === 'POST' && request.url === '/v1/refunds') {
           this.refund(new URLSearchParams(body), request.headers['idempotency-key'], response);
           return;
@@ -75,6 +82,27 @@ export class StripeStandIn {
     }
     response.writeHead(200, { 'content-type': 'application/json' })
       .end(JSON.stringify({ id: refund.id, object: 'refund', amount: refund.amount, payment_intent: refund.paymentIntent, status: 'succeeded' }));
+  }
+
+  private transfer(form: URLSearchParams, key: string | string[] | undefined, response: http.ServerResponse): void {
+    const destination = form.get('destination') ?? '';
+    if (this.refuseTransfersTo.has(destination)) {
+      response.writeHead(400, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ error: { type: 'invalid_request_error', code: 'account_invalid', message: `transfers to ${destination} are not allowed` } }));
+      return;
+    }
+    const idempotencyKey = typeof key === 'string' ? key : undefined;
+    let transfer = this.transfers.find((t) => idempotencyKey !== undefined && t.idempotencyKey === idempotencyKey);
+    if (transfer === undefined) {
+      transfer = {
+        id: `tr_${randomBytes(8).toString('hex')}`, amount: Number(form.get('amount')), currency: form.get('currency') ?? '',
+        destination, transferGroup: form.get('transfer_group') ?? '', idempotencyKey,
+      };
+      this.transfers.push(transfer);
+    }
+    response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({
+      id: transfer.id, object: 'transfer', amount: transfer.amount, currency: transfer.currency, destination: transfer.destination, transfer_group: transfer.transferGroup,
+    }));
   }
 
   async stop(): Promise<void> {

@@ -1,0 +1,119 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { Socket } from 'socket.io-client';
+import { limits } from '../../domain/limits.js';
+import type { RunningServer } from '../../server/server.js';
+import { uniqueId } from '../helpers/env.js';
+import { connectAs, grant, ledgerCaughtUp, http, openRoom, request, requestId, startTestServer, token } from '../helpers/harness.js';
+
+interface Context { server: RunningServer; sockets: Socket[] }
+const live = suite<Context>('live earnings and leaderboards', { server: undefined as unknown as RunningServer, sockets: [] });
+
+live.before(async (ctx) => { ctx.server = await startTestServer(); });
+live.after.each((ctx) => {
+  for (const socket of ctx.sockets) socket.close();
+  ctx.sockets = [];
+});
+live.after(async (ctx) => { await ctx.server.stop(); });
+
+interface Board { roomId: string; top: { userId: string; coins: number }[]; at: number }
+
+async function ledgerBoard(server: RunningServer, roomId: string): Promise<{ userId: string; coins: number }[]> {
+  await ledgerCaughtUp(server);
+  const rows = await server.ctx.sql<{ sender: string; coins: string }[]>`
+    select e.meta ->> 'senderId' as sender, (-sum(p.amount))::text as coins
+      from journal_entries e join postings p on p.entry_id = e.id and p.account_id = 'wallet:' || (e.meta ->> 'senderId')
+     where e.kind = 'gift' and e.meta ->> 'roomId' = ${roomId}
+     group by 1 order by sum(p.amount), 1 limit ${limits.leaderboardSize}`;
+  return rows.map((row) => ({ userId: row.sender, coins: Number(row.coins) }));
+}
+
+live('the room gets its top gifters at a bounded rate, and the last board is exact against the ledger', async (ctx) => {
+  const streamerId = uniqueId('streamer');
+  const roomId = await openRoom(ctx.server, streamerId);
+  const senders = await Promise.all(Array.from({ length: 12 }, async () => {
+    const userId = uniqueId('fan');
+    await grant(ctx.server, userId, 100_000);
+    const socket = await connectAs(ctx.server, userId);
+    ctx.sockets.push(socket);
+    assert.ok((await request(socket, 'room:join', { roomId })).ok);
+    return { userId, socket };
+  }));
+  const watcher = await connectAs(ctx.server, uniqueId('watcher'));
+  ctx.sockets.push(watcher);
+  assert.ok((await request(watcher, 'room:join', { roomId, batch: true })).ok);
+  const boards: Board[] = [];
+  watcher.on('leaderboard', (board: Board) => boards.push(board));
+
+  const started = Date.now();
+  const gifts = ['rose', 'heart', 'lollipop', 'crown'];
+  await Promise.all(senders.map(async ({ socket }, index) => {
+    for (let i = 0; i < 40; i += 1) {
+      const ack = await request(socket, 'gift:send', { requestId: requestId(), roomId, giftId: gifts[(index + i) % gifts.length], count: 1 + (index % 3) });
+      assert.ok(ack.ok, JSON.stringify(ack));
+      await new Promise((resolve) => setTimeout(resolve, 40));
+    }
+  }));
+  const elapsed = Date.now() - started;
+  await new Promise((resolve) => setTimeout(resolve, limits.leaderboardIntervalMs * 2 + 200));
+
+  assert.ok(boards.length >= 2, `only ${boards.length} boards`);
+  assert.ok(boards.length <= Math.ceil((elapsed + 2 * limits.leaderboardIntervalMs + 200) / limits.leaderboardIntervalMs) + 1, `${boards.length} boards in ${elapsed} ms`);
+  for (let i = 1; i < boards.length; i += 1) {
+    assert.ok((boards[i]?.at ?? 0) - (boards[i - 1]?.at ?? 0) >= limits.leaderboardIntervalMs * 0.8, 'boards closer than the interval');
+  }
+  const last = boards[boards.length - 1];
+  assert.is(last?.roomId, roomId);
+  assert.is(last?.top.length, limits.leaderboardSize);
+  const expected = await ledgerBoard(ctx.server, roomId);
+  // Ties may list in either order: compare the coins in order, and each sender's coins.
+  assert.equal(last?.top.map((entry) => entry.coins), expected.map((entry) => entry.coins));
+  const ledgerCoins = new Map((await ledgerBoard(ctx.server, roomId)).map((e) => [e.userId, e.coins]));
+  for (const entry of last?.top ?? []) if (ledgerCoins.has(entry.userId)) assert.is(entry.coins, ledgerCoins.get(entry.userId));
+});
+
+live('GET /v1/streamers/me/earnings: live figures, periods, rooms and the live session, under an agency contract', async (ctx) => {
+  const streamerId = uniqueId('streamer');
+  const admin = await token('admin-live', 'admin');
+  const agencyId = uniqueId('guild');
+  assert.is((await http(ctx.server, 'PUT', `/v1/admin/agencies/${agencyId}`, { bearer: admin, body: { name: 'Guild' } })).status, 200);
+  assert.is((await http(ctx.server, 'PUT', `/v1/admin/contracts/${streamerId}`, {
+    bearer: admin, body: { creatorTiers: [{ fromMonthCoins: 0, bps: 6000 }], agency: { agencyId, bps: 1500 } },
+  })).status, 200);
+  const firstRoom = await openRoom(ctx.server, streamerId);
+  const secondRoom = await openRoom(ctx.server, streamerId);
+  const fan = uniqueId('fan');
+  await grant(ctx.server, fan, 10_000);
+  const socket = await connectAs(ctx.server, fan);
+  ctx.sockets.push(socket);
+  const streamerSocket = await connectAs(ctx.server, streamerId, 'streamer');
+  ctx.sockets.push(streamerSocket);
+  const events: { delta: number; total: number; balance: number; month: number; room: number }[] = [];
+  streamerSocket.on('earnings', (event: (typeof events)[number]) => events.push(event));
+  for (const [roomId, giftId, count] of [[firstRoom, 'crown', 3], [secondRoom, 'lollipop', 7], [firstRoom, 'rose', 1]] as const) {
+    assert.ok((await request(socket, 'room:join', { roomId })).ok);
+    assert.ok((await request(socket, 'gift:send', { requestId: requestId(), roomId, giftId, count })).ok);
+  }
+  // 300 x 60 % = 180, 70 x 60 % = 42, 1 x 60 % = 0.6 carried: 222 coins; the agency 45 + 10.5 + 0.15.
+  await ledgerCaughtUp(ctx.server);
+  const reply = await http<Record<string, unknown>>(ctx.server, 'GET', '/v1/streamers/me/earnings', { bearer: await token(streamerId, 'streamer') });
+  assert.is(reply.status, 200);
+  const body = reply.body as {
+    total: number; unsettled: number; balance: number; awaitingPayout: number; month: number; today: number; ledgerTotal: number;
+    currentPeriod: { id: string; schedule: string; coins: number }; perRoom: { roomId: string; coins: number; gifts: number }[];
+    liveSession: { roomId: string; gross: number; earned: number; topGifters: { userId: string; coins: number }[] }[];
+  };
+  assert.equal([body.total, body.unsettled, body.balance, body.awaitingPayout, body.month, body.today, body.ledgerTotal], [222, 222, 222, 0, 222, 222, 222]);
+  assert.equal([body.currentPeriod.id, body.currentPeriod.schedule, body.currentPeriod.coins], [new Date().toISOString().slice(0, 7), 'monthly', 222]);
+  assert.equal(body.perRoom.map((r) => [r.roomId, r.coins, r.gifts]).sort(), [[firstRoom, 180, 1], [secondRoom, 42, 1]].sort(), 'the rose credited nothing yet: its 0.6 coin carries');
+  const sessions = new Map(body.liveSession.map((s) => [s.roomId, s]));
+  assert.equal(sessions.get(firstRoom), { roomId: firstRoom, gross: 301, earned: 180, topGifters: [{ userId: fan, coins: 301 }] });
+  assert.equal(sessions.get(secondRoom), { roomId: secondRoom, gross: 70, earned: 42, topGifters: [{ userId: fan, coins: 70 }] });
+  const agencyCoins = await ctx.server.ctx.redis.hget(ctx.server.ctx.wallets.keys.balances, `agency:${agencyId}`);
+  assert.is(agencyCoins, '55');
+  assert.equal(events.map((e) => [e.delta, e.total, e.room]), [[180, 180, 180], [42, 222, 42], [0, 222, 180]]);
+  const viewer = await http(ctx.server, 'GET', '/v1/streamers/me/earnings', { bearer: await token(fan, 'viewer') });
+  assert.is(viewer.status, 403);
+});
+
+live.run();

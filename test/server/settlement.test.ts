@@ -1,0 +1,338 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { RunningServer } from '../../server/server.js';
+import { uniqueId } from '../helpers/env.js';
+import { flushAndReconcile, grant, http, ledgerCaughtUp, openRoom, token } from '../helpers/harness.js';
+import { startTestServer } from '../helpers/harness.js';
+import { StripeStandIn } from '../helpers/stripe-stand-in.js';
+import { randomInt, seededRandom } from '../helpers/random.js';
+
+// A simulated month under a fake clock: gifts to three streamers on different contracts
+// and schedules, settlement runs every simulated day, then the statements are checked
+// against a model the test keeps itself (its own split and its own integer-cent payable).
+
+const dayMs = 86_400_000;
+const january = Date.UTC(2025, 0, 1);
+const february = Date.UTC(2025, 1, 1);
+const march = Date.UTC(2025, 2, 1);
+
+interface Statement {
+  id: string; status: string; reason: string | null; period: { id: string }; coins: { carriedIn: number; earned: number; adjustments: number; total: number };
+  currency: string; gross: string; tax: string; fee: string; payable: string; entryId: string | null;
+  payout: { id: string; status: string; attempts: number; transferId: string | null; lastError: string | null } | null;
+}
+
+interface Ctx {
+  server: RunningServer; standIn: StripeStandIn; now: number; admin: string;
+  streamers: { tiered: string; daily: string; noKyc: string }; agency: string;
+}
+
+// ------------------------------------------------------------------ the test's own model
+interface Share { account: string; carryKey: string; bpsAt: (month: number) => number }
+
+class SplitModel {
+  readonly carries = new Map<string, number>();
+  readonly month = new Map<string, number>();
+  /** Coins per payee account per UTC day index of January. */
+  readonly byDay = new Map<string, number[]>();
+
+  gift(streamer: string, shares: Share[], price: number, day: number): void {
+    const month = this.month.get(streamer) ?? 0;
+    let left = price;
+    shares.forEach((share, index) => {
+      const owed = (this.carries.get(share.carryKey) ?? 0) + price * share.bpsAt(month);
+      const coins = Math.min(Math.floor(owed / 10_000), left);
+      left -= coins;
+      this.carries.set(share.carryKey, owed - coins * 10_000);
+      const days = this.byDay.get(share.account) ?? Array<number>(31).fill(0);
+      days[day] = (days[day] ?? 0) + coins;
+      this.byDay.set(share.account, days);
+      if (index === 0) this.month.set(streamer, month + coins);
+    });
+  }
+
+  total(account: string): number {
+    return (this.byDay.get(account) ?? []).reduce((a, b) => a + b, 0);
+  }
+}
+
+/** gross rounded down, tax and fee half-up, all in integer minor units: no decimal library. */
+function payableCents(coins: bigint, ratePerCoinTimes1e4: bigint, taxPercent: bigint, feeFixedCents: bigint, feeBasisPointsOf100: bigint) {
+  const gross = (coins * ratePerCoinTimes1e4) / 100n; // rate x 10^4 per coin -> cents, rounded down
+  const tax = (gross * taxPercent + 50n) / 100n;
+  const afterTax = gross - tax;
+  const percentFee = (afterTax * feeBasisPointsOf100 + 5_000n) / 10_000n;
+  const fee = feeFixedCents + percentFee > afterTax ? afterTax : feeFixedCents + percentFee;
+  return { gross, tax, fee, payable: afterTax - fee };
+}
+
+const cents = (value: bigint) => `${value / 100n}.${String(value % 100n).padStart(2, '0')}`;
+
+const month = suite<Ctx>('settlement: a simulated month', {} as Ctx);
+
+month.before(async (ctx) => {
+  ctx.now = january + 1_000;
+  ctx.standIn = new StripeStandIn();
+  ctx.standIn.refuseTransfersTo.add('acct_refusedA');
+  await ctx.standIn.start();
+  ctx.server = await startTestServer({ stripeSecretKey: 'sk_test_standin', stripeWebhookSecret: 'whsec_test', stripeApiBase: ctx.standIn.url }, () => ctx.now);
+  ctx.admin = await token('admin-settlement', 'admin');
+  ctx.streamers = { tiered: uniqueId('tiered'), daily: uniqueId('daily'), noKyc: uniqueId('nokyc') };
+  ctx.agency = uniqueId('guild').replace(/[^A-Za-z0-9_-]/g, '_');
+});
+month.after(async (ctx) => {
+  await ctx.server.stop();
+  await ctx.standIn.stop();
+});
+
+async function admin<T = Record<string, unknown>>(ctx: Ctx, method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, body?: unknown) {
+  return http<T>(ctx.server, method, url, { bearer: ctx.admin, ...(body === undefined ? {} : { body }) });
+}
+
+async function run(ctx: Ctx, asOf?: string) {
+  const reply = await admin<{ settled: string[]; carriedOver: string[]; payouts: { paid: number; failed: number } }>(ctx, 'POST', '/v1/admin/settlements/run', asOf === undefined ? {} : { asOf });
+  assert.is(reply.status, 200, JSON.stringify(reply.body));
+  return reply.body;
+}
+
+async function statements(ctx: Ctx, payee: string): Promise<Statement[]> {
+  const reply = await admin<Statement[]>(ctx, 'GET', `/v1/admin/settlements?payee=${encodeURIComponent(payee)}&limit=100`);
+  assert.is(reply.status, 200);
+  return reply.body.reverse();
+}
+
+async function hot(ctx: Ctx, account: string): Promise<number> {
+  return Number(await ctx.server.ctx.redis.hget(ctx.server.ctx.wallets.keys.balances, account) ?? 0);
+}
+
+month('contracts, profiles and bad input', async (ctx) => {
+  const { tiered, daily, noKyc } = ctx.streamers;
+  assert.is((await admin(ctx, 'PUT', `/v1/admin/agencies/${ctx.agency}`, { name: 'Guild X' })).status, 200);
+  const unknownAgency = await admin<{ error: { code: string } }>(ctx, 'PUT', `/v1/admin/contracts/${tiered}`, { creatorTiers: [{ fromMonthCoins: 0, bps: 5000 }], agency: { agencyId: 'nope', bps: 100 } });
+  assert.is(unknownAgency.body.error.code, 'NOT_FOUND');
+  for (const bad of [
+    { creatorTiers: [{ fromMonthCoins: 0, bps: 9500 }], agency: { agencyId: ctx.agency, bps: 1000 } },
+    { creatorTiers: [{ fromMonthCoins: 5, bps: 5000 }] },
+    { creatorTiers: [{ fromMonthCoins: 0, bps: '5000' }] },
+    { creatorTiers: [] },
+    { creatorTiers: [{ fromMonthCoins: 0, bps: 5000 }], extra: 1 },
+  ]) {
+    const reply = await admin<{ error: { code: string } }>(ctx, 'PUT', `/v1/admin/contracts/${tiered}`, bad);
+    assert.is(reply.status, 400, JSON.stringify(bad));
+    assert.is(reply.body.error.code, 'INVALID_ARGUMENT');
+  }
+  assert.is((await admin<{ isDefault: boolean }>(ctx, 'GET', `/v1/admin/contracts/${tiered}`)).body.isDefault, true);
+  const set = await admin(ctx, 'PUT', `/v1/admin/contracts/${tiered}`, {
+    creatorTiers: [{ fromMonthCoins: 0, bps: 5000 }, { fromMonthCoins: 2000, bps: 6000 }], agency: { agencyId: ctx.agency, bps: 1000 },
+  });
+  assert.is(set.status, 200, JSON.stringify(set.body));
+
+  assert.is((await admin(ctx, 'PUT', `/v1/admin/payees/streamer/${tiered}`, { schedule: 'monthly', currency: 'USD', kycStatus: 'verified', taxProfile: 'TREATY_15', payoutMethod: 'stripe', stripeAccount: 'acct_refusedA' })).status, 200);
+  assert.is((await admin(ctx, 'PUT', `/v1/admin/payees/streamer/${daily}`, { schedule: 'daily', currency: 'EUR', kycStatus: 'verified', payoutMethod: 'stripe', stripeAccount: 'acct_dailyB' })).status, 200);
+  assert.is((await admin(ctx, 'PUT', `/v1/admin/payees/agency/${ctx.agency}`, { schedule: 'monthly', currency: 'USD', kycStatus: 'verified', taxProfile: 'US_W9', payoutMethod: 'manual' })).status, 200);
+  const unknownTax = await admin<{ error: { code: string } }>(ctx, 'PUT', `/v1/admin/payees/streamer/${noKyc}`, { taxProfile: 'NOPE' });
+  assert.is(unknownTax.body.error.code, 'INVALID_ARGUMENT');
+  const badSchedule = await admin<{ error: { code: string } }>(ctx, 'PUT', `/v1/admin/payees/streamer/${noKyc}`, { schedule: 'hourly' });
+  assert.is(badSchedule.status, 400);
+  assert.equal((await admin<{ onFile: boolean; kycStatus: string }>(ctx, 'GET', `/v1/admin/payees/streamer/${noKyc}`)).body, {
+    payeeAccount: `earnings:${noKyc}`, schedule: 'monthly', currency: 'USD', kycStatus: 'unverified', taxProfile: null, payoutMethod: 'stripe', stripeAccount: null, onFile: false,
+  });
+  const future = await admin<{ error: { code: string } }>(ctx, 'POST', '/v1/admin/settlements/run', { asOf: '2999-01-01T00:00:00Z' });
+  assert.is(future.body.error.code, 'INVALID_ARGUMENT');
+  const viewer = await http(ctx.server, 'POST', '/v1/admin/settlements/run', { bearer: await token('v', 'viewer'), body: {} });
+  assert.is(viewer.status, 403);
+});
+
+month('a month of gifts settles to the coin and the cent; re-runs change nothing; KYC carries over', async (ctx) => {
+  const { tiered, daily, noKyc } = ctx.streamers;
+  const model = new SplitModel();
+  const shares: Record<string, Share[]> = {
+    [tiered]: [
+      { account: `earnings:${tiered}`, carryKey: 'c', bpsAt: (m) => (m >= 2000 ? 6000 : 5000) },
+      { account: `agency:${ctx.agency}`, carryKey: 'a', bpsAt: () => 1000 },
+    ],
+    [daily]: [{ account: `earnings:${daily}`, carryKey: 'd', bpsAt: () => 7000 }],
+    [noKyc]: [{ account: `earnings:${noKyc}`, carryKey: 'n', bpsAt: () => 7000 }],
+  };
+  const rooms: Record<string, string> = {};
+  for (const streamer of [tiered, daily, noKyc]) rooms[streamer] = await openRoom(ctx.server, streamer);
+  const viewers = Array.from({ length: 4 }, () => uniqueId('fan'));
+  for (const viewer of viewers) await grant(ctx.server, viewer, 50_000_000);
+  const gifts = [['rose', 1], ['heart', 5], ['lollipop', 10], ['bubbles', 50], ['crown', 100], ['rocket', 500]] as const;
+  const random = seededRandom(2025);
+
+  for (let day = 0; day < 31; day += 1) {
+    ctx.now = january + day * dayMs + 5_000;
+    if (day > 0) await run(ctx);
+    const count = randomInt(random, 20, 60);
+    for (let i = 0; i < count; i += 1) {
+      ctx.now += randomInt(random, 1, 60_000);
+      const streamer = [tiered, daily, noKyc][randomInt(random, 0, 2)] ?? tiered;
+      const [giftId, coins] = gifts[randomInt(random, 0, gifts.length - 1)] ?? gifts[0];
+      const giftCount = randomInt(random, 1, 5);
+      // Some days the daily streamer earns too little to be paid: those coins carry over.
+      if (streamer === daily && day % 4 === 1) continue;
+      await ctx.server.ctx.gifts.send({
+        senderId: viewers[i % viewers.length] ?? '', requestId: uniqueId('req'), roomId: rooms[streamer] ?? '', streamerId: streamer, giftId, count: giftCount,
+      });
+      model.gift(streamer, shares[streamer] ?? [], coins * giftCount, day);
+    }
+  }
+  ctx.now = february + 30_000;
+  const final = await run(ctx);
+  assert.ok(final.settled.length >= 3, JSON.stringify(final));
+
+  // The daily streamer: one statement per day with earnings, T+1; under 10.00 EUR carries over.
+  const dailyStatements = await statements(ctx, `earnings:${daily}`);
+  let carried = 0n;
+  let expectedRows = 0;
+  let paidCoins = 0n;
+  const dailyDays = model.byDay.get(`earnings:${daily}`) ?? [];
+  for (let day = 0; day < 31; day += 1) {
+    const earned = BigInt(dailyDays[day] ?? 0);
+    const total = carried + earned;
+    if (total === 0n) continue;
+    const statement = dailyStatements[expectedRows];
+    expectedRows += 1;
+    assert.ok(statement !== undefined, `no statement for day ${day}`);
+    assert.is(statement.period.id, new Date(january + day * dayMs).toISOString().slice(0, 10));
+    assert.equal(statement.coins, { carriedIn: Number(carried), earned: Number(earned), adjustments: 0, total: Number(total) });
+    const expected = payableCents(total, 92n, 30n, 25n, 25n); // EUR 0.0092 per coin, 30 % without a tax profile, 0.25 + 0.25 %
+    assert.equal([statement.gross, statement.tax, statement.fee, statement.payable], [expected.gross, expected.tax, expected.fee, expected.payable].map(cents), `day ${day}`);
+    if (expected.payable < 1000n) {
+      assert.equal([statement.status, statement.reason], ['carried_over', 'below_minimum'], `day ${day}`);
+      carried = total;
+    } else {
+      assert.is(statement.status, 'settled', `day ${day}`);
+      assert.is(statement.payout?.status, 'paid', `day ${day}: ${JSON.stringify(statement.payout)}`);
+      paidCoins += total;
+      carried = 0n;
+    }
+  }
+  assert.is(dailyStatements.length, expectedRows);
+  assert.ok(dailyStatements.some((s) => s.status === 'carried_over') && dailyStatements.some((s) => s.status === 'settled'));
+  assert.is(BigInt(await hot(ctx, `earnings:${daily}`)), carried, 'what did not settle is still unsettled');
+  const dailyTransfers = ctx.standIn.transfers.filter((t) => t.destination === 'acct_dailyB');
+  assert.is(dailyTransfers.reduce((sum, t) => sum + BigInt(t.amount), 0n),
+    dailyStatements.filter((s) => s.status === 'settled').reduce((sum, s) => sum + BigInt(s.payable.replace('.', '')), 0n));
+  assert.ok(dailyTransfers.every((t) => t.currency === 'eur' && t.idempotencyKey?.startsWith('payout:po_')));
+
+  // The tiered streamer: the month in one statement, at the treaty rate; its Stripe account refuses the transfer.
+  const [tieredJan] = await statements(ctx, `earnings:${tiered}`);
+  const tieredCoins = BigInt(model.total(`earnings:${tiered}`));
+  assert.ok((model.month.get(tiered) ?? 0) > 2000, 'the month crossed the tier');
+  assert.equal(tieredJan?.coins, { carriedIn: 0, earned: Number(tieredCoins), adjustments: 0, total: Number(tieredCoins) });
+  const tieredExpected = payableCents(tieredCoins, 100n, 15n, 25n, 25n);
+  assert.equal([tieredJan?.gross, tieredJan?.tax, tieredJan?.fee, tieredJan?.payable], [tieredExpected.gross, tieredExpected.tax, tieredExpected.fee, tieredExpected.payable].map(cents));
+  assert.is(tieredJan?.payout?.status, 'failed');
+  assert.match(tieredJan?.payout?.lastError ?? '', 'not allowed');
+  assert.is(await hot(ctx, `earnings:${tiered}`), Number(tieredCoins), 'a failed payout returns the coins to the payee');
+  assert.is(await hot(ctx, `settling:earnings:${tiered}`), 0);
+
+  // The agency: its cut of every gift, paid by hand from a CSV.
+  const [agencyJan] = await statements(ctx, `agency:${ctx.agency}`);
+  const agencyCoins = BigInt(model.total(`agency:${ctx.agency}`));
+  assert.is(agencyJan?.coins.total, Number(agencyCoins));
+  const agencyExpected = payableCents(agencyCoins, 100n, 0n, 500n, 0n);
+  assert.equal([agencyJan?.tax, agencyJan?.fee, agencyJan?.payable], [agencyExpected.tax, agencyExpected.fee, agencyExpected.payable].map(cents));
+  assert.is(agencyJan?.payout?.status, 'pending');
+
+  // No KYC: the whole month carries over, with the reason on the statement.
+  const [noKycJan] = await statements(ctx, `earnings:${noKyc}`);
+  const noKycCoins = model.total(`earnings:${noKyc}`);
+  assert.equal([noKycJan?.status, noKycJan?.reason, noKycJan?.coins.total, noKycJan?.payout], ['carried_over', 'kyc_unverified', noKycCoins, null]);
+  assert.is(await hot(ctx, `earnings:${noKyc}`), noKycCoins);
+
+  // Settlement entries balance and move exactly the statement's coins into settling.
+  await ledgerCaughtUp(ctx.server);
+  const entries = await ctx.server.ctx.sql<{ settlement_id: string; account_id: string; amount: string }[]>`
+    select e.meta ->> 'settlementId' as settlement_id, p.account_id, p.amount::text
+      from journal_entries e join postings p on p.entry_id = e.id
+     where e.kind = 'settlement' and e.meta ->> 'payee' = any(${[`earnings:${daily}`, `earnings:${tiered}`, `agency:${ctx.agency}`]})`;
+  const settledRows = [...dailyStatements, tieredJan, agencyJan].filter((s): s is Statement => s?.status === 'settled');
+  assert.is(entries.length, settledRows.length * 2);
+  for (const row of settledRows) {
+    const legs = entries.filter((e) => e.settlement_id === row.id).map((e) => [e.account_id.startsWith('settling:') ? 'settling' : 'payee', Number(e.amount)]);
+    assert.equal(legs.sort(), [['payee', -row.coins.total], ['settling', row.coins.total]].sort());
+  }
+
+  // A re-run, even of every day again, changes nothing.
+  const before = await ctx.server.ctx.sql`select count(*)::int as n from settlements`;
+  for (const asOf of [undefined, '2025-01-15T12:00:00Z', '2025-02-01T00:00:00Z']) {
+    const again = await run(ctx, asOf);
+    assert.equal([again.settled.filter((id) => dailyStatements.some((s) => s.id === id)), again.carriedOver.length], [[], 0]);
+  }
+  assert.equal(await ctx.server.ctx.sql`select count(*)::int as n from settlements`, before);
+  assert.is(await hot(ctx, `earnings:${tiered}`), Number(tieredCoins));
+  const report = await flushAndReconcile(ctx.server);
+  assert.ok(report.ok, JSON.stringify(report.mismatches));
+
+  // Next month, KYC done: the carried coins settle with February's (none).
+  assert.is((await admin(ctx, 'PUT', `/v1/admin/payees/streamer/${noKyc}`, { kycStatus: 'verified', payoutMethod: 'manual' })).status, 200);
+  ctx.now = march + 1_000;
+  await run(ctx);
+  const [, noKycFeb] = await statements(ctx, `earnings:${noKyc}`);
+  assert.equal([noKycFeb?.period.id, noKycFeb?.status, noKycFeb?.coins.carriedIn, noKycFeb?.coins.earned, noKycFeb?.coins.total], ['2025-02', 'settled', noKycCoins, 0, noKycCoins]);
+  assert.is(await hot(ctx, `earnings:${noKyc}`), 0);
+  assert.is(await hot(ctx, `settling:earnings:${noKyc}`), noKycCoins);
+});
+
+month('a failed payout is retried while its period is open, and refused once it closed', async (ctx) => {
+  const { tiered } = ctx.streamers;
+  const [jan] = await statements(ctx, `earnings:${tiered}`);
+  const payoutId = jan?.payout?.id ?? '';
+  const coins = jan?.coins.total ?? 0;
+  // The coins returned on Feb 1 (fake clock); it is March now: February's period has closed.
+  const late = await admin<{ error: { code: string; message: string } }>(ctx, 'POST', `/v1/admin/payouts/${payoutId}/retry`);
+  assert.is(late.status, 409);
+  assert.match(late.body.error.message, '2025-02');
+  // March's run already took the returned coins into February's statement, as adjustments.
+  const [, feb] = await statements(ctx, `earnings:${tiered}`);
+  assert.equal([feb?.period.id, feb?.coins.adjustments, feb?.coins.total], ['2025-02', coins, coins]);
+  assert.is(feb?.payout?.status, 'failed', 'the same refused account refuses again');
+
+  // Fix the account and retry February's payout inside March: the coins go out once.
+  ctx.standIn.refuseTransfersTo.delete('acct_refusedA');
+  assert.is((await admin(ctx, 'PUT', `/v1/admin/payees/streamer/${tiered}`, { stripeAccount: 'acct_fixedA' })).status, 200);
+  ctx.standIn.refuseTransfersTo.add('acct_refusedA');
+  const retried = await admin<{ status: string; attempts: number; transferId: string }>(ctx, 'POST', `/v1/admin/payouts/${feb?.payout?.id ?? ''}/retry`);
+  assert.is(retried.status, 200, JSON.stringify(retried.body));
+  assert.equal([retried.body.status, retried.body.attempts], ['paid', 2]);
+  const transfer = ctx.standIn.transfers.find((t) => t.id === retried.body.transferId);
+  assert.equal([transfer?.destination, transfer?.idempotencyKey, String(transfer?.amount)], ['acct_fixedA', `payout:${feb?.payout?.id ?? ''}:2`, feb?.payable.replace('.', '')]);
+  const twice = await admin<{ error: { code: string } }>(ctx, 'POST', `/v1/admin/payouts/${feb?.payout?.id ?? ''}/retry`);
+  assert.is(twice.body.error.code, 'CONFLICT');
+  assert.is(await hot(ctx, `earnings:${tiered}`), 0);
+  assert.is(await hot(ctx, `settling:earnings:${tiered}`), 0);
+  const report = await flushAndReconcile(ctx.server);
+  assert.ok(report.ok, JSON.stringify(report.mismatches));
+});
+
+month('manual payouts: a CSV export, then the bank\'s outcome; statements as JSON and CSV, for their owner only', async (ctx) => {
+  const [agencyJan] = await statements(ctx, `agency:${ctx.agency}`);
+  const csv = await admin<string>(ctx, 'POST', '/v1/admin/payouts/export');
+  assert.is(csv.status, 200);
+  assert.ok(csv.body.startsWith('payout_id,settlement_id,payee,currency,amount,coins\n'));
+  assert.ok(csv.body.includes(`${agencyJan?.payout?.id ?? ''},${agencyJan?.id ?? ''},agency:${ctx.agency},USD,`), csv.body);
+  const again = await admin<string>(ctx, 'POST', '/v1/admin/payouts/export');
+  assert.not.ok(again.body.includes(agencyJan?.payout?.id ?? '-'), 'an exported payout is not exported twice');
+  const noReference = await admin<{ error: { code: string } }>(ctx, 'POST', `/v1/admin/payouts/${agencyJan?.payout?.id ?? ''}/mark`, { outcome: 'paid' });
+  assert.is(noReference.status, 400);
+  const paid = await admin<{ status: string }>(ctx, 'POST', `/v1/admin/payouts/${agencyJan?.payout?.id ?? ''}/mark`, { outcome: 'paid', reference: 'WIRE-2025-0001' });
+  assert.is(paid.body.status, 'paid');
+  assert.is(await hot(ctx, `settling:agency:${ctx.agency}`), 0);
+
+  const { daily, tiered } = ctx.streamers;
+  const [first] = await statements(ctx, `earnings:${daily}`);
+  const own = await http<Statement>(ctx.server, 'GET', `/v1/settlements/${first?.id ?? ''}`, { bearer: await token(daily, 'streamer') });
+  assert.equal(own.body, first);
+  const asCsv = await http<string>(ctx.server, 'GET', `/v1/settlements/${first?.id ?? ''}?format=csv`, { bearer: await token(daily, 'streamer') });
+  assert.ok(asCsv.body.split('\n')[0]?.startsWith('statement,payee,period,status,line,coins,amount,currency,note'));
+  assert.ok(asCsv.body.includes(`,payable,,${first?.payable ?? ''},EUR,`), asCsv.body);
+  const other = await http<{ error: { code: string } }>(ctx.server, 'GET', `/v1/settlements/${first?.id ?? ''}`, { bearer: await token(tiered, 'streamer') });
+  assert.is(other.status, 404);
+  const mine = await http<Statement[]>(ctx.server, 'GET', '/v1/streamers/me/settlements', { bearer: await token(daily, 'streamer') });
+  assert.is(mine.body.length, (await statements(ctx, `earnings:${daily}`)).length);
+});
+
+month.run();
