@@ -126,23 +126,11 @@ export class SettlementService {
 
   /** Moves the coins into settling (once, by key) and opens the payout. Resumable. */
   private async post(row: SettlementRow): Promise<SettlementRow> {
-    if (row.entry_id === null) throw new InvariantViolation(`settlement ${row.id} is posting without an entry id`);
-    const coins = Number(row.coins);
-    try {
-      await this.wallets.postEntry({
-        entryId: row.entry_id, kind: 'settlement', nowMs: this.clock(),
-        meta: { settlementId: row.id, payee: row.payee_account, periodId: row.period_id },
-        postings: [{ accountId: row.payee_account, amount: -coins }, { accountId: settlingAccount(row.payee_account), amount: coins }],
-        flooredAccounts: new Set([row.payee_account]),
-        idempotencyKey: `settlement:${row.id}`, fingerprint: row.coins,
-      });
-    } catch (error) {
-      // The ledger said the payee had these coins; a hot store that disagrees is a broken invariant.
-      if (error instanceof DomainError && error.code === 'INSUFFICIENT_FUNDS') {
-        throw new InvariantViolation(`hot balance of ${row.payee_account} is below the ${coins} coins the ledger owes it`);
-      }
-      throw error;
-    }
+    const entryId = row.entry_id;
+    if (entryId === null) throw new InvariantViolation(`settlement ${row.id} is posting without an entry id`);
+    // The idempotency record lives 24 h; the ledger (complete after waitForLedger) remembers for ever.
+    const [posted] = await this.sql`select 1 from journal_entries where id = ${entryId}::uuid`;
+    if (posted === undefined) await this.postSettlementEntry(row, entryId);
     const [settled] = await this.sql.begin(async (tx) => {
       await tx`
         insert into payouts (id, settlement_id, payee_account, method, destination, currency, amount, coins, status)
@@ -155,6 +143,25 @@ export class SettlementService {
         returning ${settlementColumns(tx)}`;
     });
     return settled ?? row;
+  }
+
+  private async postSettlementEntry(row: SettlementRow, entryId: string): Promise<void> {
+    const coins = Number(row.coins);
+    try {
+      await this.wallets.postEntry({
+        entryId, kind: 'settlement', nowMs: this.clock(),
+        meta: { settlementId: row.id, payee: row.payee_account, periodId: row.period_id },
+        postings: [{ accountId: row.payee_account, amount: -coins }, { accountId: settlingAccount(row.payee_account), amount: coins }],
+        flooredAccounts: new Set([row.payee_account]),
+        idempotencyKey: `settlement:${row.id}`, fingerprint: row.coins,
+      });
+    } catch (error) {
+      // The ledger said the payee had these coins; a hot store that disagrees is a broken invariant.
+      if (error instanceof DomainError && error.code === 'INSUFFICIENT_FUNDS') {
+        throw new InvariantViolation(`hot balance of ${row.payee_account} is below the ${coins} coins the ledger owes it`);
+      }
+      throw error;
+    }
   }
 
   private async unsettled(payeeAccount: string, period: Period): Promise<{ carriedIn: bigint; earned: bigint; adjustments: bigint; total: bigint }> {

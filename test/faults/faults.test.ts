@@ -30,12 +30,13 @@ async function api<T>(server: ServerProcess, method: string, url: string, bearer
   return await response.json() as T;
 }
 
-async function prepare(server: ServerProcess): Promise<{ roomId: string; viewers: string[]; admin: string }> {
+async function prepare(server: ServerProcess): Promise<{ roomId: string; streamerId: string; viewers: string[]; admin: string }> {
   const admin = await token('fault-admin', 'admin');
   const viewers = [uniqueId('v'), uniqueId('v'), uniqueId('v')];
   for (const userId of viewers) await api(server, 'POST', '/v1/admin/grants', admin, { userId, coins: viewerCoins, reason: 'storm' });
-  const room = await api<{ id: string }>(server, 'POST', '/v1/rooms', await token(uniqueId('s'), 'streamer'), {});
-  return { roomId: room.id, viewers, admin };
+  const streamerId = uniqueId('s');
+  const room = await api<{ id: string }>(server, 'POST', '/v1/rooms', await token(streamerId, 'streamer'), {});
+  return { roomId: room.id, streamerId, viewers, admin };
 }
 
 async function storm(server: ServerProcess, roomId: string, viewers: string[], ms: number,
@@ -92,7 +93,7 @@ async function assertReplaysAnswerFirstAck(server: ServerProcess, acked: AckedGi
   }
 }
 
-interface FaultRun { server: ServerProcess; roomId: string; viewers: string[]; admin: string }
+interface FaultRun { server: ServerProcess; roomId: string; streamerId: string; viewers: string[]; admin: string }
 
 /** Starts a server on its own data, funds viewers and opens a room, runs the body, and removes it all. */
 async function withServer(env: Record<string, string>, body: (run: FaultRun) => Promise<void>): Promise<void> {
@@ -163,11 +164,17 @@ faults('(d) the flusher killed between COMMIT and XACK: the next run writes no d
   });
 });
 
-faults('(e) Redis wiped, rebuild-wallets: balances, earnings and replays are what they were', async () => {
-  await withServer({}, async ({ server, roomId, viewers, admin }) => {
+faults('(e) Redis wiped, rebuild-wallets: balances, earnings, live boards and replays are what they were', async () => {
+  await withServer({}, async ({ server, roomId, streamerId, viewers, admin }) => {
     const gifts = await storm(server, roomId, viewers, 1_000);
     await drained(server, admin);
     const balancesBefore = await Promise.all(viewers.map(async (userId) => api<{ balance: number }>(server, 'GET', '/v1/wallet', await token(userId, 'viewer'))));
+    const earnings = async () => {
+      const figures = await api<{ total: number; unsettled: number; month: number; liveSession: unknown[] }>(server, 'GET', '/v1/streamers/me/earnings', await token(streamerId, 'streamer'));
+      return [figures.total, figures.unsettled, figures.month, figures.liveSession];
+    };
+    const earningsBefore = await earnings();
+    assert.ok(Number(earningsBefore[0]) > 0);
     await server.kill9();
     const redis = new Redis(server.redisUrl);
     await redis.flushall();
@@ -177,6 +184,7 @@ faults('(e) Redis wiped, rebuild-wallets: balances, earnings and replays are wha
     await server.start();
     const balancesAfter = await Promise.all(viewers.map(async (userId) => api<{ balance: number }>(server, 'GET', '/v1/wallet', await token(userId, 'viewer'))));
     assert.equal(balancesAfter.map((b) => b.balance), balancesBefore.map((b) => b.balance));
+    assert.equal(await earnings(), earningsBefore, 'lifetime, unsettled, month and the room\'s board are rebuilt from the ledger');
     await assertExactlyOnceAndClean(server, admin, gifts.acked, viewers);
     await assertReplaysAnswerFirstAck(server, gifts.acked);
   });
