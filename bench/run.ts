@@ -165,7 +165,9 @@ class Target {
     await sampler;
     result.flushLagMaxSeconds = Math.round(lagMax * 100) / 100;
     if (check) {
-      for (let i = 0; i < 300; i += 1) {
+      // The check compares a finished ledger: wait for the backlog to drain (bounded at
+      // 3 minutes), or the count would race the flusher and cry wolf.
+      for (let i = 0; i < 1_800; i += 1) {
         const ready = await fetch(`${this.server.url}/ready`).then((r) => r.json() as Promise<{ journal: { entries: number } }>);
         if (ready.journal.entries === 0) break;
         await new Promise((r) => setTimeout(r, 100));
