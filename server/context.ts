@@ -86,6 +86,7 @@ export async function createContext(config: Config, storage: Storage, clock: () 
   const stripe = config.stripeSecretKey === undefined ? null : stripeClient(config.stripeSecretKey, config.stripeApiBase);
   const provider = stripe === null ? new SandboxProvider() : new StripeProvider(stripe);
   const splitRules = new SplitRules(sql);
+  await splitRules.preload();
   const payees = new PayeeDirectory(sql);
   const context: AppContext = {
     config, sql, redis, flusherRedis, wallets, catalog, metrics, flusher, stripe, splitRules, clock, payees,

@@ -1,4 +1,5 @@
 import { defaultContract, payeesOf, validateContract, type SplitContract, type TieredPayee } from '../../domain/split-contracts.js';
+import { DomainError } from '../../domain/errors.js';
 import type { Sql } from '../db/sql.js';
 
 interface ContractRow {
@@ -22,8 +23,13 @@ export class SplitRules {
 
   constructor(private readonly sql: Sql) {}
 
+  /** Loads every contract; the server calls it at start so the first gift finds them in memory. */
+  async preload(): Promise<void> {
+    await this.refresh();
+  }
+
   async payeesFor(streamerId: string): Promise<TieredPayee[]> {
-    if (this.loadedAtMs === 0) await this.refresh();
+    if (this.loadedAtMs === 0) await this.refresh().catch(() => { throw new DomainError('UNAVAILABLE', 'split contracts could not be read'); });
     // A stale copy still serves while the refresh runs: a gift never waits on it.
     else if (Date.now() - this.loadedAtMs > cacheTtlMs) this.refresh().catch(() => { /* retried on the next gift */ });
     return payeesOf(streamerId, this.contracts.get(streamerId) ?? defaultContract);
