@@ -38,7 +38,10 @@ export interface TieredPayee {
 export const defaultContract: SplitContract = { creatorTiers: [{ fromMonthCoins: 0, bps: 7_000 }], agency: null };
 
 const tiersMax = 10;
-const agencyIdPattern = /^[A-Za-z0-9_-]{1,64}$/;
+
+export function isAgencyId(value: string): boolean {
+  return /^[A-Za-z0-9_-]{1,64}$/.test(value);
+}
 
 /** Refuses a contract that could pay out more than a gift, or whose tiers are ambiguous. */
 export function validateContract(contract: SplitContract): void {
@@ -54,7 +57,7 @@ export function validateContract(contract: SplitContract): void {
   });
   const agencyBps = contract.agency?.bps ?? 0;
   if (contract.agency !== null) {
-    if (!agencyIdPattern.test(contract.agency.agencyId)) refuse('an agency id is 1 to 64 characters of [A-Za-z0-9_-]');
+    if (!isAgencyId(contract.agency.agencyId)) refuse('an agency id is 1 to 64 characters of [A-Za-z0-9_-]');
     if (!Number.isInteger(agencyBps) || agencyBps < 1 || agencyBps > bpsScale) refuse(`an agency share is 1 to ${bpsScale} basis points`);
   }
   const creatorMax = Math.max(...tiers.map((tier) => tier.bps));

@@ -132,10 +132,6 @@ export class WalletStore {
     return { balance: Number(balance ?? 0), frozen: Number(frozen) === 1 };
   }
 
-  async earnedTotal(streamerId: string): Promise<number> {
-    return Number(await this.call(() => this.redis.hget(this.keys.earned, streamerId)) ?? 0);
-  }
-
   async setFrozen(userId: string, reason: string | null): Promise<void> {
     await this.call(() => reason === null
       ? this.redis.hdel(this.keys.frozen, userId)

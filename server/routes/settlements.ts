@@ -1,16 +1,15 @@
 import type { FastifyInstance } from 'fastify';
 import { earningsAccount } from '../../domain/accounts.js';
 import { DomainError } from '../../domain/errors.js';
-import { limits } from '../../domain/limits.js';
 import { kycStatuses, parseRate, payoutMethods } from '../../domain/settlement.js';
 import { parseInstant, schedules } from '../../domain/settlement-periods.js';
-import { validateContract, type SplitContract } from '../../domain/split-contracts.js';
+import { isAgencyId, validateContract, type SplitContract } from '../../domain/split-contracts.js';
 import type { AppContext } from '../context.js';
 import { identityOf, requireRole } from '../plugins/auth.js';
 import { payeeAccountOf, type PayeeKind } from '../services/payees.js';
 import type { PayoutRow, PayoutStatus } from '../services/payouts.js';
 import { statementCsv, toStatement } from '../services/statements.js';
-import { bearerSecurity, errorReply } from './schemas.js';
+import { bearerSecurity, errorReply, limitParam, pageLimit } from './schemas.js';
 
 const idParam = (name: string) => ({
   type: 'object', properties: { [name]: { type: 'string', pattern: '^[A-Za-z0-9_.:@-]{1,128}$' } }, required: [name],
@@ -22,15 +21,9 @@ const payeeParams = {
 } as const;
 const listQuery = {
   type: 'object',
-  properties: { limit: { type: 'string', pattern: '^[0-9]{1,4}$', default: String(limits.pageSizeDefault) } },
+  properties: { limit: limitParam },
 } as const;
 const adminErrors = { 400: errorReply, 401: errorReply, 403: errorReply, 404: errorReply, 409: errorReply, 503: errorReply };
-
-function pageLimit(text: string): number {
-  const limit = Number(text);
-  if (limit < 1 || limit > limits.pageSizeMax) throw new DomainError('INVALID_ARGUMENT', `limit must be 1 to ${limits.pageSizeMax}`);
-  return limit;
-}
 
 function publicPayout(row: PayoutRow): Record<string, unknown> {
   return {
@@ -54,7 +47,7 @@ export async function settlementRoutes(app: FastifyInstance, ctx: AppContext): P
     },
   }, async (request) => {
     const { id } = request.params as { id: string };
-    if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) throw new DomainError('INVALID_ARGUMENT', 'an agency id is 1 to 64 characters of [A-Za-z0-9_-]');
+    if (!isAgencyId(id)) throw new DomainError('INVALID_ARGUMENT', 'an agency id is 1 to 64 characters of [A-Za-z0-9_-]');
     await ctx.payees.saveAgency(id, (request.body as { name: string }).name);
     return { id, name: (request.body as { name: string }).name, account: `agency:${id}` };
   });

@@ -1,18 +1,16 @@
 import type { FastifyInstance } from 'fastify';
 import { earningsAccount, walletAccount } from '../../domain/accounts.js';
-import { DomainError } from '../../domain/errors.js';
-import { limits } from '../../domain/limits.js';
 import type { AppContext } from '../context.js';
 import { identityOf, requireRole } from '../plugins/auth.js';
 import { accountLines, earningsByRoom, earningsFigures } from '../services/ledger-queries.js';
 import { liveFigures, roomLive } from '../services/live-earnings.js';
 import { periodContaining } from '../../domain/settlement-periods.js';
-import { bearerSecurity, coins, errorReply, signedCoins } from './schemas.js';
+import { bearerSecurity, coins, errorReply, limitParam, pageLimit, signedCoins } from './schemas.js';
 
 const pageQuery = {
   type: 'object',
   properties: {
-    limit: { type: 'string', pattern: '^[0-9]{1,4}$', default: String(limits.pageSizeDefault) },
+    limit: limitParam,
     before: { type: 'string', pattern: '^[0-9]{1,18}$' },
   },
   additionalProperties: false,
@@ -60,9 +58,7 @@ export async function walletRoutes(app: FastifyInstance, ctx: AppContext): Promi
   }, async (request) => {
     const identity = identityOf(request);
     const query = request.query as { limit: string; before?: string };
-    const limit = Number(query.limit);
-    if (limit < 1 || limit > limits.pageSizeMax) throw new DomainError('INVALID_ARGUMENT', `limit must be 1 to ${limits.pageSizeMax}`);
-    return accountLines(ctx.sql, walletAccount(identity.userId), limit, query.before === undefined ? null : BigInt(query.before));
+    return accountLines(ctx.sql, walletAccount(identity.userId), pageLimit(query.limit), query.before === undefined ? null : BigInt(query.before));
   });
 
   const topGifterSchema = { type: 'object', properties: { userId: { type: 'string' }, coins } } as const;

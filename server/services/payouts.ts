@@ -6,6 +6,7 @@ import { periodContaining } from '../../domain/settlement-periods.js';
 import type { Sql } from '../db/sql.js';
 import type { PayoutTransfers } from '../payments/transfers.js';
 import type { WalletStore } from '../redis/wallet-store.js';
+import { toCsv } from './csv.js';
 import type { PayeeDirectory } from './payees.js';
 
 // Payouts move settled coins out: a transfer that went out moves them from settling to
@@ -108,11 +109,10 @@ export class PayoutService {
       update payouts set status = 'exported', updated_at = now()
        where id in (select id from payouts where method = 'manual' and status = 'pending' order by created_at for update)
       returning ${tx.unsafe(payoutColumns)}`);
-    const lines = ['payout_id,settlement_id,payee,currency,amount,coins'];
-    for (const row of rows.sort((a, b) => a.id.localeCompare(b.id))) {
-      lines.push([row.id, row.settlement_id, row.payee_account, row.currency, row.amount, row.coins].map(csvField).join(','));
-    }
-    return `${lines.join('\n')}\n`;
+    return toCsv([
+      ['payout_id', 'settlement_id', 'payee', 'currency', 'amount', 'coins'],
+      ...rows.sort((a, b) => a.id.localeCompare(b.id)).map((row) => [row.id, row.settlement_id, row.payee_account, row.currency, row.amount, row.coins]),
+    ]);
   }
 
   /** The outcome of a manual payment, reported by an admin. */
@@ -200,8 +200,4 @@ export class PayoutService {
     if (row === undefined) throw new DomainError('NOT_FOUND', 'no such payout');
     throw new DomainError('CONFLICT', `${message}; this one is ${row.status}`);
   }
-}
-
-export function csvField(value: string): string {
-  return /[",\n\r]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
 }

@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { isPayeeAccount, settlingAccount } from '../../domain/accounts.js';
 import { DomainError, InvariantViolation } from '../../domain/errors.js';
 import { Fiat } from '../../domain/fiat.js';
-import { carryReasonText, computePayable, settlementOutcome, type CarryReason } from '../../domain/settlement.js';
+import { computePayable, settlementOutcome, type CarryReason } from '../../domain/settlement.js';
 import { lastClosedPeriod, type Period, type Schedule } from '../../domain/settlement-periods.js';
 import type postgres from 'postgres';
 import type { Sql } from '../db/sql.js';
@@ -201,9 +201,5 @@ export class SettlementService {
        where true ${filter.payeeAccount === undefined ? this.sql`` : this.sql`and payee_account = ${filter.payeeAccount}`}
              ${filter.periodId === undefined ? this.sql`` : this.sql`and period_id = ${filter.periodId}`}
        order by period_end desc, id desc limit ${filter.limit}`;
-  }
-
-  reasonText(reason: CarryReason | null): string | null {
-    return reason === null ? null : carryReasonText[reason];
   }
 }

@@ -2,7 +2,7 @@ import { accountKind, accountOwner } from '../../domain/accounts.js';
 import { carryReasonText } from '../../domain/settlement.js';
 import { Fiat, formatFiat } from '../../domain/fiat.js';
 import type { PayoutRow } from './payouts.js';
-import { csvField } from './payouts.js';
+import { toCsv } from './csv.js';
 import type { SettlementRow } from './settlements.js';
 
 // The statement a payee reads: what was owed, what was withheld and why, what is paid.
@@ -74,5 +74,5 @@ export function statementCsv(statement: Statement): string {
   line('tax_withheld', '', `-${statement.tax}`, `${statement.taxProfile ?? 'no tax profile on file'} at ${statement.taxRate}`);
   line('fees', '', `-${statement.fee}`, `${statement.payoutMethod} payout`);
   line('payable', '', statement.payable, statement.reasonText ?? '');
-  return `${lines.map((fields) => fields.map(csvField).join(',')).join('\n')}\n`;
+  return toCsv(lines);
 }
