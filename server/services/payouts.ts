@@ -65,7 +65,7 @@ export class PayoutService {
        order by created_at desc, id desc limit ${filter.limit}`;
   }
 
-  /** Sends every Stripe payout that is due or was interrupted; failures are recorded, not thrown. */
+  /** Sends every Stripe payout that is due or was interrupted; refusals are recorded, outages leave it waiting. */
   async sendDue(): Promise<{ paid: number; failed: number; waiting: number }> {
     const result = { paid: 0, failed: 0, waiting: 0 };
     if (this.transfers === null) return result;
@@ -76,7 +76,10 @@ export class PayoutService {
         const row = await this.send(id);
         if (row.status === 'paid') result.paid += 1;
         else if (row.status === 'failed') result.failed += 1;
-      } catch {
+      } catch (error) {
+        // The provider or storage did not answer: the payout stays and the next sweep resumes
+        // it with the same key. Anything else is a bug or a broken invariant: let it out.
+        if (!(error instanceof DomainError)) throw error;
         result.waiting += 1;
       }
     }
