@@ -141,6 +141,21 @@ month('contracts, profiles and bad input', async (ctx) => {
   assert.is(future.body.error.code, 'INVALID_ARGUMENT');
   const viewer = await http(ctx.server, 'POST', '/v1/admin/settlements/run', { bearer: await token('v', 'viewer'), body: {} });
   assert.is(viewer.status, 403);
+  for (const asOf of ['yesterday', '2025-13-45T00:00:00Z', 20250101]) {
+    const reply = await admin<{ error: { code: string } }>(ctx, 'POST', '/v1/admin/settlements/run', { asOf });
+    assert.equal([reply.status, reply.body.error.code], [400, 'INVALID_ARGUMENT'], String(asOf));
+  }
+  for (const rate of ['1.5', '-0.1', 'abc', '0.1234567', 0.3]) {
+    const reply = await admin<{ error: { code: string } }>(ctx, 'PUT', '/v1/admin/tax-rates/BAD_RATE', { rate });
+    assert.equal([reply.status, reply.body.error.code], [400, 'INVALID_ARGUMENT'], String(rate));
+  }
+  assert.not.ok((await admin<{ code: string }[]>(ctx, 'GET', '/v1/admin/tax-rates')).body.some((r) => r.code === 'BAD_RATE'));
+  for (const [method, url] of [['GET', '/v1/settlements/st_nope'], ['POST', '/v1/admin/payouts/po_nope/retry'], ['POST', '/v1/admin/payouts/po_nope/send']] as const) {
+    const reply = await admin<{ error: { code: string } }>(ctx, method, url);
+    assert.equal([reply.status, reply.body.error.code], [404, 'NOT_FOUND'], url);
+  }
+  const bigPage = await admin<{ error: { code: string } }>(ctx, 'GET', '/v1/admin/settlements?limit=5000');
+  assert.equal([bigPage.status, bigPage.body.error.code], [400, 'INVALID_ARGUMENT']);
 });
 
 month('a month of gifts settles to the coin and the cent; re-runs change nothing; KYC carries over', async (ctx) => {
@@ -320,6 +335,11 @@ month('manual payouts: a CSV export, then the bank\'s outcome; statements as JSO
   assert.is(noReference.status, 400);
   const paid = await admin<{ status: string }>(ctx, 'POST', `/v1/admin/payouts/${agencyJan?.payout?.id ?? ''}/mark`, { outcome: 'paid', reference: 'WIRE-2025-0001' });
   assert.is(paid.body.status, 'paid');
+  for (const url of [`/v1/admin/payouts/${agencyJan?.payout?.id ?? ''}/retry`, `/v1/admin/payouts/${agencyJan?.payout?.id ?? ''}/send`]) {
+    assert.is((await admin<{ error: { code: string } }>(ctx, 'POST', url)).body.error.code, 'CONFLICT', url);
+  }
+  const markedTwice = await admin<{ error: { code: string } }>(ctx, 'POST', `/v1/admin/payouts/${agencyJan?.payout?.id ?? ''}/mark`, { outcome: 'failed', reason: 'late bounce' });
+  assert.is(markedTwice.body.error.code, 'CONFLICT');
   assert.is(await hot(ctx, `settling:agency:${ctx.agency}`), 0);
 
   const { daily, tiered } = ctx.streamers;
