@@ -23,6 +23,8 @@ export interface Config {
   walletNamespace: string;
   journalLengthMax: number;
   flusherEnabled: boolean;
+  /** Flush on a worker thread (the default) rather than in the gateway's event loop (FLUSHER=inline). */
+  flusherThread: boolean;
   flusherName: string;
   flusherLanes: number;
   logLevel: string;
@@ -86,6 +88,7 @@ export function loadConfig(env: Env = process.env): Config {
     walletNamespace: namespace,
     journalLengthMax: integerSetting(env, 'JOURNAL_LENGTH_MAX', limits.journalLengthMax, 1, 50_000_000),
     flusherEnabled: env.FLUSHER !== 'off',
+    flusherThread: env.FLUSHER !== 'inline',
     flusherName: env.FLUSHER_NAME ?? `server-${hostname()}`,
     flusherLanes: integerSetting(env, 'FLUSHER_LANES', 1, 1, 16),
     logLevel: env.LOG_LEVEL ?? 'info',

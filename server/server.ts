@@ -3,6 +3,7 @@ import { attachGateway, type Gateway } from '../realtime/gateway.js';
 import { buildApp } from './app.js';
 import type { Config } from './config.js';
 import { createContext, type AppContext } from './context.js';
+import { FlusherThread } from './flusher/flusher-thread.js';
 import { ensureStorage, type StorageUrls } from './local-services/index.js';
 import { reconcile } from './services/reconcile.js';
 
@@ -29,13 +30,19 @@ export async function startServer(config: Config, options: { logger?: boolean; s
   const app = await buildApp(ctx, { logger: options.logger ?? false });
   const gateway = attachGateway(ctx, app.server);
   ctx.notifier = gateway;
+  const flusherThread = config.flusherEnabled && config.flusherThread
+    ? new FlusherThread({ redisUrl: storage.redisUrl, databaseUrl: storage.databaseUrl, namespace: config.walletNamespace,
+      consumerName: config.flusherName, lanes: config.flusherLanes }, (message) => app.log.warn({ message }, 'flusher'))
+    : null;
+  const flusherStats = () => flusherThread?.stats ?? ctx.flusher.stats;
   let flushedSeen = 0;
   let failuresSeen = 0;
   const metricsTimer = setInterval(() => {
-    ctx.metrics.ledgerFlushed.inc(ctx.flusher.stats.flushedEntries - flushedSeen);
-    ctx.metrics.flushFailures.inc(ctx.flusher.stats.failures - failuresSeen);
-    flushedSeen = ctx.flusher.stats.flushedEntries;
-    failuresSeen = ctx.flusher.stats.failures;
+    const stats = flusherStats();
+    ctx.metrics.ledgerFlushed.inc(stats.flushedEntries - flushedSeen);
+    ctx.metrics.flushFailures.inc(stats.failures - failuresSeen);
+    flushedSeen = stats.flushedEntries;
+    failuresSeen = stats.failures;
   }, 1_000);
   metricsTimer.unref();
   // Announce that this node takes gifts, so rebuild-wallets refuses to run under it.
@@ -64,7 +71,8 @@ export async function startServer(config: Config, options: { logger?: boolean; s
       .catch((error: unknown) => app.log.error({ err: error }, 'settlement run failed'));
   }, settlementEveryMs);
   settlementTimer.unref();
-  if (config.flusherEnabled) ctx.flusher.start();
+  if (flusherThread !== null) flusherThread.start();
+  else if (config.flusherEnabled) ctx.flusher.start();
   const address = await app.listen({ port: config.port, host: config.host });
   return {
     ctx, app, gateway, storage,
@@ -78,6 +86,7 @@ export async function startServer(config: Config, options: { logger?: boolean; s
       clearInterval(settlementTimer);
       await gateway.close();
       await app.close().catch(() => {});
+      await flusherThread?.stop();
       await ctx.flusher.stop();
       await ctx.flusher.drain().catch(() => {});
       await ctx.close();

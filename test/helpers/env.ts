@@ -32,6 +32,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     walletNamespace: testStorage.namespace(),
     journalLengthMax: 500_000,
     flusherEnabled: true,
+    flusherThread: true,
     flusherName: `test-${randomBytes(3).toString('hex')}`,
     flusherLanes: 2,
     logLevel: 'warn',
