@@ -51,6 +51,8 @@ export interface ServerToClientEvents {
 export interface SocketData {
   userId: string;
   role: string;
+  /** False when the client asked (handshake `walletEcho: false`) to take its own gifts' balances from the acks only. */
+  walletEcho: boolean;
   /** roomId -> streamerId for the rooms this socket joined. */
   rooms: Map<string, string>;
 }

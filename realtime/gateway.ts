@@ -55,7 +55,7 @@ export function attachGateway(app: AppContext, httpServer: HttpServer): Gateway 
   const buckets = new Map<string, TokenBucket>();
   const ctx: HandlerContext = {
     app, io,
-    broadcaster: new RoomBroadcaster(io),
+    broadcaster: new RoomBroadcaster(io, app.config.broadcastTickMs),
     leaderboards: new LeaderboardPublisher((roomId) => topGifters(app.wallets.redis, app.wallets.keys, roomId), (event) => {
       io.to([roomChannels.single(event.roomId), roomChannels.batch(event.roomId)]).emit('leaderboard', event);
     }),
@@ -71,9 +71,12 @@ export function attachGateway(app: AppContext, httpServer: HttpServer): Gateway 
 
   io.use((socket, next) => {
     const auth: unknown = socket.handshake.auth;
-    const token = typeof auth === 'object' && auth !== null && Object.hasOwn(auth, 'token') ? (auth as { token: unknown }).token : undefined;
-    app.tokens.verify(token).then((identity) => {
-      socket.data = { userId: identity.userId, role: identity.role, rooms: new Map() };
+    const field = (name: string): unknown => typeof auth === 'object' && auth !== null && Object.hasOwn(auth, name) ? (auth as Record<string, unknown>)[name] : undefined;
+    const echo = field('walletEcho');
+    const walletEcho = echo === undefined ? true : echo;
+    if (typeof walletEcho !== 'boolean') { next(new Error('INVALID_ARGUMENT')); return; }
+    app.tokens.verify(field('token')).then((identity) => {
+      socket.data = { userId: identity.userId, role: identity.role, walletEcho, rooms: new Map() };
       next();
     }, () => next(new Error('UNAUTHENTICATED')));
   });

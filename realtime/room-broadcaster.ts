@@ -1,5 +1,6 @@
 import type { Server } from 'socket.io';
 import { limits } from '../domain/limits.js';
+import { channelSize } from './handlers/context.js';
 import { giftBatchFields, type GiftBatchRow, type ClientToServerEvents, type GiftEvent, type ServerToClientEvents, type SocketData } from './events.js';
 
 type Io = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
@@ -52,18 +53,15 @@ export class RoomBroadcaster {
   }
 
   private send(roomId: string, gifts: GiftEvent[]): void {
-    // Skipping empty channels reads this node's rooms only: with a multi-node adapter,
-    // emit unconditionally (other nodes may hold the members).
-    const rooms = this.io.sockets.adapter.rooms;
     const batchChannel = roomChannels.batch(roomId);
-    if ((rooms.get(batchChannel)?.size ?? 0) > 0) {
+    if (channelSize(this.io, batchChannel) > 0) {
       this.io.to(batchChannel).emit('gifts', {
         roomId, fields: giftBatchFields,
         gifts: gifts.map((g): GiftBatchRow => [g.giftEventId, g.senderId, g.giftId, g.count, g.coins, g.combo, g.at]),
       });
     }
     const singleChannel = roomChannels.single(roomId);
-    if ((rooms.get(singleChannel)?.size ?? 0) > 0) {
+    if (channelSize(this.io, singleChannel) > 0) {
       for (const gift of gifts) this.io.to(singleChannel).emit('gift', gift);
     }
   }

@@ -17,3 +17,12 @@ export interface HandlerContext {
 }
 
 export const userChannel = (userId: string) => `u:${userId}`;
+
+/**
+ * Sockets of a channel on this node. Emitting to nobody still encodes the frame, so hot
+ * paths skip empty channels; with a multi-node adapter they must emit regardless (other
+ * nodes may hold the members).
+ */
+export function channelSize(io: Pick<Io, 'sockets'>, channel: string): number {
+  return io.sockets.adapter.rooms.get(channel)?.size ?? 0;
+}

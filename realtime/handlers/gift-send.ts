@@ -1,7 +1,7 @@
 import { DomainError } from '../../domain/errors.js';
 import type { GiftAck } from '../events.js';
 import { parseGiftSend } from '../validate.js';
-import { userChannel, type GatewaySocket, type HandlerContext } from './context.js';
+import { channelSize, userChannel, type GatewaySocket, type HandlerContext } from './context.js';
 
 export async function giftSend(ctx: HandlerContext, socket: GatewaySocket, payload: unknown): Promise<GiftAck> {
   const request = parseGiftSend(payload);
@@ -15,8 +15,12 @@ export async function giftSend(ctx: HandlerContext, socket: GatewaySocket, paylo
       giftEventId: receipt.giftEventId, roomId: request.roomId, senderId: socket.data.userId, giftId: request.giftId,
       count: request.count, coins: receipt.charged, combo: receipt.combo, at: receipt.atMs,
     });
-    ctx.io.to(userChannel(socket.data.userId)).emit('wallet', { balance: receipt.balance, frozen: false, reason: 'gift' });
-    ctx.io.to(userChannel(streamerId)).emit('earnings', {
+    const wallet = { balance: receipt.balance, frozen: false, reason: 'gift' };
+    const senderChannel = userChannel(socket.data.userId);
+    if (socket.data.walletEcho) ctx.io.to(senderChannel).emit('wallet', wallet);
+    // The ack carries this balance: only the user's other connections need the event.
+    else if (channelSize(ctx.io, senderChannel) > 1) socket.to(senderChannel).emit('wallet', wallet);
+    if (channelSize(ctx.io, userChannel(streamerId)) > 0) ctx.io.to(userChannel(streamerId)).emit('earnings', {
       giftEventId: receipt.giftEventId, roomId: request.roomId,
       delta: receipt.credit.payeeCoins[0] ?? 0, total: receipt.credit.earnedTotal,
       balance: receipt.credit.balance, month: receipt.credit.month, room: receipt.credit.room,

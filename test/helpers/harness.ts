@@ -22,9 +22,9 @@ export interface AckReply {
   [field: string]: unknown;
 }
 
-export async function connect(url: string, bearer: string | undefined): Promise<Socket> {
+export async function connect(url: string, bearer: string | undefined, auth: Record<string, unknown> = {}): Promise<Socket> {
   const socket = connectClient(url, {
-    transports: ['websocket'], auth: bearer === undefined ? {} : { token: bearer }, reconnection: false, forceNew: true,
+    transports: ['websocket'], auth: { ...(bearer === undefined ? {} : { token: bearer }), ...auth }, reconnection: false, forceNew: true,
   });
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', () => resolve());
@@ -33,8 +33,8 @@ export async function connect(url: string, bearer: string | undefined): Promise<
   return socket;
 }
 
-export async function connectAs(server: RunningServer, userId: string, role: Role = 'viewer'): Promise<Socket> {
-  return connect(server.url, await token(userId, role));
+export async function connectAs(server: RunningServer, userId: string, role: Role = 'viewer', auth: Record<string, unknown> = {}): Promise<Socket> {
+  return connect(server.url, await token(userId, role), auth);
 }
 
 export function request(socket: Socket, event: string, payload?: unknown, timeoutMs = 10_000): Promise<AckReply> {

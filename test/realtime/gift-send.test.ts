@@ -2,6 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Socket } from 'socket.io-client';
 import type { RunningServer } from '../../server/server.js';
+import { rejects } from '../helpers/assert.js';
 import { uniqueId } from '../helpers/env.js';
 import {
   connectAs, flushAndReconcile, grant, http, nextEvent, openRoom, request, requestId, startTestServer, token,
@@ -113,6 +114,31 @@ gifts('other members receive gift, batch members receive gifts, the streamer rec
   assert.equal(batch.gifts.map((row) => Object.fromEntries(batch.fields.map((field, i) => [field, row[i]]))), [{ ...gift, roomId: undefined }].map(({ roomId: _room, ...rest }) => rest));
   assert.equal(await earnings, { giftEventId: ack.giftEventId, roomId, delta: 14, total: 14, balance: 14, month: 14, room: 14 });
   assert.equal(await walletPush, { balance: 980, frozen: false, reason: 'gift' });
+});
+
+gifts('walletEcho: false: the ack is the sending connection\'s wallet update, the user\'s other connections still get the event', async (ctx) => {
+  const roomId = await openRoom(ctx.server, uniqueId('streamer'));
+  const userId = uniqueId('viewer');
+  await grant(ctx.server, userId, 100);
+  const quiet = await connectAs(ctx.server, userId, 'viewer', { walletEcho: false });
+  const otherDevice = await connectAs(ctx.server, userId);
+  ctx.sockets.push(quiet, otherDevice);
+  assert.ok((await request(quiet, 'room:join', { roomId })).ok);
+  const pushes: unknown[] = [];
+  quiet.on('wallet', (event: unknown) => pushes.push(event));
+  const elsewhere = nextEvent<Record<string, unknown>>(otherDevice, 'wallet');
+  const ack = await request(quiet, 'gift:send', { requestId: requestId(), roomId, giftId: 'rose', count: 3 });
+  assert.is(ack.balance, 97);
+  assert.equal(await elsewhere, { balance: 97, frozen: false, reason: 'gift' });
+  // A change this connection did not ack still arrives on it.
+  const granted = nextEvent<Record<string, unknown>>(quiet, 'wallet');
+  await grant(ctx.server, userId, 3);
+  assert.equal(await granted, { balance: 100, frozen: false, reason: 'grant' });
+  assert.equal(pushes, [{ balance: 100, frozen: false, reason: 'grant' }]);
+  for (const walletEcho of ['no', 0, null, { x: 1 }]) {
+    await rejects(connectAs(ctx.server, userId, 'viewer', { walletEcho }), (error) => error instanceof Error && error.message === 'INVALID_ARGUMENT',
+      `walletEcho ${JSON.stringify(walletEcho)}`);
+  }
 });
 
 gifts('NOT_IN_ROOM, UNKNOWN_ROOM, UNKNOWN_GIFT and a streamer gifting their own room are refused, nothing charged', async (ctx) => {
