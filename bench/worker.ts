@@ -13,7 +13,9 @@ export interface BenchUser { userId: string; token: string }
 
 export type Job =
   | { role: 'gifters'; url: string; users: BenchUser[]; rooms: string[]; inFlight: number; durationMs: number;
-      event: 'gift:send' | 'bench:ack'; receive: boolean; sendsMax: number }
+      event: 'gift:send' | 'bench:ack'; receive: boolean; sendsMax: number;
+      /** Paced instead of as fast as acks return: this many sends a second, round robin over the sockets. */
+      ratePerSec?: number }
   | { role: 'receivers'; url: string; users: BenchUser[]; roomId: string; durationMs: number }
   | { role: 'fixed-rate'; url: string; user: BenchUser; roomId: string; ratePerSec: number; durationMs: number }
   | { role: 'evalsha'; redisUrl: string; namespace: string; users: BenchUser[]; streamerId: string; inFlight: number; durationMs: number };
@@ -46,7 +48,8 @@ async function connectAll(url: string, users: BenchUser[]): Promise<Socket[]> {
   const sockets: Socket[] = [];
   for (let i = 0; i < users.length; i += 50) {
     sockets.push(...await Promise.all(users.slice(i, i + 50).map((user) => new Promise<Socket>((resolve, reject) => {
-      const socket = io(url, { transports: ['websocket'], auth: { token: user.token }, reconnection: false, forceNew: true });
+      // Clients take their own gifts' balances from the acks, as a real app would.
+      const socket = io(url, { transports: ['websocket'], auth: { token: user.token, walletEcho: false }, reconnection: false, forceNew: true });
       socket.once('connect', () => resolve(socket));
       socket.once('connect_error', reject);
     }))));
@@ -74,6 +77,22 @@ async function sendLoop(socket: Socket, roomId: string, event: string, deadline:
     } catch {
       countError('TIMEOUT');
     }
+  }
+}
+
+/**
+ * Calls send(n) for n = 0, 1, ... at ratePerSec for durationMs. Sends are owed by the
+ * clock, not by the timer's count: a late timer under load sends the backlog instead of
+ * quietly lowering the offered rate.
+ */
+async function paced(ratePerSec: number, durationMs: number, send: (n: number) => void): Promise<void> {
+  const started = Date.now();
+  const deadline = started + durationMs;
+  let sent = 0;
+  while (Date.now() < deadline) {
+    const owed = Math.floor(((Date.now() - started) / 1000) * ratePerSec);
+    for (; sent < owed; sent += 1) send(sent);
+    await new Promise((r) => setTimeout(r, 10));
   }
 }
 
@@ -107,15 +126,8 @@ async function prepare(job: Job): Promise<() => Promise<void>> {
     if (socket === undefined) throw new Error('no socket');
     await socket.emitWithAck('room:join', { roomId: job.roomId, batch: true });
     return async () => {
-      const deadline = Date.now() + job.durationMs;
       const pending: Promise<void>[] = [];
-      const perTick = job.ratePerSec / 100;
-      let due = 0;
-      while (Date.now() < deadline) {
-        due += perTick;
-        for (; due >= 1; due -= 1) pending.push(sendLoop(socket, job.roomId, 'gift:send', Infinity, { left: 1 }));
-        await new Promise((r) => setTimeout(r, 10));
-      }
+      await paced(job.ratePerSec, job.durationMs, () => pending.push(sendLoop(socket, job.roomId, 'gift:send', Infinity, { left: 1 })));
       await Promise.all(pending);
       socket.close();
     };
@@ -133,6 +145,19 @@ async function prepare(job: Job): Promise<() => Promise<void>> {
     await Promise.all(sockets.map((s, i) => s.emitWithAck('room:join', { roomId: job.rooms[i % job.rooms.length], batch: true })));
   }
   if (job.receive) sockets.forEach(listenForGifts);
+  const ratePerSec = job.ratePerSec;
+  if (ratePerSec !== undefined) {
+    return async () => {
+      const pending: Promise<void>[] = [];
+      await paced(ratePerSec, job.durationMs, (n) => {
+        const socket = sockets[n % sockets.length] as Socket;
+        pending.push(sendLoop(socket, job.rooms[(n % sockets.length) % job.rooms.length] ?? '', job.event, Infinity, { left: 1 }));
+      });
+      await Promise.all(pending);
+      if (job.receive) await new Promise((r) => setTimeout(r, 300));
+      sockets.forEach((s) => s.close());
+    };
+  }
   return async () => {
     const deadline = Date.now() + job.durationMs;
     const budget = { left: job.sendsMax };

@@ -25,6 +25,8 @@ export interface Config {
   flusherEnabled: boolean;
   /** Flush on a worker thread (the default) rather than in the gateway's event loop (FLUSHER=inline). */
   flusherThread: boolean;
+  /** How long a room's gifts gather before one `gifts` frame goes to its members. */
+  broadcastTickMs: number;
   flusherName: string;
   flusherLanes: number;
   logLevel: string;
@@ -89,6 +91,7 @@ export function loadConfig(env: Env = process.env): Config {
     journalLengthMax: integerSetting(env, 'JOURNAL_LENGTH_MAX', limits.journalLengthMax, 1, 50_000_000),
     flusherEnabled: env.FLUSHER !== 'off',
     flusherThread: env.FLUSHER !== 'inline',
+    broadcastTickMs: integerSetting(env, 'BROADCAST_TICK_MS', limits.broadcastTickMs, 10, 1_000),
     flusherName: env.FLUSHER_NAME ?? `server-${hostname()}`,
     flusherLanes: integerSetting(env, 'FLUSHER_LANES', 1, 1, 16),
     logLevel: env.LOG_LEVEL ?? 'info',

@@ -22,13 +22,13 @@ test('bench --quick runs every scenario, writes the JSON shape, and the money ch
       ratios: Record<string, number | null>;
     };
     assert.ok(result.machine.cores >= 1 && result.machine.memoryGiB >= 1 && result.machine.node.startsWith('v'));
-    for (const name of ['ack-only', 'evalsha', 'spread', 'hot-room', 'fanout', 'baseline-postgres-spread', 'baseline-postgres-hot-room']) {
+    for (const name of ['ack-only', 'evalsha', 'spread', 'hot-room', 'hot-room-half', 'fanout', 'baseline-postgres-spread', 'baseline-postgres-hot-room']) {
       const scenario = result.scenarios[name];
       assert.ok(scenario !== undefined, `scenario ${name} missing`);
       assert.ok(scenario.acked > 0, `${name} acked nothing`);
       for (const key of ['p50', 'p90', 'p99', 'max']) assert.type(scenario.ackMs[key], 'number');
     }
-    for (const name of ['evalsha', 'spread', 'hot-room', 'fanout']) assert.is(result.scenarios[name]?.correctness?.ok, true, name);
+    for (const name of ['evalsha', 'spread', 'hot-room', 'hot-room-half', 'fanout']) assert.is(result.scenarios[name]?.correctness?.ok, true, name);
     for (const key of ['spreadVsBaseline', 'hotRoomVsBaseline', 'spreadVsAckOnly']) assert.type(result.ratios[key], 'number');
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -33,6 +33,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     journalLengthMax: 500_000,
     flusherEnabled: true,
     flusherThread: true,
+    broadcastTickMs: 50,
     flusherName: `test-${randomBytes(3).toString('hex')}`,
     flusherLanes: 2,
     logLevel: 'warn',
