@@ -1,7 +1,8 @@
 import type { Server } from 'socket.io';
 import { limits } from '../domain/limits.js';
 import { channelSize } from './handlers/context.js';
-import { giftBatchFields, type GiftBatchRow, type ClientToServerEvents, type GiftEvent, type ServerToClientEvents, type SocketData } from './events.js';
+import { engineQueueEmpty, eventMessage, tcpSocketOf, textFrame } from './raw-frames.js';
+import { giftBatchFields, type GiftBatch, type GiftBatchRow, type ClientToServerEvents, type GiftEvent, type ServerToClientEvents, type SocketData } from './events.js';
 
 type Io = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 
@@ -52,10 +53,35 @@ export class RoomBroadcaster {
     this.send(roomId, gifts);
   }
 
+  /**
+   * One encoded frame for the whole room, written straight to each member's TCP socket
+   * (see raw-frames.ts); a member whose connection cannot take it that way in order gets
+   * the ordinary emit. This walks this node's members: with a multi-node adapter, the
+   * other nodes' members need the adapter's broadcast.
+   */
+  private sendBatch(members: ReadonlySet<string>, batch: GiftBatch): void {
+    let frame: Buffer | null = null;
+    for (const socketId of members) {
+      const socket = this.io.sockets.sockets.get(socketId);
+      if (socket === undefined) continue;
+      const tcp = tcpSocketOf(socket.conn);
+      if (tcp !== null && tcp.writableLength > limits.socketBacklogBytesMax) {
+        socket.disconnect(true);
+        continue;
+      }
+      if (tcp === null || !engineQueueEmpty(socket.conn)) {
+        socket.emit('gifts', batch);
+        continue;
+      }
+      frame ??= textFrame(eventMessage('gifts', batch));
+      tcp.write(frame);
+    }
+  }
+
   private send(roomId: string, gifts: GiftEvent[]): void {
-    const batchChannel = roomChannels.batch(roomId);
-    if (channelSize(this.io, batchChannel) > 0) {
-      this.io.to(batchChannel).emit('gifts', {
+    const members = this.io.sockets.adapter.rooms.get(roomChannels.batch(roomId));
+    if (members !== undefined && members.size > 0) {
+      this.sendBatch(members, {
         roomId, fields: giftBatchFields,
         gifts: gifts.map((g): GiftBatchRow => [g.giftEventId, g.senderId, g.giftId, g.count, g.coins, g.combo, g.at]),
       });

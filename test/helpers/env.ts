@@ -1,3 +1,4 @@
+import { limits } from '../../domain/limits.js';
 import { randomBytes } from 'node:crypto';
 import type { Config } from '../../server/config.js';
 
@@ -33,7 +34,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     journalLengthMax: 500_000,
     flusherEnabled: true,
     flusherThread: true,
-    broadcastTickMs: 50,
+    broadcastTickMs: limits.broadcastTickMs,
     flusherName: `test-${randomBytes(3).toString('hex')}`,
     flusherLanes: 2,
     logLevel: 'warn',

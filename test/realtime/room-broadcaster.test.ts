@@ -1,0 +1,111 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createServer, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Server } from 'socket.io';
+import { io as connectClient, type Socket } from 'socket.io-client';
+import type { GiftEvent } from '../../realtime/events.js';
+import type { Io } from '../../realtime/handlers/context.js';
+import { textFrame } from '../../realtime/raw-frames.js';
+import { RoomBroadcaster, roomChannels } from '../../realtime/room-broadcaster.js';
+
+// The broadcaster writes `gifts` frames straight to TCP sockets: a real Socket.IO client
+// must read them exactly as Socket.IO's own frames, at every frame size, in order.
+
+interface Context { http: HttpServer; io: Io; broadcaster: RoomBroadcaster; client: Socket; serverSocketId: string }
+const broadcast = suite<Context>('room broadcaster frames', {} as Context);
+
+broadcast.before(async (ctx) => {
+  ctx.http = createServer();
+  ctx.io = new Server(ctx.http, { transports: ['websocket'] }) as Io;
+  // A long tick: each test flushes by hand.
+  ctx.broadcaster = new RoomBroadcaster(ctx.io, 60_000);
+  const joined = new Promise<string>((resolve) => ctx.io.on('connection', (socket) => {
+    void socket.join(roomChannels.batch('r1'));
+    resolve(socket.id);
+  }));
+  await new Promise<void>((resolve) => ctx.http.listen(0, '127.0.0.1', resolve));
+  const { port } = ctx.http.address() as AddressInfo;
+  ctx.client = connectClient(`http://127.0.0.1:${port}`, { transports: ['websocket'], reconnection: false, forceNew: true });
+  ctx.serverSocketId = await joined;
+});
+
+broadcast.after(async (ctx) => {
+  ctx.broadcaster.stop();
+  ctx.client.close();
+  await new Promise<void>((resolve) => { ctx.io.close(() => resolve()); });
+});
+
+const gift = (i: number): GiftEvent => ({
+  giftEventId: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, roomId: 'r1', senderId: `sender-${i % 7}`,
+  giftId: 'rosé', count: 1 + (i % 3), coins: 10 * (1 + (i % 3)), combo: 1 + (i % 5), at: 1_764_000_000_000 + i,
+});
+const row = (g: GiftEvent) => [g.giftEventId, g.senderId, g.giftId, g.count, g.coins, g.combo, g.at];
+
+function nextBatch(client: Socket): Promise<{ roomId: string; gifts: unknown[][] }> {
+  return new Promise((resolve) => client.once('gifts', resolve));
+}
+
+broadcast('a frame header carries each length form (7-bit, 16-bit, 64-bit), and UTF-8 bytes are counted, not characters', () => {
+  assert.equal([...textFrame('hi')], [0x81, 2, 0x68, 0x69]);
+  const medium = textFrame('é'.repeat(100));
+  assert.equal([...medium.subarray(0, 4)], [0x81, 126, 0, 200]);
+  assert.is(medium.length, 204);
+  const large = textFrame('x'.repeat(70_000));
+  assert.equal([...large.subarray(0, 10)], [0x81, 127, 0, 0, 0, 0, 0, 1, 0x11, 0x70]);
+  assert.is(large.length, 70_010);
+});
+
+for (const count of [1, 40, 1_500]) {
+  broadcast(`a real client reads a ${count}-gift frame whole and in order`, async (ctx) => {
+    const received = nextBatch(ctx.client);
+    const gifts = Array.from({ length: count }, (_, i) => gift(i));
+    for (const g of gifts) ctx.broadcaster.enqueue(g);
+    ctx.broadcaster.flush();
+    const batch = await received;
+    assert.is(batch.roomId, 'r1');
+    assert.equal(batch.gifts, gifts.map(row));
+  });
+}
+
+/** Records the client's events in arrival order: `wallet` frames by their reason, `gifts` by name. */
+function recordUntil(client: Socket, lastReason: string): Promise<string[]> {
+  const order: string[] = [];
+  return new Promise((resolve) => {
+    const onWallet = (event: { reason: string }) => {
+      order.push(event.reason);
+      if (event.reason === lastReason) {
+        client.off('wallet', onWallet);
+        client.off('gifts', onGifts);
+        resolve(order);
+      }
+    };
+    const onGifts = () => order.push('gifts');
+    client.on('wallet', onWallet);
+    client.on('gifts', onGifts);
+  });
+}
+
+const wallet = (reason: string) => ({ balance: 1, frozen: false, reason });
+
+broadcast('a frame never overtakes packets the connection already queued, nor is overtaken by later ones', async (ctx) => {
+  const serverSocket = ctx.io.sockets.sockets.get(ctx.serverSocketId);
+  assert.ok(serverSocket);
+  // Nothing queued: the frame goes straight to TCP, and a later emit lands after it.
+  const straight = recordUntil(ctx.client, 'after');
+  ctx.broadcaster.enqueue(gift(1));
+  ctx.broadcaster.flush();
+  serverSocket.emit('wallet', wallet('after'));
+  assert.equal(await straight, ['gifts', 'after']);
+  // The first emit goes to the wire; the second waits in engine.io's queue for the first
+  // write's callback, so the frame must take the queued path behind it.
+  const queued = recordUntil(ctx.client, 'last');
+  serverSocket.emit('wallet', wallet('first'));
+  serverSocket.emit('wallet', wallet('queued'));
+  ctx.broadcaster.enqueue(gift(2));
+  ctx.broadcaster.flush();
+  serverSocket.emit('wallet', wallet('last'));
+  assert.equal(await queued, ['first', 'queued', 'gifts', 'last']);
+});
+
+broadcast.run();
