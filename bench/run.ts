@@ -10,9 +10,9 @@ import { TokenService, type Role } from '../server/auth/tokens.js';
 import { projectRoot } from '../server/paths.js';
 import { ServerProcess } from '../scripts/server-process.js';
 import { percentiles, type Percentiles } from './stats.js';
-import type { BenchUser, Job, WorkerResult } from './worker.js';
+import type { BenchUser, Delivery, Job, WorkerResult } from './worker.js';
 
-// npm run bench [-- --quick] [--json FILE] [--durability durable|fast] [--only a,b] [--profile DIR]
+// npm run bench [-- --quick] [--json FILE] [--durability durable|fast] [--only a,b] [--profile DIR] [--delivery columns|rows]
 // Starts the server with its private services, runs every scenario with load generators
 // in separate processes, checks the money after each, prints a table and writes JSON.
 
@@ -23,12 +23,14 @@ const { values: args } = parseArgs({
     durability: { type: 'string', default: 'durable' },
     only: { type: 'string' },
     profile: { type: 'string' },
+    delivery: { type: 'string', default: 'columns' },
   },
 });
 const quick = args.quick ?? false;
 const size = quick
   ? { viewers: 200, rooms: 20, receivers: 300, durationMs: 2_500, fanoutRate: 300, httpSeconds: 2 }
   : { viewers: 1_000, rooms: 100, receivers: 2_000, durationMs: 12_000, fanoutRate: 1_000, httpSeconds: 8 };
+const delivery: Delivery = args.delivery === 'rows' ? 'rows' : 'columns';
 const selected = args.only?.split(',');
 const wanted = (name: string) => selected === undefined || selected.includes(name);
 const workerPath = path.join(path.dirname(fileURLToPath(import.meta.url)), 'worker.js');
@@ -87,7 +89,7 @@ async function runWorkers(jobs: Job[]): Promise<WorkerResult[]> {
     child.once('exit', (code) => { if (code !== 0) reject(new Error(`worker exited with ${code}`)); });
   });
   const ready = children.map((child) => message(child, 'ready'));
-  children.forEach((child, i) => child.send({ type: 'job', job: jobs[i] }));
+  children.forEach((child, i) => child.send({ type: 'job', job: jobs[i], delivery }));
   await Promise.all(ready);
   const done = children.map((child) => message(child, 'result'));
   children.forEach((child) => child.send({ type: 'go' }));
@@ -297,7 +299,7 @@ function ratio(a: string, b: string): number | null {
 function report(durability: string): void {
   const output = {
     machine: { cores: os.cpus().length, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, cpu: os.cpus()[0]?.model ?? '' },
-    startedAt: new Date().toISOString(), quick, durability, sizes: size,
+    startedAt: new Date().toISOString(), quick, durability, delivery, sizes: size,
     scenarios: results,
     ratios: {
       spreadVsBaseline: ratio('spread', 'baseline-postgres-spread'),

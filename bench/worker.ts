@@ -57,10 +57,22 @@ async function connectAll(url: string, users: BenchUser[]): Promise<Socket[]> {
   return sockets;
 }
 
+/** How load generators take a room's gifts: `gifts` rows or `giftColumns` (room:join `batch`). */
+export type Delivery = 'rows' | 'columns';
+let delivery: Delivery = 'columns';
+const joinBatch = () => (delivery === 'columns' ? 'columns' : true);
+
 function listenForGifts(socket: Socket): void {
-  socket.on('gifts', (batch: { gifts: unknown[][] }) => {
+  if (delivery === 'rows') {
+    socket.on('gifts', (batch: { gifts: unknown[][] }) => {
+      const now = Date.now();
+      for (const row of batch.gifts) deliveries.add(now - Number(row[6]));
+    });
+    return;
+  }
+  socket.on('giftColumns', (frame: { at: number; atOffset: number[] }) => {
     const now = Date.now();
-    for (const row of batch.gifts) deliveries.add(now - Number(row[6]));
+    for (const offset of frame.atOffset) deliveries.add(now - frame.at - offset);
   });
 }
 
@@ -124,7 +136,7 @@ async function prepare(job: Job): Promise<() => Promise<void>> {
   if (job.role === 'fixed-rate') {
     const [socket] = await connectAll(job.url, [job.user]);
     if (socket === undefined) throw new Error('no socket');
-    await socket.emitWithAck('room:join', { roomId: job.roomId, batch: true });
+    await socket.emitWithAck('room:join', { roomId: job.roomId, batch: joinBatch() });
     return async () => {
       const pending: Promise<void>[] = [];
       await paced(job.ratePerSec, job.durationMs, () => pending.push(sendLoop(socket, job.roomId, 'gift:send', Infinity, { left: 1 })));
@@ -134,7 +146,7 @@ async function prepare(job: Job): Promise<() => Promise<void>> {
   }
   const sockets = await connectAll(job.url, job.users);
   if (job.role === 'receivers') {
-    await Promise.all(sockets.map((s) => s.emitWithAck('room:join', { roomId: job.roomId, batch: true })));
+    await Promise.all(sockets.map((s) => s.emitWithAck('room:join', { roomId: job.roomId, batch: joinBatch() })));
     sockets.forEach(listenForGifts);
     return async () => {
       await new Promise((r) => setTimeout(r, job.durationMs));
@@ -142,7 +154,7 @@ async function prepare(job: Job): Promise<() => Promise<void>> {
     };
   }
   if (job.event === 'gift:send') {
-    await Promise.all(sockets.map((s, i) => s.emitWithAck('room:join', { roomId: job.rooms[i % job.rooms.length], batch: true })));
+    await Promise.all(sockets.map((s, i) => s.emitWithAck('room:join', { roomId: job.rooms[i % job.rooms.length], batch: joinBatch() })));
   }
   if (job.receive) sockets.forEach(listenForGifts);
   const ratePerSec = job.ratePerSec;
@@ -169,9 +181,10 @@ async function prepare(job: Job): Promise<() => Promise<void>> {
   };
 }
 
-process.on('message', (message: { type: 'job'; job: Job } | { type: 'go' }) => {
+process.on('message', (message: { type: 'job'; job: Job; delivery: Delivery } | { type: 'go' }) => {
   void (async () => {
     if (message.type === 'job') {
+      delivery = message.delivery;
       const run = await prepare(message.job);
       process.once('message', async () => {
         const started = Date.now();

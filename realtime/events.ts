@@ -32,6 +32,24 @@ export const giftBatchFields = ['giftEventId', 'senderId', 'giftId', 'count', 'c
 export type GiftBatchRow = [giftEventId: string, senderId: string, giftId: string, count: number, coins: number, combo: number, at: number];
 /** Compact: field names once per frame, one array per gift (half the bytes of gift objects). */
 export interface GiftBatch { roomId: string; fields: typeof giftBatchFields; gifts: GiftBatchRow[] }
+/**
+ * The same gifts as columns, for big rooms: ids are named once per frame in tables, the
+ * numbers are flat arrays. Gift i is giftEventIds[i], senderIds[senderIndex[i]],
+ * giftIds[giftIndex[i]], count[i], coins[i], combo[i], at + atOffset[i].
+ */
+export interface GiftColumns {
+  roomId: string;
+  at: number;
+  giftEventIds: string[];
+  senderIds: string[];
+  giftIds: string[];
+  senderIndex: number[];
+  giftIndex: number[];
+  count: number[];
+  coins: number[];
+  combo: number[];
+  atOffset: number[];
+}
 export interface WalletEvent { balance: number; frozen: boolean; reason: string }
 /** `total` lifetime, `balance` unsettled, `month` this calendar month (UTC), `room` in this room; all coins. */
 export interface EarningsEvent { giftEventId: string; roomId: string; delta: number; total: number; balance: number; month: number; room: number }
@@ -43,6 +61,8 @@ export interface ServerToClientEvents {
   gift: (event: GiftEvent) => void;
   /** For sockets that joined with `batch: true`: every gift since the last tick, in one frame. */
   gifts: (batch: GiftBatch) => void;
+  /** For sockets that joined with `batch: 'columns'`: every gift since the last tick, as columns. */
+  giftColumns: (frame: GiftColumns) => void;
   wallet: (event: WalletEvent) => void;
   earnings: (event: EarningsEvent) => void;
   leaderboard: (event: LeaderboardEvent) => void;

@@ -13,6 +13,7 @@ import { walletGet } from './handlers/wallet-get.js';
 import { userChannel, type GatewaySocket, type HandlerContext, type Io } from './handlers/context.js';
 import { RoomBroadcaster, roomChannels } from './room-broadcaster.js';
 import { LeaderboardPublisher } from './leaderboard-publisher.js';
+import { emitToMembers } from './members-emit.js';
 import { topGifters } from '../server/services/live-earnings.js';
 
 export interface Gateway extends LiveNotifier {
@@ -57,7 +58,10 @@ export function attachGateway(app: AppContext, httpServer: HttpServer): Gateway 
     app, io,
     broadcaster: new RoomBroadcaster(io, app.config.broadcastTickMs),
     leaderboards: new LeaderboardPublisher((roomId) => topGifters(app.wallets.redis, app.wallets.keys, roomId), (event) => {
-      io.to([roomChannels.single(event.roomId), roomChannels.batch(event.roomId)]).emit('leaderboard', event);
+      for (const channel of roomChannels(event.roomId)) {
+        const members = io.sockets.adapter.rooms.get(channel);
+        if (members !== undefined) emitToMembers(io, members, 'leaderboard', event);
+      }
     }),
     giftBucket(userId) {
       let bucket = buckets.get(userId);

@@ -1,17 +1,21 @@
-import type { Server } from 'socket.io';
 import { limits } from '../domain/limits.js';
-import { channelSize } from './handlers/context.js';
-import { engineQueueEmpty, eventMessage, tcpSocketOf, textFrame } from './raw-frames.js';
-import { giftBatchFields, type GiftBatch, type GiftBatchRow, type ClientToServerEvents, type GiftEvent, type ServerToClientEvents, type SocketData } from './events.js';
+import { channelSize, type Io } from './handlers/context.js';
+import { emitToMembers } from './members-emit.js';
+import { giftBatchFields, type GiftBatchRow, type GiftColumns, type GiftEvent } from './events.js';
 
-type Io = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 
-export const roomChannels = {
-  /** Sockets that take one `gift` frame per gift. */
-  single: (roomId: string) => `rs:${roomId}`,
-  /** Sockets that take one `gifts` frame per tick. */
-  batch: (roomId: string) => `rb:${roomId}`,
-};
+/** How a room member takes gifts: `gift` per gift, `gifts` rows per tick, or `giftColumns` per tick. */
+export type RoomDelivery = 'single' | 'rows' | 'columns';
+const channelPrefix: Record<RoomDelivery, string> = { single: 'rs', rows: 'rb', columns: 'rc' };
+
+export function roomChannel(roomId: string, delivery: RoomDelivery): string {
+  return `${channelPrefix[delivery]}:${roomId}`;
+}
+
+/** Every channel of a room: what room-wide events (leaderboards) and leaving address. */
+export function roomChannels(roomId: string): string[] {
+  return (Object.keys(channelPrefix) as RoomDelivery[]).map((delivery) => roomChannel(roomId, delivery));
+}
 
 /**
  * Coalesces a room's gifts: at most one frame per tick per room for batch sockets, so a
@@ -53,42 +57,52 @@ export class RoomBroadcaster {
     this.send(roomId, gifts);
   }
 
-  /**
-   * One encoded frame for the whole room, written straight to each member's TCP socket
-   * (see raw-frames.ts); a member whose connection cannot take it that way in order gets
-   * the ordinary emit. This walks this node's members: with a multi-node adapter, the
-   * other nodes' members need the adapter's broadcast.
-   */
-  private sendBatch(members: ReadonlySet<string>, batch: GiftBatch): void {
-    let frame: Buffer | null = null;
-    for (const socketId of members) {
-      const socket = this.io.sockets.sockets.get(socketId);
-      if (socket === undefined) continue;
-      const tcp = tcpSocketOf(socket.conn);
-      if (tcp !== null && tcp.writableLength > limits.socketBacklogBytesMax) {
-        socket.disconnect(true);
-        continue;
-      }
-      if (tcp === null || !engineQueueEmpty(socket.conn)) {
-        socket.emit('gifts', batch);
-        continue;
-      }
-      frame ??= textFrame(eventMessage('gifts', batch));
-      tcp.write(frame);
-    }
-  }
-
   private send(roomId: string, gifts: GiftEvent[]): void {
-    const members = this.io.sockets.adapter.rooms.get(roomChannels.batch(roomId));
-    if (members !== undefined && members.size > 0) {
-      this.sendBatch(members, {
+    const rows = this.members(roomId, 'rows');
+    if (rows !== null) {
+      emitToMembers(this.io, rows, 'gifts', {
         roomId, fields: giftBatchFields,
         gifts: gifts.map((g): GiftBatchRow => [g.giftEventId, g.senderId, g.giftId, g.count, g.coins, g.combo, g.at]),
       });
     }
-    const singleChannel = roomChannels.single(roomId);
+    const columns = this.members(roomId, 'columns');
+    if (columns !== null) emitToMembers(this.io, columns, 'giftColumns', giftColumns(roomId, gifts));
+    const singleChannel = roomChannel(roomId, 'single');
     if (channelSize(this.io, singleChannel) > 0) {
       for (const gift of gifts) this.io.to(singleChannel).emit('gift', gift);
     }
   }
+
+  private members(roomId: string, delivery: RoomDelivery): ReadonlySet<string> | null {
+    const members = this.io.sockets.adapter.rooms.get(roomChannel(roomId, delivery));
+    return members !== undefined && members.size > 0 ? members : null;
+  }
+}
+
+/** A tick's gifts as columns: ids once per frame in tables, numbers in flat arrays. */
+export function giftColumns(roomId: string, gifts: readonly GiftEvent[]): GiftColumns {
+  const at = gifts[0]?.at ?? 0;
+  const senderIds: string[] = [];
+  const giftIds: string[] = [];
+  const senderSlots = new Map<string, number>();
+  const giftSlots = new Map<string, number>();
+  const slot = (table: string[], slots: Map<string, number>, id: string): number => {
+    let index = slots.get(id);
+    if (index === undefined) {
+      index = table.push(id) - 1;
+      slots.set(id, index);
+    }
+    return index;
+  };
+  const frame: GiftColumns = { roomId, at, giftEventIds: [], senderIds, giftIds, senderIndex: [], giftIndex: [], count: [], coins: [], combo: [], atOffset: [] };
+  for (const gift of gifts) {
+    frame.giftEventIds.push(gift.giftEventId);
+    frame.senderIndex.push(slot(senderIds, senderSlots, gift.senderId));
+    frame.giftIndex.push(slot(giftIds, giftSlots, gift.giftId));
+    frame.count.push(gift.count);
+    frame.coins.push(gift.coins);
+    frame.combo.push(gift.combo);
+    frame.atOffset.push(gift.at - at);
+  }
+  return frame;
 }

@@ -28,11 +28,15 @@ function idField(fields: Fields, name: string, pattern: RegExp): string {
 
 export const giftIdPattern = /^[a-z0-9_-]{1,32}$/;
 
-export function parseRoomJoin(payload: unknown): { roomId: string; batch: boolean } {
+/** `batch`: absent or false, one `gift` per gift; true, `gifts` rows per tick; 'columns', `giftColumns` per tick. */
+export function parseRoomJoin(payload: unknown): { roomId: string; delivery: 'single' | 'rows' | 'columns' } {
   const fields = objectPayload(payload);
   const batch = own(fields, 'batch');
-  if (batch !== undefined && typeof batch !== 'boolean') throw new DomainError('INVALID_ARGUMENT', 'batch must be a boolean');
-  return { roomId: idField(fields, 'roomId', limits.idPattern), batch: batch === true };
+  if (batch !== undefined && typeof batch !== 'boolean' && batch !== 'columns') {
+    throw new DomainError('INVALID_ARGUMENT', "batch must be true, false or 'columns'");
+  }
+  const delivery = batch === true ? 'rows' : batch === 'columns' ? 'columns' : 'single';
+  return { roomId: idField(fields, 'roomId', limits.idPattern), delivery };
 }
 
 export function parseRoomLeave(payload: unknown): { roomId: string } {

@@ -6,7 +6,6 @@ import type { GatewaySocket } from './context.js';
 export async function roomLeave(socket: GatewaySocket, payload: unknown): Promise<Record<string, never>> {
   const { roomId } = parseRoomLeave(payload);
   if (!socket.data.rooms.delete(roomId)) throw new DomainError('NOT_IN_ROOM');
-  await socket.leave(roomChannels.single(roomId));
-  await socket.leave(roomChannels.batch(roomId));
+  for (const channel of roomChannels(roomId)) await socket.leave(channel);
   return {};
 }

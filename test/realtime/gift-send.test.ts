@@ -22,7 +22,7 @@ gifts.after(async (ctx) => {
   await ctx.server.stop();
 });
 
-async function viewerInRoom(ctx: Context, coins: number, roomId: string, options: { batch?: boolean } = {}) {
+async function viewerInRoom(ctx: Context, coins: number, roomId: string, options: { batch?: boolean | 'columns' } = {}) {
   const userId = uniqueId('viewer');
   if (coins > 0) await grant(ctx.server, userId, coins);
   const socket = await connectAs(ctx.server, userId);
@@ -114,6 +114,28 @@ gifts('other members receive gift, batch members receive gifts, the streamer rec
   assert.equal(batch.gifts.map((row) => Object.fromEntries(batch.fields.map((field, i) => [field, row[i]]))), [{ ...gift, roomId: undefined }].map(({ roomId: _room, ...rest }) => rest));
   assert.equal(await earnings, { giftEventId: ack.giftEventId, roomId, delta: 14, total: 14, balance: 14, month: 14, room: 14 });
   assert.equal(await walletPush, { balance: 980, frozen: false, reason: 'gift' });
+});
+
+gifts('batch: \'columns\' members receive giftColumns; joining again switches the delivery, never doubles it', async (ctx) => {
+  const roomId = await openRoom(ctx.server, uniqueId('streamer'));
+  const sender = await viewerInRoom(ctx, 1000, roomId);
+  const watcher = await viewerInRoom(ctx, 0, roomId, { batch: 'columns' });
+  const seen: string[] = [];
+  for (const event of ['gift', 'gifts', 'giftColumns']) watcher.socket.on(event, () => seen.push(event));
+  const columns = nextEvent<{ roomId: string; at: number; giftEventIds: string[]; senderIds: string[]; giftIds: string[];
+    senderIndex: number[]; giftIndex: number[]; count: number[]; coins: number[]; combo: number[]; atOffset: number[] }>(watcher.socket, 'giftColumns');
+  const first = await request(sender.socket, 'gift:send', { requestId: requestId(), roomId, giftId: 'lollipop', count: 2 });
+  const frame = await columns;
+  assert.equal({ ...frame, at: 0 }, { roomId, at: 0, giftEventIds: [first.giftEventId], senderIds: [sender.userId], giftIds: ['lollipop'],
+    senderIndex: [0], giftIndex: [0], count: [2], coins: [20], combo: [1], atOffset: [0] });
+  assert.type(frame.at, 'number');
+  // Switch to rows: the next gift arrives once, as `gifts`.
+  assert.ok((await request(watcher.socket, 'room:join', { roomId, batch: true })).ok);
+  const rows = nextEvent<{ gifts: unknown[][] }>(watcher.socket, 'gifts');
+  const second = await request(sender.socket, 'gift:send', { requestId: requestId(), roomId, giftId: 'rose', count: 1 });
+  assert.is((await rows).gifts[0]?.[0], second.giftEventId);
+  await new Promise((r) => setTimeout(r, 250));
+  assert.equal(seen, ['giftColumns', 'gifts']);
 });
 
 gifts('walletEcho: false: the ack is the sending connection\'s wallet update, the user\'s other connections still get the event', async (ctx) => {

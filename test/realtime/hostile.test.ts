@@ -72,7 +72,7 @@ hostile(`${cases.length} hostile gift:send payloads are each refused with their 
 });
 
 hostile('hostile room:join, room:leave and wallet:get payloads answer INVALID_ARGUMENT', async (ctx) => {
-  for (const payload of [undefined, null, 7, 'room', [], { roomId: 5 }, { roomId: huge }, { roomId: ctx.roomId, batch: 'yes' }]) {
+  for (const payload of [undefined, null, 7, 'room', [], { roomId: 5 }, { roomId: huge }, { roomId: ctx.roomId, batch: 'yes' }, { roomId: ctx.roomId, batch: 'Columns' }, { roomId: ctx.roomId, batch: 1 }, { roomId: ctx.roomId, batch: null }]) {
     assert.is((await request(ctx.socket, 'room:join', payload)).error?.code, 'INVALID_ARGUMENT', JSON.stringify(payload));
     if (payload !== undefined && typeof payload === 'object' && payload !== null && 'batch' in payload) continue;
     assert.is((await request(ctx.socket, 'room:leave', payload)).error?.code, 'INVALID_ARGUMENT', JSON.stringify(payload));

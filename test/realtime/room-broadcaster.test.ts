@@ -4,10 +4,10 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server } from 'socket.io';
 import { io as connectClient, type Socket } from 'socket.io-client';
-import type { GiftEvent } from '../../realtime/events.js';
+import type { GiftColumns, GiftEvent } from '../../realtime/events.js';
 import type { Io } from '../../realtime/handlers/context.js';
 import { textFrame } from '../../realtime/raw-frames.js';
-import { RoomBroadcaster, roomChannels } from '../../realtime/room-broadcaster.js';
+import { RoomBroadcaster, roomChannel } from '../../realtime/room-broadcaster.js';
 
 // The broadcaster writes `gifts` frames straight to TCP sockets: a real Socket.IO client
 // must read them exactly as Socket.IO's own frames, at every frame size, in order.
@@ -21,7 +21,8 @@ broadcast.before(async (ctx) => {
   // A long tick: each test flushes by hand.
   ctx.broadcaster = new RoomBroadcaster(ctx.io, 60_000);
   const joined = new Promise<string>((resolve) => ctx.io.on('connection', (socket) => {
-    void socket.join(roomChannels.batch('r1'));
+    // Both batch channels at once (the gateway allows one): each frame is checked against the other.
+    void socket.join([roomChannel('r1', 'rows'), roomChannel('r1', 'columns')]);
     resolve(socket.id);
   }));
   await new Promise<void>((resolve) => ctx.http.listen(0, '127.0.0.1', resolve));
@@ -46,6 +47,19 @@ function nextBatch(client: Socket): Promise<{ roomId: string; gifts: unknown[][]
   return new Promise((resolve) => client.once('gifts', resolve));
 }
 
+function nextColumns(client: Socket): Promise<GiftColumns> {
+  return new Promise((resolve) => client.once('giftColumns', resolve));
+}
+
+/** The protocol's recipe for reading a `giftColumns` frame back into gifts. */
+function fromColumns(frame: GiftColumns): GiftEvent[] {
+  return frame.giftEventIds.map((giftEventId, i) => ({
+    giftEventId, roomId: frame.roomId, senderId: frame.senderIds[frame.senderIndex[i] ?? -1] ?? '?',
+    giftId: frame.giftIds[frame.giftIndex[i] ?? -1] ?? '?', count: frame.count[i] ?? 0, coins: frame.coins[i] ?? 0,
+    combo: frame.combo[i] ?? 0, at: frame.at + (frame.atOffset[i] ?? NaN),
+  }));
+}
+
 broadcast('a frame header carries each length form (7-bit, 16-bit, 64-bit), and UTF-8 bytes are counted, not characters', () => {
   assert.equal([...textFrame('hi')], [0x81, 2, 0x68, 0x69]);
   const medium = textFrame('é'.repeat(100));
@@ -59,16 +73,22 @@ broadcast('a frame header carries each length form (7-bit, 16-bit, 64-bit), and 
 for (const count of [1, 40, 1_500]) {
   broadcast(`a real client reads a ${count}-gift frame whole and in order`, async (ctx) => {
     const received = nextBatch(ctx.client);
+    const receivedColumns = nextColumns(ctx.client);
     const gifts = Array.from({ length: count }, (_, i) => gift(i));
     for (const g of gifts) ctx.broadcaster.enqueue(g);
     ctx.broadcaster.flush();
     const batch = await received;
     assert.is(batch.roomId, 'r1');
     assert.equal(batch.gifts, gifts.map(row));
+    const columns = await receivedColumns;
+    assert.equal(fromColumns(columns), gifts);
+    // Tables name each sender and gift once.
+    assert.is(columns.senderIds.length, new Set(gifts.map((g) => g.senderId)).size);
+    assert.equal(columns.giftIds, ['rosé']);
   });
 }
 
-/** Records the client's events in arrival order: `wallet` frames by their reason, `gifts` by name. */
+/** Records the client's events in arrival order: `wallet` frames by their reason, gift frames by name. */
 function recordUntil(client: Socket, lastReason: string): Promise<string[]> {
   const order: string[] = [];
   return new Promise((resolve) => {
@@ -77,12 +97,15 @@ function recordUntil(client: Socket, lastReason: string): Promise<string[]> {
       if (event.reason === lastReason) {
         client.off('wallet', onWallet);
         client.off('gifts', onGifts);
+        client.off('giftColumns', onColumns);
         resolve(order);
       }
     };
     const onGifts = () => order.push('gifts');
+    const onColumns = () => order.push('giftColumns');
     client.on('wallet', onWallet);
     client.on('gifts', onGifts);
+    client.on('giftColumns', onColumns);
   });
 }
 
@@ -96,7 +119,7 @@ broadcast('a frame never overtakes packets the connection already queued, nor is
   ctx.broadcaster.enqueue(gift(1));
   ctx.broadcaster.flush();
   serverSocket.emit('wallet', wallet('after'));
-  assert.equal(await straight, ['gifts', 'after']);
+  assert.equal(await straight, ['gifts', 'giftColumns', 'after']);
   // The first emit goes to the wire; the second waits in engine.io's queue for the first
   // write's callback, so the frame must take the queued path behind it.
   const queued = recordUntil(ctx.client, 'last');
@@ -105,7 +128,7 @@ broadcast('a frame never overtakes packets the connection already queued, nor is
   ctx.broadcaster.enqueue(gift(2));
   ctx.broadcaster.flush();
   serverSocket.emit('wallet', wallet('last'));
-  assert.equal(await queued, ['first', 'queued', 'gifts', 'last']);
+  assert.equal(await queued, ['first', 'queued', 'gifts', 'giftColumns', 'last']);
 });
 
 broadcast.run();
