@@ -26,6 +26,8 @@ export const limits = {
   // A connection that has this much unread broadcast waiting is dropped: it reconnects
   // and catches up, instead of growing the server's memory without bound.
   socketBacklogBytesMax: 8 * 1024 * 1024,
+  // Room frames written per event-loop turn before acks get their turn.
+  broadcastWritesPerTurn: 200,
   // A room's top-gifters board goes out at most once per interval, and only after a gift.
   leaderboardIntervalMs: 1_000,
   leaderboardSize: 10,

@@ -11,9 +11,8 @@ import { roomJoin } from './handlers/room-join.js';
 import { roomLeave } from './handlers/room-leave.js';
 import { walletGet } from './handlers/wallet-get.js';
 import { userChannel, type GatewaySocket, type HandlerContext, type Io } from './handlers/context.js';
-import { RoomBroadcaster, roomChannels } from './room-broadcaster.js';
+import { RoomBroadcaster } from './room-broadcaster.js';
 import { LeaderboardPublisher } from './leaderboard-publisher.js';
-import { emitToMembers } from './members-emit.js';
 import { topGifters } from '../server/services/live-earnings.js';
 
 export interface Gateway extends LiveNotifier {
@@ -54,14 +53,12 @@ export function attachGateway(app: AppContext, httpServer: HttpServer): Gateway 
     pingTimeout: 20_000,
   });
   const buckets = new Map<string, TokenBucket>();
+  const broadcaster = new RoomBroadcaster(io, app.config.broadcastTickMs);
   const ctx: HandlerContext = {
     app, io,
-    broadcaster: new RoomBroadcaster(io, app.config.broadcastTickMs),
+    broadcaster,
     leaderboards: new LeaderboardPublisher((roomId) => topGifters(app.wallets.redis, app.wallets.keys, roomId), (event) => {
-      for (const channel of roomChannels(event.roomId)) {
-        const members = io.sockets.adapter.rooms.get(channel);
-        if (members !== undefined) emitToMembers(io, members, 'leaderboard', event);
-      }
+      broadcaster.emitToRoom(event.roomId, 'leaderboard', event);
     }),
     giftBucket(userId) {
       let bucket = buckets.get(userId);

@@ -1,7 +1,7 @@
 import { limits } from '../domain/limits.js';
 import { channelSize, type Io } from './handlers/context.js';
-import { emitToMembers } from './members-emit.js';
-import { giftBatchFields, type GiftBatchRow, type GiftColumns, type GiftEvent } from './events.js';
+import { MembersEmitter } from './members-emit.js';
+import { giftBatchFields, type GiftBatchRow, type GiftColumns, type GiftEvent, type LeaderboardEvent } from './events.js';
 
 
 /** How a room member takes gifts: `gift` per gift, `gifts` rows per tick, or `giftColumns` per tick. */
@@ -25,8 +25,10 @@ export function roomChannels(roomId: string): string[] {
 export class RoomBroadcaster {
   private pending = new Map<string, GiftEvent[]>();
   private readonly timer: NodeJS.Timeout;
+  private readonly emitter: MembersEmitter;
 
   constructor(private readonly io: Io, private readonly tickMs: number = limits.broadcastTickMs) {
+    this.emitter = new MembersEmitter(io);
     this.timer = setInterval(() => this.flush(), this.tickMs);
     this.timer.unref();
   }
@@ -47,9 +49,18 @@ export class RoomBroadcaster {
     for (const [roomId, gifts] of pending) this.send(roomId, gifts);
   }
 
+  /** A room-wide event (leaderboards) for every member, in order with the room's gift frames. */
+  emitToRoom(roomId: string, event: 'leaderboard', payload: LeaderboardEvent): void {
+    for (const channel of roomChannels(roomId)) {
+      const members = this.io.sockets.adapter.rooms.get(channel);
+      if (members !== undefined) this.emitter.emit(members, event, payload);
+    }
+  }
+
   stop(): void {
     clearInterval(this.timer);
     this.flush();
+    this.emitter.flush();
   }
 
   private flushRoom(roomId: string, gifts: GiftEvent[]): void {
@@ -60,13 +71,13 @@ export class RoomBroadcaster {
   private send(roomId: string, gifts: GiftEvent[]): void {
     const rows = this.members(roomId, 'rows');
     if (rows !== null) {
-      emitToMembers(this.io, rows, 'gifts', {
+      this.emitter.emit(rows, 'gifts', {
         roomId, fields: giftBatchFields,
         gifts: gifts.map((g): GiftBatchRow => [g.giftEventId, g.senderId, g.giftId, g.count, g.coins, g.combo, g.at]),
       });
     }
     const columns = this.members(roomId, 'columns');
-    if (columns !== null) emitToMembers(this.io, columns, 'giftColumns', giftColumns(roomId, gifts));
+    if (columns !== null) this.emitter.emit(columns, 'giftColumns', giftColumns(roomId, gifts));
     const singleChannel = roomChannel(roomId, 'single');
     if (channelSize(this.io, singleChannel) > 0) {
       for (const gift of gifts) this.io.to(singleChannel).emit('gift', gift);

@@ -4,7 +4,8 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server } from 'socket.io';
 import { io as connectClient, type Socket } from 'socket.io-client';
-import type { GiftColumns, GiftEvent } from '../../realtime/events.js';
+import type { GiftColumns, GiftEvent, LeaderboardEvent } from '../../realtime/events.js';
+import { MembersEmitter } from '../../realtime/members-emit.js';
 import type { Io } from '../../realtime/handlers/context.js';
 import { textFrame } from '../../realtime/raw-frames.js';
 import { RoomBroadcaster, roomChannel } from '../../realtime/room-broadcaster.js';
@@ -88,47 +89,57 @@ for (const count of [1, 40, 1_500]) {
   });
 }
 
-/** Records the client's events in arrival order: `wallet` frames by their reason, gift frames by name. */
-function recordUntil(client: Socket, lastReason: string): Promise<string[]> {
+/** Records the client's events in arrival order until `count` have arrived: `wallet` by its reason, others by name. */
+function record(client: Socket, count: number): Promise<string[]> {
   const order: string[] = [];
   return new Promise((resolve) => {
-    const onWallet = (event: { reason: string }) => {
-      order.push(event.reason);
-      if (event.reason === lastReason) {
-        client.off('wallet', onWallet);
-        client.off('gifts', onGifts);
-        client.off('giftColumns', onColumns);
+    const onAny = (event: string, payload: { reason?: string }) => {
+      order.push(event === 'wallet' ? payload.reason ?? '?' : event);
+      if (order.length === count) {
+        client.offAny(onAny);
         resolve(order);
       }
     };
-    const onGifts = () => order.push('gifts');
-    const onColumns = () => order.push('giftColumns');
-    client.on('wallet', onWallet);
-    client.on('gifts', onGifts);
-    client.on('giftColumns', onColumns);
+    client.onAny(onAny);
   });
 }
 
 const wallet = (reason: string) => ({ balance: 1, frozen: false, reason });
+const board = (roomId: string): LeaderboardEvent => ({ roomId, top: [{ userId: 'u', coins: 1 }], at: 1 });
 
-broadcast('a frame never overtakes packets the connection already queued, nor is overtaken by later ones', async (ctx) => {
+broadcast('a frame never overtakes packets the connection already queued', async (ctx) => {
   const serverSocket = ctx.io.sockets.sockets.get(ctx.serverSocketId);
   assert.ok(serverSocket);
-  // Nothing queued: the frame goes straight to TCP, and a later emit lands after it.
-  const straight = recordUntil(ctx.client, 'after');
-  ctx.broadcaster.enqueue(gift(1));
-  ctx.broadcaster.flush();
-  serverSocket.emit('wallet', wallet('after'));
-  assert.equal(await straight, ['gifts', 'giftColumns', 'after']);
   // The first emit goes to the wire; the second waits in engine.io's queue for the first
-  // write's callback, so the frame must take the queued path behind it.
-  const queued = recordUntil(ctx.client, 'last');
+  // write's callback, so a frame written now must take the queued path behind it.
+  const emitter = new MembersEmitter(ctx.io);
+  const order = record(ctx.client, 4);
   serverSocket.emit('wallet', wallet('first'));
   serverSocket.emit('wallet', wallet('queued'));
-  ctx.broadcaster.enqueue(gift(2));
-  ctx.broadcaster.flush();
+  emitter.emit(new Set([ctx.serverSocketId]), 'leaderboard', board('r1'));
+  emitter.flush();
   serverSocket.emit('wallet', wallet('last'));
-  assert.equal(await queued, ['first', 'queued', 'gifts', 'giftColumns', 'last']);
+  assert.equal(await order, ['first', 'queued', 'leaderboard', 'last']);
+});
+
+broadcast('a room\'s frames keep their order: gift frames, then the leaderboard sent after them', async (ctx) => {
+  const order = record(ctx.client, 3);
+  ctx.broadcaster.enqueue(gift(1));
+  ctx.broadcaster.flush();
+  ctx.broadcaster.emitToRoom('r1', 'leaderboard', board('r1'));
+  assert.equal(await order, ['gifts', 'giftColumns', 'leaderboard']);
+});
+
+broadcast('writes spread over event-loop turns still reach every member once, in order', async (ctx) => {
+  const emitter = new MembersEmitter(ctx.io, 1);
+  const order = record(ctx.client, 3);
+  const members = new Set([ctx.serverSocketId, 'no-such-socket']);
+  for (const id of ['a', 'b', 'c']) emitter.emit(members, 'leaderboard', board(id));
+  const seen: string[] = [];
+  ctx.client.on('leaderboard', (event: LeaderboardEvent) => seen.push(event.roomId));
+  assert.equal(await order, ['leaderboard', 'leaderboard', 'leaderboard']);
+  ctx.client.off('leaderboard');
+  assert.equal(seen, ['a', 'b', 'c']);
 });
 
 broadcast.run();
