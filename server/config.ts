@@ -93,7 +93,7 @@ export function loadConfig(env: Env = process.env): Config {
     flusherThread: env.FLUSHER !== 'inline',
     broadcastTickMs: integerSetting(env, 'BROADCAST_TICK_MS', limits.broadcastTickMs, 10, 1_000),
     flusherName: env.FLUSHER_NAME ?? `server-${hostname()}`,
-    flusherLanes: integerSetting(env, 'FLUSHER_LANES', 1, 1, 16),
+    flusherLanes: integerSetting(env, 'FLUSHER_LANES', limits.flushLanes, 1, 16),
     logLevel: env.LOG_LEVEL ?? 'info',
     giftsPerSecondPerUser: integerSetting(env, 'GIFT_RATE_PER_SEC', limits.giftsPerSecondPerUser, 1, 1_000_000),
     giftBurstPerUser: integerSetting(env, 'GIFT_BURST', limits.giftBurstPerUser, 1, 1_000_000),
