@@ -59,6 +59,34 @@ ledger('the database refuses an unbalanced entry, an entry without postings, and
   await insertEntry(randomUUID(), [-10, 10]);
 });
 
+ledger('the balance checks of a batch read that batch\'s postings, however large the ledger', async ({ server }) => {
+  const { sql } = server.ctx;
+  await sql`insert into accounts (id, kind) values ('system:test-a', 'system'), ('system:test-b', 'system') on conflict do nothing`;
+  // Entries alternate a -> b and b -> a, so an even count leaves both accounts at zero.
+  const insertEntries = (tx: typeof sql, count: number) => tx`
+    with entry as (
+      insert into journal_entries (id, kind, created_at, meta)
+      select gen_random_uuid(), 'test', now(), jsonb_build_object('n', n) from generate_series(1, ${count}::int) as n
+      returning id, (meta->>'n')::int % 2 as parity)
+    insert into postings (entry_id, account_id, amount)
+    select entry.id, v.account, case when entry.parity = 0 then v.amount else -v.amount end
+      from entry, (values ('system:test-a', 1::bigint), ('system:test-b', -1::bigint)) as v(account, amount)`;
+  await insertEntries(sql, 10_000);
+  const read = await sql.begin(async (tx) => {
+    // The counters also hold this connection's earlier, not yet reported work: take the difference.
+    const postingsRead = async () => (await tx<{ seqRead: number; indexFetched: number }[]>`
+      select coalesce(seq_tup_read, 0)::int as "seqRead", coalesce(idx_tup_fetch, 0)::int as "indexFetched"
+        from pg_stat_xact_user_tables where relname = 'postings'`)[0] ?? { seqRead: 0, indexFetched: 0 };
+    const before = await postingsRead();
+    await insertEntries(tx as unknown as typeof sql, 20);
+    const after = await postingsRead();
+    return { seqRead: after.seqRead - before.seqRead, indexFetched: after.indexFetched - before.indexFetched };
+  });
+  // 20 entries of 2 postings, each looked up by both statement checks.
+  assert.is(read.seqRead, 0, 'no sequential scan of postings');
+  assert.ok(read.indexFetched <= 200, `postings fetched through the index: ${read.indexFetched}`);
+});
+
 ledger('a crash between COMMIT and XACK replays the batch and writes nothing twice', async ({ server }) => {
   const { redis, sql, wallets } = server.ctx;
   const userId = uniqueId('v');
