@@ -3,7 +3,7 @@
 -- sequential scan (or a merge join over the full entry_id index). Each flush batch then
 -- cost time in proportion to the size of the ledger: ~100 ms at 80k postings, seconds at a
 -- few million, so the flusher fell ever further behind as the ledger grew.
--- A lateral subquery per new entry can only be answered by an index probe on
+-- A lateral subquery per new entry is answered by an index probe on
 -- postings (entry_id, account_id): the cost is that of the batch, whatever the ledger holds.
 -- The guarantees are unchanged.
 
