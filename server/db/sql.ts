@@ -1,6 +1,8 @@
 import postgres from 'postgres';
 
 export type Sql = postgres.Sql<Record<string, never>>;
+/** The handle inside `sql.begin`. */
+export type Tx = postgres.TransactionSql<Record<string, never>>;
 
 export function connectPostgres(url: string, options: { max?: number } = {}): Sql {
   return postgres(url, {

@@ -3,8 +3,7 @@ import { earningsAccount, platformRevenueAccount, walletAccount } from '../../do
 import { defaultContract, payeesOf, splitGift } from '../../domain/split-contracts.js';
 import { DomainError } from '../../domain/errors.js';
 import { chargeFor, giftFingerprint } from '../../domain/gifts.js';
-import type postgres from 'postgres';
-import type { Sql } from '../db/sql.js';
+import type { Sql, Tx } from '../db/sql.js';
 import type { GiftReceipt } from '../redis/wallet-store.js';
 import type { GiftCatalog } from './catalog.js';
 import type { GiftSender, SendGift } from './gift-service.js';
@@ -52,7 +51,7 @@ export class PostgresBaselineGifts implements GiftSender {
     });
   }
 
-  private async replay(tx: postgres.TransactionSql<Record<string, never>>, request: SendGift, fingerprint: string): Promise<GiftReceipt> {
+  private async replay(tx: Tx, request: SendGift, fingerprint: string): Promise<GiftReceipt> {
     const [stored] = await tx<{ fingerprint: string; result: string | null }[]>`
       select fingerprint, result from baseline_idempotency where sender_id = ${request.senderId} and request_id = ${request.requestId}`;
     if (stored?.fingerprint !== fingerprint || stored.result === null) throw new DomainError('INVALID_ARGUMENT', 'this requestId was already used for a different request');

@@ -1,8 +1,6 @@
-import type postgres from 'postgres';
 import { DomainError } from '../../domain/errors.js';
 import { assertTransition, type OrderStatus } from '../../domain/order-states.js';
-
-export type Tx = postgres.TransactionSql<Record<string, never>>;
+import type { Tx } from '../db/sql.js';
 
 export interface OrderRow {
   id: string; user_id: string; package_id: string; price: string; currency: string; coins: bigint; bonus_coins: bigint;

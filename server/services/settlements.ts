@@ -4,8 +4,7 @@ import { DomainError, InvariantViolation } from '../../domain/errors.js';
 import { Fiat } from '../../domain/fiat.js';
 import { computePayable, settlementOutcome, type CarryReason } from '../../domain/settlement.js';
 import { lastClosedPeriod, type Period, type Schedule } from '../../domain/settlement-periods.js';
-import type postgres from 'postgres';
-import type { Sql } from '../db/sql.js';
+import type { Sql, Tx } from '../db/sql.js';
 import { waitForLedger } from '../flusher/ledger-catch-up.js';
 import type { WalletStore } from '../redis/wallet-store.js';
 import type { PayeeDirectory } from './payees.js';
@@ -53,7 +52,7 @@ export interface RunReport {
   unchanged: number;
 }
 
-const settlementColumns = (sql: Sql | postgres.TransactionSql<Record<string, never>>) => sql`
+const settlementColumns = (sql: Sql | Tx) => sql`
   id, payee_account, period_id, schedule, period_start, period_end, status, reason, carried_in_coins::text, earned_coins::text,
   adjustment_coins::text, coins::text, currency, fiat_per_coin::text, gross::text, tax_profile, tax_rate::text, tax::text, fee::text,
   payable::text, payout_method, entry_id::text, created_at, settled_at`;
