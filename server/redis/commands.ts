@@ -36,6 +36,22 @@ export function connectRedis(url: string, options: { name: string; offlineQueue?
     lazyConnect: false,
   });
   redis.on('error', () => { /* reported through readiness and command failures */ });
+  redis.on('connect', () => writeOncePerTurn(redis.stream));
   defineWalletCommands(redis);
   return redis;
+}
+
+/**
+ * ioredis writes every command to the socket at once: one system call per gift. Corked
+ * until the event loop's check phase, the commands of every gift read in one poll phase
+ * leave in one writev.
+ */
+function writeOncePerTurn(stream: Redis['stream']): void {
+  let corked = false;
+  const uncork = () => { corked = false; stream.uncork(); };
+  const write = stream.write.bind(stream) as (...args: unknown[]) => boolean;
+  stream.write = ((...args: unknown[]) => {
+    if (!corked) { corked = true; stream.cork(); setImmediate(uncork); }
+    return write(...args);
+  }) as typeof stream.write;
 }
