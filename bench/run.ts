@@ -53,6 +53,11 @@ interface ScenarioResult {
   expectedDeliveries?: number;
   correctness?: { reconcileOk: boolean; ledgerGiftEntries: number; acked: number; deliveriesComplete: boolean; ok: boolean };
   loadGeneratorCpuPercent?: number[];
+  /**
+   * The whole machine's CPU in use during the run, 0-100 over all cores: near 100 means
+   * the load generators and the services share out a saturated machine.
+   */
+  machineBusyPercent?: number;
   /** prom-client's event-loop delay p99 since the server started (includes its 10 ms sampling resolution). */
   serverEventLoopLagP99Ms?: number;
 }
@@ -66,6 +71,17 @@ function cpuTicks(pid: number | null | undefined): number {
     return Number(fields[11]) + Number(fields[12]);
   } catch {
     return 0;
+  }
+}
+
+/** All cores' busy and total jiffies from /proc/stat: busy is everything but idle and iowait. */
+function machineTicks(): { busy: number; total: number } {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]?.trim().split(/\s+/).slice(1).map(Number) ?? [];
+    const total = fields.reduce((sum, n) => sum + n, 0);
+    return { busy: total - (fields[3] ?? 0) - (fields[4] ?? 0), total };
+  } catch {
+    return { busy: 0, total: 0 };
   }
 }
 
@@ -157,7 +173,7 @@ class Target {
   async measure(name: string, run: () => Promise<ScenarioResult>, check: boolean): Promise<void> {
     const before = check ? await this.giftEntries() : 0;
     const serverPid = this.server.child?.pid;
-    const [cpu0, redis0, t0] = [cpuTicks(serverPid), cpuTicks(this.server.redisPid()), Date.now()];
+    const [cpu0, redis0, machine0, t0] = [cpuTicks(serverPid), cpuTicks(this.server.redisPid()), machineTicks(), Date.now()];
     let lagMax = 0;
     let sampling = true;
     const sampler = (async () => {
@@ -172,6 +188,8 @@ class Target {
     result.serverCpuPercent = Math.round(((cpuTicks(serverPid) - cpu0) / 100 / wallSeconds) * 100);
     result.redisCpuPercent = Math.round(((cpuTicks(this.server.redisPid()) - redis0) / 100 / wallSeconds) * 100);
     result.serverRssMiB = rssMiB(serverPid);
+    const machine1 = machineTicks();
+    if (machine1.total > machine0.total) result.machineBusyPercent = Math.round(((machine1.busy - machine0.busy) / (machine1.total - machine0.total)) * 100);
     sampling = false;
     await sampler;
     result.flushLagMaxSeconds = Math.round(lagMax * 100) / 100;
@@ -313,11 +331,12 @@ function report(durability: string): void {
     r.deliveryMs ? `${r.deliveryMs.p50}/${r.deliveryMs.p99}` : '-',
     Object.entries(r.errors).filter(([, n]) => n > 0).map(([c, n]) => `${c}:${n}`).join(' ') || '-',
     r.flushLagMaxSeconds === undefined ? '-' : `${r.flushLagMaxSeconds}s`,
-    `${r.serverCpuPercent ?? '-'}%/${r.redisCpuPercent ?? '-'}%`, r.loadGeneratorCpuPercent?.map((c) => `${c}%`).join(' ') ?? '-', `${r.serverRssMiB ?? '-'}`,
+    `${r.serverCpuPercent ?? '-'}%/${r.redisCpuPercent ?? '-'}%`, r.loadGeneratorCpuPercent?.map((c) => `${c}%`).join(' ') ?? '-',
+    r.machineBusyPercent === undefined ? '-' : `${r.machineBusyPercent}%`, `${r.serverRssMiB ?? '-'}`,
     r.correctness ? (r.correctness.ok ? 'ok' : `WRONG (ledger ${r.correctness.ledgerGiftEntries}, acked ${r.correctness.acked}, reconcile ${
       r.correctness.reconcileOk}, deliveries ${r.deliveries ?? 0} of ${r.expectedDeliveries ?? '-'})`) : '-',
   ]);
-  const header = ['scenario', 'gifts/s', 'ack ms p50/p90/p99/max', 'delivery ms p50/p99', 'errors', 'lag max', 'cpu srv/redis', 'cpu load gens', 'rss MiB', 'money'];
+  const header = ['scenario', 'gifts/s', 'ack ms p50/p90/p99/max', 'delivery ms p50/p99', 'errors', 'lag max', 'cpu srv/redis', 'cpu load gens', 'machine busy', 'rss MiB', 'money'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
   process.stdout.write(`\n${line(header)}\n${line(widths.map((w) => '-'.repeat(w)))}\n${rows.map(line).join('\n')}\n`);
