@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { earningsAccount, platformRevenueAccount, walletAccount } from '../../domain/accounts.js';
 import { defaultContract, payeesOf, splitGift } from '../../domain/split-contracts.js';
 import { DomainError } from '../../domain/errors.js';
@@ -7,6 +6,7 @@ import type { Sql, Tx } from '../db/sql.js';
 import type { GiftReceipt } from '../redis/wallet-store.js';
 import type { GiftCatalog } from './catalog.js';
 import type { GiftSender, SendGift } from './gift-service.js';
+import { newEntryId } from '../db/entry-ids.js';
 
 /**
  * The design a team would otherwise build, for the benchmarks only (GIFT_BACKEND=
@@ -39,7 +39,7 @@ export class PostgresBaselineGifts implements GiftSender {
       const [after] = await tx<{ balance: bigint }[]>`
         update baseline_wallets set balance = balance - ${price} where account_id = ${sender} returning balance`;
       await tx`update baseline_wallets set balance = balance + ${creatorCoins}, carry = ${split.carries[0] ?? 0} where account_id = ${creator}`;
-      const entryId = randomUUID();
+      const entryId = newEntryId();
       const legs = [[sender, -price], [creator, creatorCoins], [platformRevenueAccount, split.platformCoins]].filter(([, amount]) => amount !== 0);
       await tx`insert into baseline_postings (entry_id, account_id, amount)
                select ${entryId}::uuid, a, b from unnest(${tx.array(legs.map((l) => String(l[0])))}::text[], ${tx.array(legs.map((l) => String(l[1])))}::bigint[]) as t(a, b)`;

@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import { promotionalGrantsAccount, walletAccount } from '../../domain/accounts.js';
 import type { WalletStore } from '../redis/wallet-store.js';
+import { newEntryId } from '../db/entry-ids.js';
 
 export interface Grant {
   userId: string;
@@ -22,7 +22,7 @@ export interface GrantReceipt {
 export async function grantCoins(wallets: WalletStore, grant: Grant): Promise<GrantReceipt> {
   const wallet = walletAccount(grant.userId);
   const receipt = await wallets.postEntry({
-    entryId: randomUUID(),
+    entryId: newEntryId(),
     kind: 'grant',
     nowMs: Date.now(),
     meta: { reason: grant.reason, grantedBy: grant.grantedBy, userId: grant.userId },

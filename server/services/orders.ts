@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { bonusCoinsAccount, coinIssuanceAccount, debtAccount, walletAccount } from '../../domain/accounts.js';
 import { debtOwed, refreshDebtFreeze } from './debt.js';
 import type { CoinPackage } from '../../domain/coin-packages.js';
@@ -11,6 +11,7 @@ import type { WalletStore } from '../redis/wallet-store.js';
 import { loadCoinPackages } from './coin-packages.js';
 import { lockOrder, transitionOrder, type OrderRow } from './order-records.js';
 import type { LiveNotifier } from './notifier.js';
+import { newEntryId } from '../db/entry-ids.js';
 
 const orderTtlMinutes = 30;
 
@@ -118,7 +119,7 @@ export class OrderService {
       // A user who owes coins after a chargeback repays from the top-up first.
       const repay = Math.min(coins + bonus, await debtOwed(this.wallets, order.user_id));
       const receipt = await this.wallets.postEntry({
-        entryId: randomUUID(), kind: 'topup', nowMs: Date.now(),
+        entryId: newEntryId(), kind: 'topup', nowMs: Date.now(),
         meta: { orderId, userId: order.user_id, packageId: order.package_id, price: order.price, currency: order.currency },
         postings: [
           { accountId: coinIssuanceAccount, amount: -coins },

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { payoutsAccount, settlingAccount } from '../../domain/accounts.js';
 import { DomainError } from '../../domain/errors.js';
 import { Fiat, toMinorUnits } from '../../domain/fiat.js';
@@ -8,6 +7,7 @@ import type { PayoutTransfers } from '../payments/transfers.js';
 import type { WalletStore } from '../redis/wallet-store.js';
 import { toCsv } from './csv.js';
 import type { PayeeDirectory } from './payees.js';
+import { newEntryId } from '../db/entry-ids.js';
 
 // Payouts move settled coins out: a transfer that went out moves them from settling to
 // system:payouts; a refused one moves them back to the payee's account (an entry the
@@ -148,7 +148,7 @@ export class PayoutService {
     }
     const coins = Number(row.coins);
     await this.wallets.postEntry({
-      entryId: randomUUID(), kind: 'payout_retry', nowMs: this.clock(),
+      entryId: newEntryId(this.clock()), kind: 'payout_retry', nowMs: this.clock(),
       meta: { payoutId: row.id, settlementId: row.settlement_id, payee: row.payee_account },
       postings: [{ accountId: row.payee_account, amount: -coins }, { accountId: settlingAccount(row.payee_account), amount: coins }],
       flooredAccounts: new Set([row.payee_account]),
@@ -161,7 +161,7 @@ export class PayoutService {
   private async markPaid(row: PayoutRow, reference: string): Promise<PayoutRow> {
     const coins = Number(row.coins);
     const entry = await this.wallets.postEntry({
-      entryId: randomUUID(), kind: 'payout', nowMs: this.clock(),
+      entryId: newEntryId(this.clock()), kind: 'payout', nowMs: this.clock(),
       meta: { payoutId: row.id, settlementId: row.settlement_id, payee: row.payee_account, reference },
       postings: [{ accountId: settlingAccount(row.payee_account), amount: -coins }, { accountId: payoutsAccount, amount: coins }],
       flooredAccounts: new Set([settlingAccount(row.payee_account)]),
@@ -181,7 +181,7 @@ export class PayoutService {
   private async fail(row: PayoutRow, reason: string): Promise<PayoutRow> {
     const coins = Number(row.coins);
     await this.wallets.postEntry({
-      entryId: randomUUID(), kind: 'payout_return', nowMs: this.clock(),
+      entryId: newEntryId(this.clock()), kind: 'payout_return', nowMs: this.clock(),
       meta: { payoutId: row.id, settlementId: row.settlement_id, payee: row.payee_account, reason },
       postings: [{ accountId: settlingAccount(row.payee_account), amount: -coins }, { accountId: row.payee_account, amount: coins }],
       flooredAccounts: new Set([settlingAccount(row.payee_account)]),

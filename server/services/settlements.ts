@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { isPayeeAccount, settlingAccount } from '../../domain/accounts.js';
 import { DomainError, InvariantViolation } from '../../domain/errors.js';
 import { Fiat } from '../../domain/fiat.js';
@@ -8,6 +8,7 @@ import type { Sql, Tx } from '../db/sql.js';
 import { waitForLedger } from '../flusher/ledger-catch-up.js';
 import type { WalletStore } from '../redis/wallet-store.js';
 import type { PayeeDirectory } from './payees.js';
+import { newEntryId } from '../db/entry-ids.js';
 
 // A settlement run: for every payee, the newest period of its schedule that has closed
 // is settled once. The coins owed are taken from the ledger as of the period's end:
@@ -112,7 +113,7 @@ export class SettlementService {
         ${String(figures.carriedIn)}, ${String(figures.earned)}, ${String(figures.adjustments)}, ${String(figures.total)},
         ${terms.currency}, ${terms.fiatPerCoin}, ${payable.gross.toString()}, ${terms.taxProfile}, ${terms.withholdingRate},
         ${payable.tax.toString()}, ${payable.fee.toString()}, ${payable.payable.toString()}, ${profile.payoutMethod},
-        ${outcome.status === 'settled' ? randomUUID() : null}, ${new Date(this.clock())})
+        ${outcome.status === 'settled' ? newEntryId(this.clock()) : null}, ${new Date(this.clock())})
       on conflict (payee_account, period_id) do nothing
       returning ${settlementColumns(this.sql)}`;
     if (inserted === undefined) {
