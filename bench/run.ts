@@ -9,7 +9,7 @@ import postgres from 'postgres';
 import { TokenService, type Role } from '../server/auth/tokens.js';
 import { projectRoot } from '../server/paths.js';
 import { ServerProcess } from '../scripts/server-process.js';
-import { percentiles, type Percentiles } from './stats.js';
+import { bucketQuantileMs, histogramBuckets, percentiles, type Percentiles } from './stats.js';
 import type { BenchUser, Delivery, Job, WorkerResult } from './worker.js';
 
 // npm run bench [-- --quick] [--json FILE] [--durability durable|fast] [--only a,b] [--profile DIR] [--delivery columns|rows]
@@ -58,6 +58,12 @@ interface ScenarioResult {
    * the load generators and the services share out a saturated machine.
    */
   machineBusyPercent?: number;
+  /**
+   * Inside the server, from gift:send read to ack written (the gift_latency_seconds
+   * histogram), as bucket upper bounds in ms; null means over the last bound (1 s). Set
+   * beside ackMs, it says whether a tail is the server's or the network's and clients'.
+   */
+  serverGiftMs?: { p50: number | null; p99: number | null };
   /** prom-client's event-loop delay p99 since the server started (includes its 10 ms sampling resolution). */
   serverEventLoopLagP99Ms?: number;
 }
@@ -174,6 +180,7 @@ class Target {
     const before = check ? await this.giftEntries() : 0;
     const serverPid = this.server.child?.pid;
     const [cpu0, redis0, machine0, t0] = [cpuTicks(serverPid), cpuTicks(this.server.redisPid()), machineTicks(), Date.now()];
+    const giftLatencyBefore = histogramBuckets(await this.metricsText(), 'gift_latency_seconds');
     let lagMax = 0;
     let sampling = true;
     const sampler = (async () => {
@@ -207,11 +214,18 @@ class Target {
       result.correctness = { reconcileOk: report.ok, ledgerGiftEntries, acked: result.acked, deliveriesComplete,
         ok: report.ok && ledgerGiftEntries === result.acked && deliveriesComplete };
     }
-    const metrics = await fetch(`${this.server.url}/metrics`).then((r) => r.text(), () => '');
+    const metrics = await this.metricsText();
+    const giftLatency = histogramBuckets(metrics, 'gift_latency_seconds');
+    const [serverP50, serverP99] = [0.5, 0.99].map((q) => bucketQuantileMs(giftLatencyBefore, giftLatency, q));
+    if (serverP50 !== undefined && serverP99 !== undefined) result.serverGiftMs = { p50: serverP50, p99: serverP99 };
     const lag = /^nodejs_eventloop_lag_p99_seconds (\S+)$/m.exec(metrics)?.[1];
     if (lag !== undefined) result.serverEventLoopLagP99Ms = Math.round(Number(lag) * 1000);
     results[name] = result;
     process.stderr.write(`  ${name}: ${result.giftsPerSec} /s, ack p99 ${result.ackMs.p99} ms${result.correctness ? `, money ${result.correctness.ok ? 'ok' : 'WRONG'}` : ''}\n`);
+  }
+
+  private async metricsText(): Promise<string> {
+    return fetch(`${this.server.url}/metrics`).then((r) => r.text(), () => '');
   }
 
   async close(): Promise<void> {
@@ -328,6 +342,7 @@ function report(durability: string): void {
   const rows = Object.entries(results).map(([name, r]) => [
     name, r.requestsPerSec !== undefined ? `${r.requestsPerSec} req/s` : String(r.giftsPerSec),
     `${r.ackMs.p50}/${r.ackMs.p90}/${r.ackMs.p99}/${r.ackMs.max}`,
+    r.serverGiftMs ? [r.serverGiftMs.p50, r.serverGiftMs.p99].map((v) => (v === null ? '>1000' : `≤${v}`)).join('/') : '-',
     r.deliveryMs ? `${r.deliveryMs.p50}/${r.deliveryMs.p99}` : '-',
     Object.entries(r.errors).filter(([, n]) => n > 0).map(([c, n]) => `${c}:${n}`).join(' ') || '-',
     r.flushLagMaxSeconds === undefined ? '-' : `${r.flushLagMaxSeconds}s`,
@@ -336,7 +351,7 @@ function report(durability: string): void {
     r.correctness ? (r.correctness.ok ? 'ok' : `WRONG (ledger ${r.correctness.ledgerGiftEntries}, acked ${r.correctness.acked}, reconcile ${
       r.correctness.reconcileOk}, deliveries ${r.deliveries ?? 0} of ${r.expectedDeliveries ?? '-'})`) : '-',
   ]);
-  const header = ['scenario', 'gifts/s', 'ack ms p50/p90/p99/max', 'delivery ms p50/p99', 'errors', 'lag max', 'cpu srv/redis', 'cpu load gens', 'machine busy', 'rss MiB', 'money'];
+  const header = ['scenario', 'gifts/s', 'ack ms p50/p90/p99/max', 'in server ms p50/p99', 'delivery ms p50/p99', 'errors', 'lag max', 'cpu srv/redis', 'cpu load gens', 'machine busy', 'rss MiB', 'money'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
   process.stdout.write(`\n${line(header)}\n${line(widths.map((w) => '-'.repeat(w)))}\n${rows.map(line).join('\n')}\n`);

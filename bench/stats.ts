@@ -40,3 +40,26 @@ export function percentiles(values: readonly number[], max?: number): Percentile
   const round = (v: number) => Math.round(v * 100) / 100;
   return { p50: round(at(0.5)), p90: round(at(0.9)), p99: round(at(0.99)), max: round(max ?? sorted[sorted.length - 1] ?? 0) };
 }
+
+/** Cumulative bucket counts of a Prometheus histogram in exposition text: upper bound (s) -> count. */
+export function histogramBuckets(metricsText: string, name: string): Map<string, number> {
+  const buckets = new Map<string, number>();
+  const line = new RegExp(`^${name}_bucket\\{[^}]*le="([^"]+)"[^}]*\\} (\\S+)$`, 'gm');
+  for (const [, le, count] of metricsText.matchAll(line)) buckets.set(le ?? '', Number(count));
+  return buckets;
+}
+
+/**
+ * A quantile of what a histogram counted between two scrapes, as the upper bound of the
+ * bucket it falls in, in ms: "at most this". null when it is past the last finite bound,
+ * undefined when nothing was counted.
+ */
+export function bucketQuantileMs(before: Map<string, number>, after: Map<string, number>, q: number): number | null | undefined {
+  const bound = (le: string) => (le === '+Inf' ? Number.POSITIVE_INFINITY : Number(le));
+  const bounds = [...after.keys()].sort((a, b) => bound(a) - bound(b));
+  const counted = (le: string) => (after.get(le) ?? 0) - (before.get(le) ?? 0);
+  const total = counted('+Inf');
+  if (total <= 0) return undefined;
+  const le = bounds.find((b) => counted(b) >= q * total);
+  return le === undefined || le === '+Inf' ? null : Math.round(bound(le) * 1000 * 100) / 100;
+}

@@ -18,7 +18,8 @@ test('bench --quick runs every scenario, writes the JSON shape, and the money ch
     assert.is(run.status, 0, `${run.stdout}\n${run.stderr}`);
     const result = JSON.parse(readFileSync(file, 'utf8')) as {
       machine: { cores: number; memoryGiB: number; node: string };
-      scenarios: Record<string, { giftsPerSec: number; ackMs: Record<string, number>; acked: number; errors: object; correctness?: { ok: boolean } }>;
+      scenarios: Record<string, { giftsPerSec: number; ackMs: Record<string, number>; acked: number; errors: object; correctness?: { ok: boolean };
+        machineBusyPercent?: number; serverGiftMs?: { p50: number | null; p99: number | null } }>;
       ratios: Record<string, number | null>;
     };
     assert.ok(result.machine.cores >= 1 && result.machine.memoryGiB >= 1 && result.machine.node.startsWith('v'));
@@ -29,6 +30,14 @@ test('bench --quick runs every scenario, writes the JSON shape, and the money ch
       for (const key of ['p50', 'p90', 'p99', 'max']) assert.type(scenario.ackMs[key], 'number');
     }
     for (const name of ['evalsha', 'spread', 'hot-room', 'hot-room-half', 'fanout']) assert.is(result.scenarios[name]?.correctness?.ok, true, name);
+    for (const name of ['spread', 'hot-room', 'hot-room-half', 'fanout']) {
+      const scenario = result.scenarios[name];
+      const busy = scenario?.machineBusyPercent ?? -1;
+      assert.ok(busy > 0 && busy <= 100, `${name} machine busy ${busy}`);
+      const inServer = scenario?.serverGiftMs;
+      assert.ok(inServer !== undefined, `${name} has no in-server latency`);
+      assert.ok(inServer.p50 === null ? inServer.p99 === null : inServer.p99 === null || inServer.p50 <= inServer.p99, `${name} ${JSON.stringify(inServer)}`);
+    }
     for (const key of ['spreadVsBaseline', 'hotRoomVsBaseline', 'spreadVsAckOnly']) assert.type(result.ratios[key], 'number');
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -1,0 +1,37 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { bucketQuantileMs, histogramBuckets } from '../../bench/stats.js';
+
+const stats = suite('bench statistics');
+
+const scrape = (counts: number[]) => [
+  '# HELP gift_latency_seconds time from gift:send received to ack sent',
+  '# TYPE gift_latency_seconds histogram',
+  ...['0.001', '0.005', '0.05', '1', '+Inf'].map((le, i) => `gift_latency_seconds_bucket{le="${le}"} ${counts[i]}`),
+  `gift_latency_seconds_sum 1.5`, `gift_latency_seconds_count ${counts[4]}`,
+  'other_metric_bucket{le="0.001"} 99',
+].join('\n');
+
+stats('histogramBuckets reads the cumulative buckets of one histogram only', () => {
+  assert.equal([...histogramBuckets(scrape([1, 2, 3, 4, 5]), 'gift_latency_seconds')],
+    [['0.001', 1], ['0.005', 2], ['0.05', 3], ['1', 4], ['+Inf', 5]]);
+  assert.is(histogramBuckets('', 'gift_latency_seconds').size, 0);
+});
+
+stats('bucketQuantileMs counts only what happened between the scrapes, as a bucket bound in ms', () => {
+  const before = histogramBuckets(scrape([100, 100, 100, 100, 100]), 'gift_latency_seconds');
+  // Since then: 50 at most 1 ms, 45 more at most 5 ms, 4 more at most 50 ms, 1 past 1 s.
+  const after = histogramBuckets(scrape([150, 195, 199, 199, 200]), 'gift_latency_seconds');
+  assert.is(bucketQuantileMs(before, after, 0.5), 1);
+  assert.is(bucketQuantileMs(before, after, 0.9), 5);
+  assert.is(bucketQuantileMs(before, after, 0.99), 50);
+  assert.is(bucketQuantileMs(before, after, 1), null);
+});
+
+stats('bucketQuantileMs is undefined when nothing was counted', () => {
+  const same = histogramBuckets(scrape([1, 2, 3, 4, 5]), 'gift_latency_seconds');
+  assert.is(bucketQuantileMs(same, same, 0.5), undefined);
+  assert.is(bucketQuantileMs(new Map(), new Map(), 0.5), undefined);
+});
+
+stats.run();
