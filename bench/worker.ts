@@ -62,16 +62,30 @@ export type Delivery = 'rows' | 'columns';
 let delivery: Delivery = 'columns';
 const joinBatch = () => (delivery === 'columns' ? 'columns' : true);
 
+let lastFrameAtMs = 0;
+
+/**
+ * Waits until no gift frame has come for quietMs (at most maxMs): frames still on their
+ * way when the sending stops are counted however far behind a slow machine runs, and a
+ * frame that never comes still shows as a missing delivery.
+ */
+async function drainDeliveries(quietMs: number, maxMs = 30_000): Promise<void> {
+  const deadline = Date.now() + maxMs;
+  while (Date.now() < deadline && Date.now() - lastFrameAtMs < quietMs) await new Promise((r) => setTimeout(r, 50));
+}
+
 function listenForGifts(socket: Socket): void {
   if (delivery === 'rows') {
     socket.on('gifts', (batch: { gifts: unknown[][] }) => {
       const now = Date.now();
+      lastFrameAtMs = now;
       for (const row of batch.gifts) deliveries.add(now - Number(row[6]));
     });
     return;
   }
   socket.on('giftColumns', (frame: { at: number; atOffset: number[] }) => {
     const now = Date.now();
+    lastFrameAtMs = now;
     for (const offset of frame.atOffset) deliveries.add(now - frame.at - offset);
   });
 }
@@ -150,6 +164,7 @@ async function prepare(job: Job): Promise<() => Promise<void>> {
     sockets.forEach(listenForGifts);
     return async () => {
       await new Promise((r) => setTimeout(r, job.durationMs));
+      await drainDeliveries(1_000);
       sockets.forEach((s) => s.close());
     };
   }
@@ -166,7 +181,7 @@ async function prepare(job: Job): Promise<() => Promise<void>> {
         pending.push(sendLoop(socket, job.rooms[(n % sockets.length) % job.rooms.length] ?? '', job.event, Infinity, { left: 1 }));
       });
       await Promise.all(pending);
-      if (job.receive) await new Promise((r) => setTimeout(r, 300));
+      if (job.receive) await drainDeliveries(300);
       sockets.forEach((s) => s.close());
     };
   }
@@ -175,8 +190,7 @@ async function prepare(job: Job): Promise<() => Promise<void>> {
     const budget = { left: job.sendsMax };
     await Promise.all(sockets.flatMap((socket, i) => Array.from({ length: job.inFlight },
       () => sendLoop(socket, job.rooms[i % job.rooms.length] ?? '', job.event, deadline, budget))));
-    // Let the last broadcasts arrive before closing.
-    if (job.receive) await new Promise((r) => setTimeout(r, 300));
+    if (job.receive) await drainDeliveries(300);
     sockets.forEach((s) => s.close());
   };
 }
