@@ -9,10 +9,10 @@ import postgres from 'postgres';
 import { TokenService, type Role } from '../server/auth/tokens.js';
 import { projectRoot } from '../server/paths.js';
 import { ServerProcess } from '../scripts/server-process.js';
-import { bucketQuantileMs, histogramBuckets, percentiles, type Percentiles } from './stats.js';
+import { bucketQuantileMs, histogramBuckets, medianBy, percentiles, type Percentiles } from './stats.js';
 import type { BenchUser, Delivery, Job, WorkerResult } from './worker.js';
 
-// npm run bench [-- --quick] [--json FILE] [--durability durable|fast] [--only a,b] [--profile DIR] [--delivery columns|rows]
+// npm run bench [-- --quick] [--json FILE] [--durability durable|fast] [--only a,b] [--profile DIR] [--delivery columns|rows] [--rounds N]
 // Starts the server with its private services, runs every scenario with load generators
 // in separate processes, checks the money after each, prints a table and writes JSON.
 
@@ -24,8 +24,14 @@ const { values: args } = parseArgs({
     only: { type: 'string' },
     profile: { type: 'string' },
     delivery: { type: 'string', default: 'columns' },
+    rounds: { type: 'string', default: '1' },
   },
 });
+// --rounds N runs every scenario N times, round after round, and reports each one's
+// median round: on a VM whose speed drifts, ratios of medians taken side by side hold
+// better than one run's.
+const rounds = Number(args.rounds);
+if (!Number.isInteger(rounds) || rounds < 1 || rounds > 9) throw new Error(`--rounds must be 1 to 9, not ${args.rounds}`);
 const quick = args.quick ?? false;
 const size = quick
   ? { viewers: 200, rooms: 20, receivers: 300, durationMs: 2_500, fanoutRate: 300, httpSeconds: 2 }
@@ -64,11 +70,17 @@ interface ScenarioResult {
    * beside ackMs, it says whether a tail is the server's or the network's and clients'.
    */
   serverGiftMs?: { p50: number | null; p99: number | null };
+  /** With --rounds: every round's gifts/s (req/s for http), in the order they ran; this result is the median round. */
+  roundsPerSec?: number[];
   /** prom-client's event-loop delay p99 since the server started (includes its 10 ms sampling resolution). */
   serverEventLoopLagP99Ms?: number;
 }
 
+/** Every round's result per scenario, in the order they ran. */
+const runs: Record<string, ScenarioResult[]> = {};
+/** Per scenario, its median round: what the table, the JSON and the ratios show. */
 const results: Record<string, ScenarioResult> = {};
+const rateOf = (r: ScenarioResult) => r.requestsPerSec ?? r.giftsPerSec;
 
 function cpuTicks(pid: number | null | undefined): number {
   if (pid === null || pid === undefined) return 0;
@@ -220,7 +232,7 @@ class Target {
     if (serverP50 !== undefined && serverP99 !== undefined) result.serverGiftMs = { p50: serverP50, p99: serverP99 };
     const lag = /^nodejs_eventloop_lag_p99_seconds (\S+)$/m.exec(metrics)?.[1];
     if (lag !== undefined) result.serverEventLoopLagP99Ms = Math.round(Number(lag) * 1000);
-    results[name] = result;
+    (runs[name] ??= []).push(result);
     process.stderr.write(`  ${name}: ${result.giftsPerSec} /s, ack p99 ${result.ackMs.p99} ms${result.correctness ? `, money ${result.correctness.ok ? 'ok' : 'WRONG'}` : ''}\n`);
   }
 
@@ -243,10 +255,64 @@ async function gifters(target: Target, viewers: BenchUser[], rooms: string[], ev
 }
 
 async function seedBaseline(target: Target, viewers: BenchUser[]): Promise<void> {
+  // The ids travel as one JSON document: a text[] parameter as a connection's first query
+  // goes out before the client knows PostgreSQL's array types, and is refused.
   await target.sql`
     insert into baseline_wallets (account_id, balance)
-    select 'wallet:' || u, 1000000000 from unnest(${target.sql.array(viewers.map((v) => v.userId))}::text[]) as u
+    select 'wallet:' || u, 1000000000 from jsonb_array_elements_text(${JSON.stringify(viewers.map((v) => v.userId))}::text::jsonb) as u
     on conflict (account_id) do update set balance = 1000000000`;
+}
+
+interface Scenarios {
+  server: ServerProcess;
+  target: Target;
+  /** Serving the PostgreSQL-only design, when a baseline scenario is wanted. */
+  baseline: Target | null;
+  viewers: BenchUser[];
+  rooms: string[];
+  hotRoom: string;
+  fanoutRoom: string;
+}
+
+/** One round: every wanted scenario once, ours first, then the baselines on their own server. */
+async function runRound({ server, target, baseline, viewers, rooms, hotRoom, fanoutRoom }: Scenarios): Promise<void> {
+  if (wanted('ack-only')) await target.measure('ack-only', () => gifters(target, viewers, rooms, 'bench:ack'), false);
+  if (wanted('evalsha')) {
+    await target.measure('evalsha', async () => merge(await runWorkers([{ role: 'evalsha', redisUrl: server.redisUrl, namespace: 'w',
+      users: viewers, streamerId: 'bench-evalsha-streamer', inFlight: 200, durationMs: size.durationMs }]), size.durationMs), true);
+  }
+  if (wanted('spread')) await target.measure('spread', () => gifters(target, viewers, rooms, 'gift:send'), true);
+  if (wanted('hot-room')) await target.measure('hot-room', () => gifters(target, viewers, [hotRoom], 'gift:send'), true);
+  // The latency target is set at half the top rate: the same room and viewers, paced.
+  const hotRoomTop = runs['hot-room']?.at(-1)?.giftsPerSec;
+  if (wanted('hot-room-half') && hotRoomTop !== undefined) {
+    const offered = Math.max(1, Math.floor(hotRoomTop / 2));
+    await target.measure('hot-room-half', async () => ({ ...await gifters(target, viewers, [hotRoom], 'gift:send', offered), offeredPerSec: offered }), true);
+  }
+  if (wanted('fanout')) {
+    const receivers = await target.users('bench-receiver-', size.receivers);
+    const half = receivers.length / 2;
+    await target.measure('fanout', async () => withExpectedDeliveries(receivers.length, await runWorkers([
+      { role: 'receivers', url: server.url, users: receivers.slice(0, half), roomId: fanoutRoom, durationMs: size.durationMs + 1_000 },
+      { role: 'receivers', url: server.url, users: receivers.slice(half), roomId: fanoutRoom, durationMs: size.durationMs + 1_000 },
+      { role: 'fixed-rate', url: server.url, user: viewers[0] as BenchUser, roomId: fanoutRoom, ratePerSec: size.fanoutRate, durationMs: size.durationMs },
+    ])), true);
+  }
+  if (wanted('http')) {
+    const bearer = viewers[0]?.token ?? '';
+    for (const [name, url, headers] of [['http-wallet', '/v1/wallet', { authorization: `Bearer ${bearer}` }], ['http-gifts', '/v1/gifts', {}]] as const) {
+      await target.measure(name, async () => {
+        const result = await autocannon({ url: `${server.url}${url}`, connections: 50, duration: size.httpSeconds, headers });
+        return { giftsPerSec: 0, requestsPerSec: Math.round(result.requests.average), acked: result.requests.total,
+          errors: { non2xx: result.non2xx, errors: result.errors, timeouts: result.timeouts },
+          ackMs: { p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99, max: result.latency.max } };
+      }, false);
+    }
+  }
+  if (baseline !== null) {
+    if (wanted('baseline-postgres-spread')) await baseline.measure('baseline-postgres-spread', () => gifters(baseline, viewers, rooms, 'gift:send'), false);
+    if (wanted('baseline-postgres-hot-room')) await baseline.measure('baseline-postgres-hot-room', () => gifters(baseline, viewers, [hotRoom], 'gift:send'), false);
+  }
 }
 
 async function main(): Promise<void> {
@@ -270,50 +336,20 @@ async function main(): Promise<void> {
     const hotRoom = await target.openRoom('bench-hot-streamer');
     const fanoutRoom = await target.openRoom('bench-fanout-streamer');
     process.stderr.write(`bench: ${viewers.length} viewers funded, ${rooms.length + 2} rooms open\n`);
-
-    if (wanted('ack-only')) await target.measure('ack-only', () => gifters(target, viewers, rooms, 'bench:ack'), false);
-    if (wanted('evalsha')) {
-      await target.measure('evalsha', async () => merge(await runWorkers([{ role: 'evalsha', redisUrl: server.redisUrl, namespace: 'w',
-        users: viewers, streamerId: 'bench-evalsha-streamer', inFlight: 200, durationMs: size.durationMs }]), size.durationMs), true);
-    }
-    if (wanted('spread')) await target.measure('spread', () => gifters(target, viewers, rooms, 'gift:send'), true);
-    if (wanted('hot-room')) await target.measure('hot-room', () => gifters(target, viewers, [hotRoom], 'gift:send'), true);
-    // The latency target is set at half the top rate: the same room and viewers, paced.
-    const hotRoomTop = results['hot-room']?.giftsPerSec;
-    if (wanted('hot-room-half') && hotRoomTop !== undefined) {
-      const offered = Math.max(1, Math.floor(hotRoomTop / 2));
-      await target.measure('hot-room-half', async () => ({ ...await gifters(target, viewers, [hotRoom], 'gift:send', offered), offeredPerSec: offered }), true);
-    }
-    if (wanted('fanout')) {
-      const receivers = await target.users('bench-receiver-', size.receivers);
-      const half = receivers.length / 2;
-      await target.measure('fanout', async () => withExpectedDeliveries(receivers.length, await runWorkers([
-        { role: 'receivers', url: server.url, users: receivers.slice(0, half), roomId: fanoutRoom, durationMs: size.durationMs + 1_000 },
-        { role: 'receivers', url: server.url, users: receivers.slice(half), roomId: fanoutRoom, durationMs: size.durationMs + 1_000 },
-        { role: 'fixed-rate', url: server.url, user: viewers[0] as BenchUser, roomId: fanoutRoom, ratePerSec: size.fanoutRate, durationMs: size.durationMs },
-      ])), true);
-    }
-    if (wanted('http')) {
-      const bearer = viewers[0]?.token ?? '';
-      for (const [name, url, headers] of [['http-wallet', '/v1/wallet', { authorization: `Bearer ${bearer}` }], ['http-gifts', '/v1/gifts', {}]] as const) {
-        await target.measure(name, async () => {
-          const result = await autocannon({ url: `${server.url}${url}`, connections: 50, duration: size.httpSeconds, headers });
-          return { giftsPerSec: 0, requestsPerSec: Math.round(result.requests.average), acked: result.requests.total,
-            errors: { non2xx: result.non2xx, errors: result.errors, timeouts: result.timeouts },
-            ackMs: { p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99, max: result.latency.max } };
-        }, false);
-      }
-    }
+    let baseline: Target | null = null;
     if (wanted('baseline-postgres-spread') || wanted('baseline-postgres-hot-room')) {
       baselineServer = await ServerProcess.create({ GIFT_BACKEND: 'postgres-baseline', FLUSHER: 'off', REDIS_URL: server.redisUrl,
         DATABASE_URL: server.databaseUrl, AUTH_SECRET: server.authSecret, FLUSHER_NAME: 'bench-baseline' });
       await baselineServer.start();
       await seedBaseline(target, viewers);
-      const baseline = new Target(baselineServer);
-      if (wanted('baseline-postgres-spread')) await baseline.measure('baseline-postgres-spread', () => gifters(baseline, viewers, rooms, 'gift:send'), false);
-      if (wanted('baseline-postgres-hot-room')) await baseline.measure('baseline-postgres-hot-room', () => gifters(baseline, viewers, [hotRoom], 'gift:send'), false);
-      await baseline.close();
+      baseline = new Target(baselineServer);
     }
+    const scenarios = { server, target, baseline, viewers, rooms, hotRoom, fanoutRoom };
+    for (let round = 1; round <= rounds; round += 1) {
+      if (rounds > 1) process.stderr.write(`bench: round ${round} of ${rounds}\n`);
+      await runRound(scenarios);
+    }
+    await baseline?.close();
   } finally {
     await baselineServer?.stop();
     await target.close();
@@ -329,9 +365,13 @@ function ratio(a: string, b: string): number | null {
 }
 
 function report(durability: string): void {
+  for (const [name, all] of Object.entries(runs)) {
+    const median = medianBy(all, rateOf);
+    results[name] = rounds > 1 ? { ...median, roundsPerSec: all.map(rateOf) } : median;
+  }
   const output = {
     machine: { cores: os.cpus().length, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, cpu: os.cpus()[0]?.model ?? '' },
-    startedAt: new Date().toISOString(), quick, durability, delivery, sizes: size,
+    startedAt: new Date().toISOString(), quick, durability, delivery, rounds, sizes: size,
     scenarios: results,
     ratios: {
       spreadVsBaseline: ratio('spread', 'baseline-postgres-spread'),
@@ -360,7 +400,8 @@ function report(durability: string): void {
   mkdirSync(path.dirname(file), { recursive: true });
   writeFileSync(file, `${JSON.stringify(output, null, 2)}\n`);
   process.stdout.write(`results written to ${file}\n`);
-  const wrong = Object.entries(results).filter(([, r]) => r.correctness !== undefined && !r.correctness.ok);
+  // Any round that lost or invented a coin fails the run, whichever round is the median.
+  const wrong = Object.entries(runs).filter(([, all]) => all.some((r) => r.correctness !== undefined && !r.correctness.ok));
   if (wrong.length > 0) {
     process.stderr.write(`\nCORRECTNESS CHECK FAILED in ${wrong.map(([n]) => n).join(', ')}: a coin was lost or invented, or a receiver missed a gift\n`);
     process.exitCode = 1;

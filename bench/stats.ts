@@ -63,3 +63,14 @@ export function bucketQuantileMs(before: Map<string, number>, after: Map<string,
   const le = bounds.find((b) => counted(b) >= q * total);
   return le === undefined || le === '+Inf' ? null : Math.round(bound(le) * 1000 * 100) / 100;
 }
+
+/**
+ * The median element by a measure; of an even count, the lower of the two middle ones,
+ * so a single fast round never decides. Throws on an empty list.
+ */
+export function medianBy<T>(items: readonly T[], measure: (item: T) => number): T {
+  const sorted = [...items].sort((a, b) => measure(a) - measure(b));
+  const median = sorted[Math.ceil(sorted.length / 2) - 1];
+  if (median === undefined) throw new Error('no items to take a median of');
+  return median;
+}

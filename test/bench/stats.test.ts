@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { bucketQuantileMs, histogramBuckets } from '../../bench/stats.js';
+import { bucketQuantileMs, histogramBuckets, medianBy } from '../../bench/stats.js';
 
 const stats = suite('bench statistics');
 
@@ -32,6 +32,15 @@ stats('bucketQuantileMs is undefined when nothing was counted', () => {
   const same = histogramBuckets(scrape([1, 2, 3, 4, 5]), 'gift_latency_seconds');
   assert.is(bucketQuantileMs(same, same, 0.5), undefined);
   assert.is(bucketQuantileMs(new Map(), new Map(), 0.5), undefined);
+});
+
+stats('medianBy takes the middle element by the measure; of an even count, the lower middle one', () => {
+  const rate = (r: { rate: number }) => r.rate;
+  assert.equal(medianBy([{ rate: 3 }], rate), { rate: 3 });
+  assert.equal(medianBy([{ rate: 9 }, { rate: 1 }, { rate: 5 }], rate), { rate: 5 });
+  assert.equal(medianBy([{ rate: 9 }, { rate: 1 }, { rate: 5 }, { rate: 7 }], rate), { rate: 5 });
+  assert.equal(medianBy([{ rate: 4 }, { rate: 2 }], rate), { rate: 2 });
+  assert.throws(() => medianBy([], rate));
 });
 
 stats.run();
