@@ -147,8 +147,9 @@ export class PayoutService {
       await this.sql`update payouts set destination = ${destination} where id = ${id} and status = 'failed'`;
     }
     const coins = Number(row.coins);
+    const nowMs = this.clock();
     await this.wallets.postEntry({
-      entryId: newEntryId(this.clock()), kind: 'payout_retry', nowMs: this.clock(),
+      entryId: newEntryId(nowMs), kind: 'payout_retry', nowMs,
       meta: { payoutId: row.id, settlementId: row.settlement_id, payee: row.payee_account },
       postings: [{ accountId: row.payee_account, amount: -coins }, { accountId: settlingAccount(row.payee_account), amount: coins }],
       flooredAccounts: new Set([row.payee_account]),
@@ -160,8 +161,9 @@ export class PayoutService {
 
   private async markPaid(row: PayoutRow, reference: string): Promise<PayoutRow> {
     const coins = Number(row.coins);
+    const nowMs = this.clock();
     const entry = await this.wallets.postEntry({
-      entryId: newEntryId(this.clock()), kind: 'payout', nowMs: this.clock(),
+      entryId: newEntryId(nowMs), kind: 'payout', nowMs,
       meta: { payoutId: row.id, settlementId: row.settlement_id, payee: row.payee_account, reference },
       postings: [{ accountId: settlingAccount(row.payee_account), amount: -coins }, { accountId: payoutsAccount, amount: coins }],
       flooredAccounts: new Set([settlingAccount(row.payee_account)]),
@@ -180,8 +182,9 @@ export class PayoutService {
 
   private async fail(row: PayoutRow, reason: string): Promise<PayoutRow> {
     const coins = Number(row.coins);
+    const nowMs = this.clock();
     await this.wallets.postEntry({
-      entryId: newEntryId(this.clock()), kind: 'payout_return', nowMs: this.clock(),
+      entryId: newEntryId(nowMs), kind: 'payout_return', nowMs,
       meta: { payoutId: row.id, settlementId: row.settlement_id, payee: row.payee_account, reason },
       postings: [{ accountId: settlingAccount(row.payee_account), amount: -coins }, { accountId: row.payee_account, amount: coins }],
       flooredAccounts: new Set([settlingAccount(row.payee_account)]),

@@ -53,6 +53,12 @@ gifts('a gift is charged once, acked with the contract fields, and appears in th
   const [split] = await ctx.server.ctx.sql<{ account_id: string; amount: bigint }[]>`
     select account_id, amount from postings where entry_id = ${String(ack.giftEventId)}::uuid and account_id = ${`earnings:${streamerId}`}`;
   assert.is(split?.amount, 210n);
+  // The entry id is a time-ordered UUID (version 7) that begins with the charge time.
+  const giftEventId = String(ack.giftEventId);
+  assert.match(giftEventId, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  const [entry] = await ctx.server.ctx.sql<{ created_ms: string }[]>`
+    select round(extract(epoch from created_at) * 1000)::text as created_ms from journal_entries where id = ${giftEventId}::uuid`;
+  assert.is(parseInt(giftEventId.slice(0, 8) + giftEventId.slice(9, 13), 16), Number(entry?.created_ms));
 });
 
 gifts('500 concurrent sends with funds for exactly 300: 300 succeed, the rest are INSUFFICIENT_FUNDS, balance 0', async (ctx) => {
