@@ -44,4 +44,37 @@ test('bench --quick runs every scenario, writes the JSON shape, and the money ch
   }
 });
 
+test('bench --rounds runs each scenario once a round, the baseline beside it, and reports the median round', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'bench-rounds-'));
+  try {
+    const file = path.join(dir, 'bench.json');
+    const run = spawnSync(process.execPath, [path.join(projectRoot, 'dist', 'bench', 'run.js'), '--quick', '--rounds', '2',
+      '--only', 'spread,baseline-postgres-spread', '--json', file], {
+      encoding: 'utf8', timeout: 240_000, env: { ...process.env, REDIS_URL: '', DATABASE_URL: '' },
+    });
+    assert.is(run.status, 0, `${run.stdout}\n${run.stderr}`);
+    const result = JSON.parse(readFileSync(file, 'utf8')) as {
+      rounds: number;
+      scenarios: Record<string, { giftsPerSec: number; roundsPerSec?: number[]; correctness?: { ok: boolean } }>;
+      ratios: Record<string, number | null>;
+    };
+    assert.is(result.rounds, 2);
+    for (const name of ['spread', 'baseline-postgres-spread']) {
+      const scenario = result.scenarios[name];
+      const rates = scenario?.roundsPerSec ?? [];
+      assert.is(rates.length, 2, `${name} ran ${rates.length} rounds`);
+      assert.ok(rates.every((rate) => rate > 0), `${name} rounds ${JSON.stringify(rates)}`);
+      // Of two rounds the median is the lower one.
+      assert.is(scenario?.giftsPerSec, Math.min(...rates), name);
+    }
+    assert.is(result.scenarios.spread?.correctness?.ok, true);
+    assert.type(result.ratios.spreadVsBaseline, 'number');
+    const refused = spawnSync(process.execPath, [path.join(projectRoot, 'dist', 'bench', 'run.js'), '--rounds', '0'], { encoding: 'utf8', timeout: 60_000 });
+    assert.is.not(refused.status, 0);
+    assert.match(refused.stderr, '--rounds must be 1 to 9');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test.run();
