@@ -5,16 +5,20 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import { io } from 'socket.io-client';
 import postgres from 'postgres';
 import { TokenService, type Role } from '../server/auth/tokens.js';
 import { projectRoot } from '../server/paths.js';
 import { ServerProcess } from '../scripts/server-process.js';
+import { serverAt, startedServer, type BenchServer } from './bench-server.js';
 import { bucketQuantileMs, histogramBuckets, medianBy, percentiles, type Percentiles } from './stats.js';
 import type { BenchUser, Delivery, Job, WorkerResult } from './worker.js';
 
-// npm run bench [-- --quick] [--json FILE] [--durability durable|fast] [--only a,b] [--profile DIR] [--delivery columns|rows] [--rounds N]
-// Starts the server with its private services, runs every scenario with load generators
-// in separate processes, checks the money after each, prints a table and writes JSON.
+// npm run bench [-- --quick] [--json FILE] [--durability durable|fast] [--only a,b] [--profile DIR] [--delivery columns|rows]
+//   [--rounds N] [--url http://127.0.0.1:PORT]
+// Starts the server with its private services (or measures the one at --url), runs every
+// scenario with load generators in separate processes, checks the money after each,
+// prints a table and writes JSON.
 
 const { values: args } = parseArgs({
   options: {
@@ -25,6 +29,7 @@ const { values: args } = parseArgs({
     profile: { type: 'string' },
     delivery: { type: 'string', default: 'columns' },
     rounds: { type: 'string', default: '1' },
+    url: { type: 'string' },
   },
 });
 // --rounds N runs every scenario N times, round after round, and reports each one's
@@ -38,7 +43,9 @@ const size = quick
   : { viewers: 1_000, rooms: 100, receivers: 2_000, durationMs: 12_000, fanoutRate: 1_000, httpSeconds: 8 };
 const delivery: Delivery = args.delivery === 'rows' ? 'rows' : 'columns';
 const selected = args.only?.split(',');
-const wanted = (name: string) => selected === undefined || selected.includes(name);
+/** Scenarios the target cannot run (ack-only on a server without BENCH_HANDLERS=1). */
+const skipped = new Set<string>();
+const wanted = (name: string) => !skipped.has(name) && (selected === undefined || selected.includes(name));
 const workerPath = path.join(path.dirname(fileURLToPath(import.meta.url)), 'worker.js');
 
 interface ScenarioResult {
@@ -103,7 +110,7 @@ function machineTicks(): { busy: number; total: number } {
   }
 }
 
-function rssMiB(pid: number | undefined): number {
+function rssMiB(pid: number): number {
   try {
     const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:')) ?? '';
     return Math.round(Number(line.replace(/\D+/g, '')) / 1024);
@@ -153,7 +160,7 @@ function withExpectedDeliveries(receivers: number, parts: WorkerResult[]): Scena
 class Target {
   readonly tokens: TokenService;
   readonly sql: postgres.Sql;
-  constructor(readonly server: ServerProcess) {
+  constructor(readonly server: BenchServer) {
     this.tokens = new TokenService(server.authSecret);
     this.sql = postgres(server.databaseUrl, { max: 2, onnotice: () => {} });
   }
@@ -190,7 +197,7 @@ class Target {
   /** Runs a scenario while sampling flush lag and CPU; then checks the money. */
   async measure(name: string, run: () => Promise<ScenarioResult>, check: boolean): Promise<void> {
     const before = check ? await this.giftEntries() : 0;
-    const serverPid = this.server.child?.pid;
+    const serverPid = this.server.serverPid();
     const [cpu0, redis0, machine0, t0] = [cpuTicks(serverPid), cpuTicks(this.server.redisPid()), machineTicks(), Date.now()];
     const giftLatencyBefore = histogramBuckets(await this.metricsText(), 'gift_latency_seconds');
     let lagMax = 0;
@@ -204,9 +211,12 @@ class Target {
     })();
     const result = await run();
     const wallSeconds = (Date.now() - t0) / 1000;
-    result.serverCpuPercent = Math.round(((cpuTicks(serverPid) - cpu0) / 100 / wallSeconds) * 100);
-    result.redisCpuPercent = Math.round(((cpuTicks(this.server.redisPid()) - redis0) / 100 / wallSeconds) * 100);
-    result.serverRssMiB = rssMiB(serverPid);
+    // A server at --url is not the bench's child: its processes' figures are unknown, not 0.
+    if (serverPid !== null) {
+      result.serverCpuPercent = Math.round(((cpuTicks(serverPid) - cpu0) / 100 / wallSeconds) * 100);
+      result.serverRssMiB = rssMiB(serverPid);
+    }
+    if (this.server.redisPid() !== null) result.redisCpuPercent = Math.round(((cpuTicks(this.server.redisPid()) - redis0) / 100 / wallSeconds) * 100);
     const machine1 = machineTicks();
     if (machine1.total > machine0.total) result.machineBusyPercent = Math.round(((machine1.busy - machine0.busy) / (machine1.total - machine0.total)) * 100);
     sampling = false;
@@ -264,7 +274,7 @@ async function seedBaseline(target: Target, viewers: BenchUser[]): Promise<void>
 }
 
 interface Scenarios {
-  server: ServerProcess;
+  server: BenchServer;
   target: Target;
   /** Serving the PostgreSQL-only design, when a baseline scenario is wanted. */
   baseline: Target | null;
@@ -278,7 +288,7 @@ interface Scenarios {
 async function runRound({ server, target, baseline, viewers, rooms, hotRoom, fanoutRoom }: Scenarios): Promise<void> {
   if (wanted('ack-only')) await target.measure('ack-only', () => gifters(target, viewers, rooms, 'bench:ack'), false);
   if (wanted('evalsha')) {
-    await target.measure('evalsha', async () => merge(await runWorkers([{ role: 'evalsha', redisUrl: server.redisUrl, namespace: 'w',
+    await target.measure('evalsha', async () => merge(await runWorkers([{ role: 'evalsha', redisUrl: server.redisUrl, namespace: server.walletNamespace,
       users: viewers, streamerId: 'bench-evalsha-streamer', inFlight: 200, durationMs: size.durationMs }]), size.durationMs), true);
   }
   if (wanted('spread')) await target.measure('spread', () => gifters(target, viewers, rooms, 'gift:send'), true);
@@ -315,19 +325,50 @@ async function runRound({ server, target, baseline, viewers, rooms, hotRoom, fan
   }
 }
 
+/** Whether the server answers `bench:ack`, which it does only when started with BENCH_HANDLERS=1. */
+async function answersBenchAck(target: Target): Promise<boolean> {
+  const [user] = await target.users('bench-probe-', 1);
+  const socket = io(target.server.url, { transports: ['websocket'], auth: { token: user?.token }, reconnection: false, forceNew: true });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', () => resolve());
+      socket.once('connect_error', reject);
+    });
+    await socket.timeout(2_000).emitWithAck('bench:ack', {});
+    return true;
+  } catch {
+    return false;
+  } finally {
+    socket.close();
+  }
+}
+
 async function main(): Promise<void> {
   const durability = args.durability === 'fast' ? 'fast' : 'durable';
-  process.stderr.write(`bench: ${quick ? 'quick' : 'full'} run, durability ${durability}, starting the server and its services...\n`);
-  // Server settings under study pass through from the bench's environment.
-  const passed = Object.fromEntries(['FLUSHER', 'FLUSHER_LANES', 'BROADCAST_TICK_MS']
-    .flatMap((name) => process.env[name] === undefined ? [] : [[name, process.env[name] as string]]));
-  const server = await ServerProcess.create({ BENCH_HANDLERS: '1', DURABILITY: durability, ...passed });
-  // --profile DIR: the server writes a V8 CPU profile there when it stops.
-  if (args.profile !== undefined) server.nodeArgs = ['--cpu-prof', `--cpu-prof-dir=${path.resolve(args.profile)}`];
-  await server.start();
+  let started: ServerProcess | null = null;
+  let server: BenchServer;
+  if (args.url !== undefined) {
+    if (args.profile !== undefined) throw new Error('--profile needs a server the bench starts itself: leave out --url');
+    server = serverAt(args.url, process.env);
+    process.stderr.write(`bench: ${quick ? 'quick' : 'full'} run against ${server.url}, with that server's own settings\n`);
+  } else {
+    process.stderr.write(`bench: ${quick ? 'quick' : 'full'} run, durability ${durability}, starting the server and its services...\n`);
+    // Server settings under study pass through from the bench's environment.
+    const passed = Object.fromEntries(['FLUSHER', 'FLUSHER_LANES', 'BROADCAST_TICK_MS']
+      .flatMap((name) => process.env[name] === undefined ? [] : [[name, process.env[name] as string]]));
+    started = await ServerProcess.create({ BENCH_HANDLERS: '1', DURABILITY: durability, ...passed });
+    // --profile DIR: the server writes a V8 CPU profile there when it stops.
+    if (args.profile !== undefined) started.nodeArgs = ['--cpu-prof', `--cpu-prof-dir=${path.resolve(args.profile)}`];
+    await started.start();
+    server = startedServer(started);
+  }
   const target = new Target(server);
   let baselineServer: ServerProcess | null = null;
   try {
+    if (wanted('ack-only') && !server.local && !await answersBenchAck(target)) {
+      skipped.add('ack-only');
+      process.stderr.write('bench: ack-only skipped: the server at --url does not answer bench:ack (start it with BENCH_HANDLERS=1)\n');
+    }
     const viewers = await target.users('bench-viewer-', size.viewers);
     for (let i = 0; i < viewers.length; i += 50) {
       await Promise.all(viewers.slice(i, i + 50).map((v) => target.call('POST', '/v1/admin/grants', 'admin', { userId: v.userId, coins: 100_000_000, reason: 'bench' })));
@@ -338,11 +379,12 @@ async function main(): Promise<void> {
     process.stderr.write(`bench: ${viewers.length} viewers funded, ${rooms.length + 2} rooms open\n`);
     let baseline: Target | null = null;
     if (wanted('baseline-postgres-spread') || wanted('baseline-postgres-hot-room')) {
+      // The PostgreSQL-only design runs beside the measured server, on the same storage.
       baselineServer = await ServerProcess.create({ GIFT_BACKEND: 'postgres-baseline', FLUSHER: 'off', REDIS_URL: server.redisUrl,
-        DATABASE_URL: server.databaseUrl, AUTH_SECRET: server.authSecret, FLUSHER_NAME: 'bench-baseline' });
+        DATABASE_URL: server.databaseUrl, AUTH_SECRET: server.authSecret, WALLET_NAMESPACE: server.walletNamespace, FLUSHER_NAME: 'bench-baseline' });
       await baselineServer.start();
       await seedBaseline(target, viewers);
-      baseline = new Target(baselineServer);
+      baseline = new Target(startedServer(baselineServer));
     }
     const scenarios = { server, target, baseline, viewers, rooms, hotRoom, fanoutRoom };
     for (let round = 1; round <= rounds; round += 1) {
@@ -353,9 +395,9 @@ async function main(): Promise<void> {
   } finally {
     await baselineServer?.stop();
     await target.close();
-    await server.destroy();
+    await started?.destroy();
   }
-  report(durability);
+  report(server.local ? durability : 'the target\'s', server.local ? 'started by the bench' : server.url);
 }
 
 function ratio(a: string, b: string): number | null {
@@ -364,14 +406,14 @@ function ratio(a: string, b: string): number | null {
   return x === undefined || y === undefined || y === 0 ? null : Math.round((x / y) * 100) / 100;
 }
 
-function report(durability: string): void {
+function report(durability: string, target: string): void {
   for (const [name, all] of Object.entries(runs)) {
     const median = medianBy(all, rateOf);
     results[name] = rounds > 1 ? { ...median, roundsPerSec: all.map(rateOf) } : median;
   }
   const output = {
     machine: { cores: os.cpus().length, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, cpu: os.cpus()[0]?.model ?? '' },
-    startedAt: new Date().toISOString(), quick, durability, delivery, rounds, sizes: size,
+    startedAt: new Date().toISOString(), target, quick, durability, delivery, rounds, sizes: size,
     scenarios: results,
     ratios: {
       spreadVsBaseline: ratio('spread', 'baseline-postgres-spread'),

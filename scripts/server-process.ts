@@ -57,12 +57,14 @@ export class ServerProcess {
     return JSON.parse(readFileSync(path.join(this.dataDir, 'ports.json'), 'utf8')) as { redisPort: number; postgresPort: number };
   }
 
+  /** The Redis the server uses: the one its env names, or its private one. */
   get redisUrl(): string {
-    return `redis://127.0.0.1:${this.ports.redisPort}`;
+    return this.env.REDIS_URL ?? `redis://127.0.0.1:${this.ports.redisPort}`;
   }
 
+  /** The PostgreSQL the server uses: the one its env names, or its private one. */
   get databaseUrl(): string {
-    return `postgres://postgres@127.0.0.1:${this.ports.postgresPort}/gifting`;
+    return this.env.DATABASE_URL ?? `postgres://postgres@127.0.0.1:${this.ports.postgresPort}/gifting`;
   }
 
   redisPid(): number | null {

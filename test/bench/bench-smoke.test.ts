@@ -1,10 +1,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { projectRoot } from '../../server/paths.js';
+import { testAuthSecret, testStorage } from '../helpers/env.js';
+import { startTestServer } from '../helpers/harness.js';
 
 // Keeps `npm run bench -- --quick` working; it measures nothing here (speed is never a test).
 
@@ -75,6 +77,57 @@ test('bench --rounds runs each scenario once a round, the baseline beside it, an
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+/** Runs the bench without blocking this process, whose event loop may be serving the target. */
+function bench(args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [path.join(projectRoot, 'dist', 'bench', 'run.js'), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+    child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 240_000);
+    child.on('exit', (status) => { clearTimeout(timer); resolve({ status, output }); });
+  });
+}
+
+test('bench --url measures a server already running, with its storage and secret from the environment', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'bench-url-'));
+  const server = await startTestServer({ benchHandlers: true, giftsPerSecondPerUser: 1_000_000, giftBurstPerUser: 1_000_000 });
+  try {
+    const file = path.join(dir, 'bench.json');
+    const env = { ...process.env, AUTH_SECRET: testAuthSecret, REDIS_URL: testStorage.redisUrl(), DATABASE_URL: testStorage.databaseUrl(),
+      WALLET_NAMESPACE: testStorage.namespace() };
+    const run = await bench(['--quick', '--url', server.url, '--only', 'ack-only,spread,fanout', '--json', file], env);
+    assert.is(run.status, 0, run.output);
+    const result = JSON.parse(readFileSync(file, 'utf8')) as {
+      target: string;
+      scenarios: Record<string, { acked: number; errors: Record<string, number>; serverCpuPercent?: number; machineBusyPercent?: number;
+        correctness?: { ok: boolean } }>;
+    };
+    assert.is(result.target, new URL(server.url).origin);
+    assert.ok((result.scenarios['ack-only']?.acked ?? 0) > 0, 'the target answers bench:ack, so ack-only runs');
+    for (const name of ['spread', 'fanout']) {
+      const scenario = result.scenarios[name];
+      assert.is(scenario?.correctness?.ok, true, `${name}: ${run.output}`);
+      assert.equal(Object.entries(scenario?.errors ?? {}).filter(([, n]) => n > 0), [], name);
+      // Not the bench's child: its CPU is unknown, not 0; the machine's is still measured.
+      assert.is(scenario?.serverCpuPercent, undefined);
+      assert.ok((scenario?.machineBusyPercent ?? 0) > 0);
+    }
+  } finally {
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('bench --url refuses another machine, and a target without its storage and secret', async () => {
+  const far = await bench(['--quick', '--url', 'http://192.0.2.10:3000'], { ...process.env, AUTH_SECRET: 'x', REDIS_URL: 'redis://x', DATABASE_URL: 'postgres://x' });
+  assert.is.not(far.status, 0);
+  assert.match(far.output, '--url must be http:// on this machine');
+  const bare = await bench(['--quick', '--url', 'http://127.0.0.1:9'], { ...process.env, AUTH_SECRET: '', REDIS_URL: '', DATABASE_URL: '' });
+  assert.is.not(bare.status, 0);
+  assert.match(bare.output, "--url needs the target's AUTH_SECRET, REDIS_URL, DATABASE_URL");
 });
 
 test.run();
