@@ -276,8 +276,6 @@ async function seedBaseline(target: Target, viewers: BenchUser[]): Promise<void>
 interface Scenarios {
   server: BenchServer;
   target: Target;
-  /** Serving the PostgreSQL-only design, when a baseline scenario is wanted. */
-  baseline: Target | null;
   viewers: BenchUser[];
   rooms: string[];
   hotRoom: string;
@@ -285,7 +283,7 @@ interface Scenarios {
 }
 
 /** One round: every wanted scenario once, ours first, then the baselines on their own server. */
-async function runRound({ server, target, baseline, viewers, rooms, hotRoom, fanoutRoom }: Scenarios): Promise<void> {
+async function runRound({ server, target, viewers, rooms, hotRoom, fanoutRoom }: Scenarios): Promise<void> {
   if (wanted('ack-only')) await target.measure('ack-only', () => gifters(target, viewers, rooms, 'bench:ack'), false);
   if (wanted('evalsha')) {
     await target.measure('evalsha', async () => merge(await runWorkers([{ role: 'evalsha', redisUrl: server.redisUrl, namespace: server.walletNamespace,
@@ -319,9 +317,33 @@ async function runRound({ server, target, baseline, viewers, rooms, hotRoom, fan
       }, false);
     }
   }
-  if (baseline !== null) {
-    if (wanted('baseline-postgres-spread')) await baseline.measure('baseline-postgres-spread', () => gifters(baseline, viewers, rooms, 'gift:send'), false);
-    if (wanted('baseline-postgres-hot-room')) await baseline.measure('baseline-postgres-hot-room', () => gifters(baseline, viewers, [hotRoom], 'gift:send'), false);
+  if (wanted('baseline-postgres-spread') || wanted('baseline-postgres-hot-room')) {
+    await withBaselineServer(server, target, viewers, async (baseline) => {
+      if (wanted('baseline-postgres-spread')) await baseline.measure('baseline-postgres-spread', () => gifters(baseline, viewers, rooms, 'gift:send'), false);
+      if (wanted('baseline-postgres-hot-room')) await baseline.measure('baseline-postgres-hot-room', () => gifters(baseline, viewers, [hotRoom], 'gift:send'), false);
+    });
+  }
+}
+
+/**
+ * Runs the PostgreSQL-only design on a server of its own, beside the measured one and on
+ * the same storage, for as long as its scenarios take: alive any longer, its periodic
+ * work (a reconcile a minute) would run during ours.
+ */
+async function withBaselineServer(server: BenchServer, target: Target, viewers: BenchUser[], run: (baseline: Target) => Promise<void>): Promise<void> {
+  const baselineServer = await ServerProcess.create({ GIFT_BACKEND: 'postgres-baseline', FLUSHER: 'off', REDIS_URL: server.redisUrl,
+    DATABASE_URL: server.databaseUrl, AUTH_SECRET: server.authSecret, WALLET_NAMESPACE: server.walletNamespace, FLUSHER_NAME: 'bench-baseline' });
+  try {
+    await baselineServer.start();
+    await seedBaseline(target, viewers);
+    const baseline = new Target(startedServer(baselineServer));
+    try {
+      await run(baseline);
+    } finally {
+      await baseline.close();
+    }
+  } finally {
+    await baselineServer.destroy();
   }
 }
 
@@ -363,7 +385,6 @@ async function main(): Promise<void> {
     server = startedServer(started);
   }
   const target = new Target(server);
-  let baselineServer: ServerProcess | null = null;
   try {
     if (wanted('ack-only') && !server.local && !await answersBenchAck(target)) {
       skipped.add('ack-only');
@@ -377,23 +398,12 @@ async function main(): Promise<void> {
     const hotRoom = await target.openRoom('bench-hot-streamer');
     const fanoutRoom = await target.openRoom('bench-fanout-streamer');
     process.stderr.write(`bench: ${viewers.length} viewers funded, ${rooms.length + 2} rooms open\n`);
-    let baseline: Target | null = null;
-    if (wanted('baseline-postgres-spread') || wanted('baseline-postgres-hot-room')) {
-      // The PostgreSQL-only design runs beside the measured server, on the same storage.
-      baselineServer = await ServerProcess.create({ GIFT_BACKEND: 'postgres-baseline', FLUSHER: 'off', REDIS_URL: server.redisUrl,
-        DATABASE_URL: server.databaseUrl, AUTH_SECRET: server.authSecret, WALLET_NAMESPACE: server.walletNamespace, FLUSHER_NAME: 'bench-baseline' });
-      await baselineServer.start();
-      await seedBaseline(target, viewers);
-      baseline = new Target(startedServer(baselineServer));
-    }
-    const scenarios = { server, target, baseline, viewers, rooms, hotRoom, fanoutRoom };
+    const scenarios = { server, target, viewers, rooms, hotRoom, fanoutRoom };
     for (let round = 1; round <= rounds; round += 1) {
       if (rounds > 1) process.stderr.write(`bench: round ${round} of ${rounds}\n`);
       await runRound(scenarios);
     }
-    await baseline?.close();
   } finally {
-    await baselineServer?.stop();
     await target.close();
     await started?.destroy();
   }
