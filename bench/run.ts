@@ -40,7 +40,7 @@ if (!Number.isInteger(rounds) || rounds < 1 || rounds > 9) throw new Error(`--ro
 const quick = args.quick ?? false;
 const size = quick
   ? { viewers: 200, rooms: 20, receivers: 300, durationMs: 2_500, fanoutRate: 300, httpSeconds: 2 }
-  : { viewers: 1_000, rooms: 100, receivers: 2_000, durationMs: 12_000, fanoutRate: 1_000, httpSeconds: 8 };
+  : { viewers: 1_000, rooms: 100, receivers: 2_000, durationMs: 10_000, fanoutRate: 1_000, httpSeconds: 6 };
 const delivery: Delivery = args.delivery === 'rows' ? 'rows' : 'columns';
 const selected = args.only?.split(',');
 /** Scenarios the target cannot run (ack-only on a server without BENCH_HANDLERS=1). */
