@@ -1,4 +1,5 @@
 import type { ServerProcess } from '../scripts/server-process.js';
+import { walletNamespace } from '../server/config.js';
 
 /** What the bench needs of the server it measures: one it started itself, or one at --url. */
 export interface BenchServer {
@@ -19,7 +20,7 @@ export interface BenchServer {
 export function startedServer(server: ServerProcess): BenchServer {
   return {
     url: server.url, authSecret: server.authSecret, redisUrl: server.redisUrl, databaseUrl: server.databaseUrl,
-    walletNamespace: server.env.WALLET_NAMESPACE ?? 'w', local: true,
+    walletNamespace: walletNamespace(server.env), local: true,
     serverPid: () => server.child?.pid ?? null,
     redisPid: () => server.redisPid(),
   };
@@ -49,7 +50,7 @@ export function serverAt(url: string, env: NodeJS.ProcessEnv): BenchServer {
   }
   return {
     url: parsed.origin, authSecret: env.AUTH_SECRET ?? '', redisUrl: env.REDIS_URL ?? '', databaseUrl: env.DATABASE_URL ?? '',
-    walletNamespace: env.WALLET_NAMESPACE ?? 'w', local: false,
+    walletNamespace: walletNamespace(env), local: false,
     serverPid: () => null,
     redisPid: () => null,
   };

@@ -89,8 +89,8 @@ const runs: Record<string, ScenarioResult[]> = {};
 const results: Record<string, ScenarioResult> = {};
 const rateOf = (r: ScenarioResult) => r.requestsPerSec ?? r.giftsPerSec;
 
-function cpuTicks(pid: number | null | undefined): number {
-  if (pid === null || pid === undefined) return 0;
+function cpuTicks(pid: number | null): number {
+  if (pid === null) return 0;
   try {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
     return Number(fields[11]) + Number(fields[12]);
@@ -198,7 +198,8 @@ class Target {
   async measure(name: string, run: () => Promise<ScenarioResult>, check: boolean): Promise<void> {
     const before = check ? await this.giftEntries() : 0;
     const serverPid = this.server.serverPid();
-    const [cpu0, redis0, machine0, t0] = [cpuTicks(serverPid), cpuTicks(this.server.redisPid()), machineTicks(), Date.now()];
+    const redisPid = this.server.redisPid();
+    const [cpu0, redis0, machine0, t0] = [cpuTicks(serverPid), cpuTicks(redisPid), machineTicks(), Date.now()];
     const giftLatencyBefore = histogramBuckets(await this.metricsText(), 'gift_latency_seconds');
     let lagMax = 0;
     let sampling = true;
@@ -216,7 +217,7 @@ class Target {
       result.serverCpuPercent = Math.round(((cpuTicks(serverPid) - cpu0) / 100 / wallSeconds) * 100);
       result.serverRssMiB = rssMiB(serverPid);
     }
-    if (this.server.redisPid() !== null) result.redisCpuPercent = Math.round(((cpuTicks(this.server.redisPid()) - redis0) / 100 / wallSeconds) * 100);
+    if (redisPid !== null) result.redisCpuPercent = Math.round(((cpuTicks(redisPid) - redis0) / 100 / wallSeconds) * 100);
     const machine1 = machineTicks();
     if (machine1.total > machine0.total) result.machineBusyPercent = Math.round(((machine1.busy - machine0.busy) / (machine1.total - machine0.total)) * 100);
     sampling = false;

@@ -66,13 +66,19 @@ function authSecret(env: Env, dataDir: string, production: boolean): { secret: s
   return { secret: readFileSync(file, 'utf8').trim(), generated: true };
 }
 
+/** The hot wallets' key namespace (WALLET_NAMESPACE, default `w`); tools that reach a server's Redis read it here too. */
+export function walletNamespace(env: Env = process.env): string {
+  const namespace = env.WALLET_NAMESPACE ?? 'w';
+  if (!/^[a-z0-9_-]{1,32}$/.test(namespace)) throw new Error('WALLET_NAMESPACE must match [a-z0-9_-]{1,32}');
+  return namespace;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const production = env.NODE_ENV === 'production';
   const dataDir = path.resolve(env.DATA_DIR ?? defaultDataDir);
   const durability = env.DURABILITY ?? 'durable';
   if (durability !== 'durable' && durability !== 'fast') throw new Error(`DURABILITY must be durable or fast, got ${durability}`);
-  const namespace = env.WALLET_NAMESPACE ?? 'w';
-  if (!/^[a-z0-9_-]{1,32}$/.test(namespace)) throw new Error('WALLET_NAMESPACE must match [a-z0-9_-]{1,32}');
+  const namespace = walletNamespace(env);
   const secret = authSecret(env, dataDir, production);
   return {
     port: integerSetting(env, 'PORT', 3000, 0, 65535),

@@ -104,6 +104,7 @@ export class SettlementService {
       hasPayoutAccount: profile.stripeAccount !== null, payable: payable.payable, minimumPayout: new Fiat(terms.minimumPayout),
     });
     const id = `st_${randomBytes(9).toString('base64url')}`;
+    const nowMs = this.clock();
     const [inserted] = await this.sql<SettlementRow[]>`
       insert into settlements (id, payee_account, period_id, schedule, period_start, period_end, status, reason,
         carried_in_coins, earned_coins, adjustment_coins, coins, currency, fiat_per_coin, gross, tax_profile, tax_rate, tax, fee,
@@ -113,7 +114,7 @@ export class SettlementService {
         ${String(figures.carriedIn)}, ${String(figures.earned)}, ${String(figures.adjustments)}, ${String(figures.total)},
         ${terms.currency}, ${terms.fiatPerCoin}, ${payable.gross.toString()}, ${terms.taxProfile}, ${terms.withholdingRate},
         ${payable.tax.toString()}, ${payable.fee.toString()}, ${payable.payable.toString()}, ${profile.payoutMethod},
-        ${outcome.status === 'settled' ? newEntryId(this.clock()) : null}, ${new Date(this.clock())})
+        ${outcome.status === 'settled' ? newEntryId(nowMs) : null}, ${new Date(nowMs)})
       on conflict (payee_account, period_id) do nothing
       returning ${settlementColumns(this.sql)}`;
     if (inserted === undefined) {

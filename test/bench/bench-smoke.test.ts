@@ -121,13 +121,17 @@ test('bench --url measures a server already running, with its storage and secret
   }
 });
 
-test('bench --url refuses another machine, and a target without its storage and secret', async () => {
+test('bench --url refuses another machine, a target without its storage and secret, and a malformed namespace', async () => {
   const far = await bench(['--quick', '--url', 'http://192.0.2.10:3000'], { ...process.env, AUTH_SECRET: 'x', REDIS_URL: 'redis://x', DATABASE_URL: 'postgres://x' });
   assert.is.not(far.status, 0);
   assert.match(far.output, '--url must be http:// on this machine');
   const bare = await bench(['--quick', '--url', 'http://127.0.0.1:9'], { ...process.env, AUTH_SECRET: '', REDIS_URL: '', DATABASE_URL: '' });
   assert.is.not(bare.status, 0);
   assert.match(bare.output, "--url needs the target's AUTH_SECRET, REDIS_URL, DATABASE_URL");
+  const badNamespace = await bench(['--quick', '--url', 'http://127.0.0.1:9'],
+    { ...process.env, AUTH_SECRET: 'x', REDIS_URL: 'redis://x', DATABASE_URL: 'postgres://x', WALLET_NAMESPACE: 'Not A Namespace!' });
+  assert.is.not(badNamespace.status, 0);
+  assert.match(badNamespace.output, 'WALLET_NAMESPACE must match');
 });
 
 test.run();
