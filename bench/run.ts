@@ -11,7 +11,7 @@ import { TokenService, type Role } from '../server/auth/tokens.js';
 import { projectRoot } from '../server/paths.js';
 import { ServerProcess } from '../scripts/server-process.js';
 import { serverAt, startedServer, type BenchServer } from './bench-server.js';
-import { bucketQuantileMs, histogramBuckets, medianBy, percentiles, type Percentiles } from './stats.js';
+import { bucketQuantileMs, counterTotal, histogramBuckets, medianBy, percentiles, type Percentiles } from './stats.js';
 import type { BenchUser, Delivery, Job, WorkerResult } from './worker.js';
 
 // npm run bench [-- --quick] [--json FILE] [--durability durable|fast] [--only a,b] [--profile DIR] [--delivery columns|rows]
@@ -79,6 +79,12 @@ interface ScenarioResult {
   serverGiftMs?: { p50: number | null; p99: number | null };
   /** With --rounds: every round's gifts/s (req/s for http), in the order they ran; this result is the median round. */
   roundsPerSec?: number[];
+  /**
+   * Room events the server wrote to members a second (room_frames_total): one per member
+   * per frame. Past about 1,000 gifts/s in spread this is set by rooms x members x ticks,
+   * not by the gift rate, and each frame costs CPU on both ends.
+   */
+  framesPerSec?: number;
   /** prom-client's event-loop delay p99 since the server started (includes its 10 ms sampling resolution). */
   serverEventLoopLagP99Ms?: number;
 }
@@ -200,7 +206,8 @@ class Target {
     const serverPid = this.server.serverPid();
     const redisPid = this.server.redisPid();
     const [cpu0, redis0, machine0, t0] = [cpuTicks(serverPid), cpuTicks(redisPid), machineTicks(), Date.now()];
-    const giftLatencyBefore = histogramBuckets(await this.metricsText(), 'gift_latency_seconds');
+    const metricsBefore = await this.metricsText();
+    const giftLatencyBefore = histogramBuckets(metricsBefore, 'gift_latency_seconds');
     let lagMax = 0;
     let sampling = true;
     const sampler = (async () => {
@@ -241,6 +248,8 @@ class Target {
     const giftLatency = histogramBuckets(metrics, 'gift_latency_seconds');
     const [serverP50, serverP99] = [0.5, 0.99].map((q) => bucketQuantileMs(giftLatencyBefore, giftLatency, q));
     if (serverP50 !== undefined && serverP99 !== undefined) result.serverGiftMs = { p50: serverP50, p99: serverP99 };
+    const frames = counterTotal(metrics, 'room_frames_total') - counterTotal(metricsBefore, 'room_frames_total');
+    if (frames > 0) result.framesPerSec = Math.round(frames / (size.durationMs / 1000));
     const lag = /^nodejs_eventloop_lag_p99_seconds (\S+)$/m.exec(metrics)?.[1];
     if (lag !== undefined) result.serverEventLoopLagP99Ms = Math.round(Number(lag) * 1000);
     (runs[name] ??= []).push(result);
@@ -437,6 +446,7 @@ function report(durability: string, target: string): void {
     `${r.ackMs.p50}/${r.ackMs.p90}/${r.ackMs.p99}/${r.ackMs.max}`,
     r.serverGiftMs ? [r.serverGiftMs.p50, r.serverGiftMs.p99].map((v) => (v === null ? '>1000' : `≤${v}`)).join('/') : '-',
     r.deliveryMs ? `${r.deliveryMs.p50}/${r.deliveryMs.p99}` : '-',
+    r.framesPerSec === undefined ? '-' : String(r.framesPerSec),
     Object.entries(r.errors).filter(([, n]) => n > 0).map(([c, n]) => `${c}:${n}`).join(' ') || '-',
     r.flushLagMaxSeconds === undefined ? '-' : `${r.flushLagMaxSeconds}s`,
     `${r.serverCpuPercent ?? '-'}%/${r.redisCpuPercent ?? '-'}%`, r.loadGeneratorCpuPercent?.map((c) => `${c}%`).join(' ') ?? '-',
@@ -444,7 +454,7 @@ function report(durability: string, target: string): void {
     r.correctness ? (r.correctness.ok ? 'ok' : `WRONG (ledger ${r.correctness.ledgerGiftEntries}, acked ${r.correctness.acked}, reconcile ${
       r.correctness.reconcileOk}, deliveries ${r.deliveries ?? 0} of ${r.expectedDeliveries ?? '-'})`) : '-',
   ]);
-  const header = ['scenario', 'gifts/s', 'ack ms p50/p90/p99/max', 'in server ms p50/p99', 'delivery ms p50/p99', 'errors', 'lag max', 'cpu srv/redis', 'cpu load gens', 'machine busy', 'rss MiB', 'money'];
+  const header = ['scenario', 'gifts/s', 'ack ms p50/p90/p99/max', 'in server ms p50/p99', 'delivery ms p50/p99', 'frames/s out', 'errors', 'lag max', 'cpu srv/redis', 'cpu load gens', 'machine busy', 'rss MiB', 'money'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
   process.stdout.write(`\n${line(header)}\n${line(widths.map((w) => '-'.repeat(w)))}\n${rows.map(line).join('\n')}\n`);

@@ -49,6 +49,14 @@ export function histogramBuckets(metricsText: string, name: string): Map<string,
   return buckets;
 }
 
+/** A Prometheus counter's total over all its label sets, in exposition text (0 when absent). */
+export function counterTotal(metricsText: string, name: string): number {
+  const line = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm');
+  let total = 0;
+  for (const [, value] of metricsText.matchAll(line)) total += Number(value);
+  return total;
+}
+
 /**
  * A quantile of what a histogram counted between two scrapes, as the upper bound of the
  * bucket it falls in, in ms: "at most this". null when it is past the last finite bound,

@@ -53,7 +53,7 @@ export function attachGateway(app: AppContext, httpServer: HttpServer): Gateway 
     pingTimeout: 20_000,
   });
   const buckets = new Map<string, TokenBucket>();
-  const broadcaster = new RoomBroadcaster(io, app.config.broadcastTickMs);
+  const broadcaster = new RoomBroadcaster(io, app.config.broadcastTickMs, (event, members) => app.metrics.roomFrames.inc({ event }, members));
   const ctx: HandlerContext = {
     app, io,
     broadcaster,

@@ -3,7 +3,10 @@ import type { ServerToClientEvents } from './events.js';
 import type { Io } from './handlers/context.js';
 import { engineQueueEmpty, eventMessage, tcpSocketOf, textFrame } from './raw-frames.js';
 
-type RoomEvent = 'gifts' | 'giftColumns' | 'leaderboard';
+export type RoomEvent = 'gifts' | 'giftColumns' | 'leaderboard';
+
+/** Told how many members an event was written to: room frames are the gateway's main cost. */
+export type FrameCounter = (event: RoomEvent | 'gift', members: number) => void;
 
 interface Job {
   socketIds: string[];
@@ -30,7 +33,8 @@ export class MembersEmitter {
   private scheduled = false;
   private pendingWrites = 0;
 
-  constructor(private readonly io: Io, private readonly writesPerTurn: number = limits.broadcastWritesPerTurn) {}
+  constructor(private readonly io: Io, private readonly writesPerTurn: number = limits.broadcastWritesPerTurn,
+    private readonly countFrames: FrameCounter = () => {}) {}
 
   emit<E extends RoomEvent>(members: ReadonlySet<string>, event: E, payload: Parameters<ServerToClientEvents[E]>[0]): void {
     if (members.size === 0) return;
@@ -57,30 +61,34 @@ export class MembersEmitter {
     let left = budget;
     while (this.jobs.length > 0 && left > 0) {
       const job = this.jobs[0] as Job;
+      let written = 0;
       while (job.next < job.socketIds.length && left > 0) {
-        this.write(job, job.socketIds[job.next] as string);
+        if (this.write(job, job.socketIds[job.next] as string)) written += 1;
         job.next += 1;
         left -= 1;
         this.pendingWrites -= 1;
       }
+      if (written > 0) this.countFrames(job.event, written);
       if (job.next === job.socketIds.length) this.jobs.shift();
     }
     if (this.jobs.length > 0) this.schedule();
   }
 
-  private write(job: Job, socketId: string): void {
+  /** Whether the member was sent the event: not when it has left or was dropped for its backlog. */
+  private write(job: Job, socketId: string): boolean {
     const socket = this.io.sockets.sockets.get(socketId);
-    if (socket === undefined) return;
+    if (socket === undefined) return false;
     const tcp = tcpSocketOf(socket.conn);
     if (tcp !== null && tcp.writableLength > limits.socketBacklogBytesMax) {
       socket.disconnect(true);
-      return;
+      return false;
     }
     if (tcp === null || !engineQueueEmpty(socket.conn)) {
       (socket.emit as (event: RoomEvent, payload: unknown) => boolean)(job.event, job.payload);
-      return;
+      return true;
     }
     job.frame ??= textFrame(eventMessage(job.event, job.payload));
     tcp.write(job.frame);
+    return true;
   }
 }

@@ -1,6 +1,6 @@
 import { limits } from '../domain/limits.js';
 import { channelSize, type Io } from './handlers/context.js';
-import { MembersEmitter } from './members-emit.js';
+import { MembersEmitter, type FrameCounter } from './members-emit.js';
 import { giftBatchFields, type GiftBatchRow, type GiftColumns, type GiftEvent, type LeaderboardEvent } from './events.js';
 
 
@@ -27,8 +27,9 @@ export class RoomBroadcaster {
   private readonly timer: NodeJS.Timeout;
   private readonly emitter: MembersEmitter;
 
-  constructor(private readonly io: Io, private readonly tickMs: number = limits.broadcastTickMs) {
-    this.emitter = new MembersEmitter(io);
+  constructor(private readonly io: Io, private readonly tickMs: number = limits.broadcastTickMs,
+    private readonly countFrames: FrameCounter = () => {}) {
+    this.emitter = new MembersEmitter(io, limits.broadcastWritesPerTurn, countFrames);
     this.timer = setInterval(() => this.flush(), this.tickMs);
     this.timer.unref();
   }
@@ -79,8 +80,10 @@ export class RoomBroadcaster {
     const columns = this.members(roomId, 'columns');
     if (columns !== null) this.emitter.emit(columns, 'giftColumns', giftColumns(roomId, gifts));
     const singleChannel = roomChannel(roomId, 'single');
-    if (channelSize(this.io, singleChannel) > 0) {
+    const singles = channelSize(this.io, singleChannel);
+    if (singles > 0) {
       for (const gift of gifts) this.io.to(singleChannel).emit('gift', gift);
+      this.countFrames('gift', singles * gifts.length);
     }
   }
 

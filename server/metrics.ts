@@ -11,6 +11,7 @@ export interface Metrics {
   reconcileMismatches: Gauge;
   reconcileRuns: Counter<'result'>;
   sockets: Gauge;
+  roomFrames: Counter<'event'>;
 }
 
 export function createMetrics(): Metrics {
@@ -30,5 +31,9 @@ export function createMetrics(): Metrics {
     reconcileMismatches: new Gauge({ name: 'reconcile_mismatches', help: 'accounts whose hot balance differs from ledger + journal at the last check', registers: [registry] }),
     reconcileRuns: new Counter({ name: 'reconcile_runs_total', help: 'reconcile checks by result', labelNames: ['result'], registers: [registry] }),
     sockets: new Gauge({ name: 'realtime_sockets', help: 'connected Socket.IO clients', registers: [registry] }),
+    roomFrames: new Counter({
+      name: 'room_frames_total', help: 'room events written to members, one per member per frame (gift, gifts, giftColumns, leaderboard)',
+      labelNames: ['event'], registers: [registry],
+    }),
   };
 }

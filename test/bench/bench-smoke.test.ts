@@ -21,8 +21,9 @@ test('bench --quick runs every scenario, writes the JSON shape, and the money ch
     const result = JSON.parse(readFileSync(file, 'utf8')) as {
       machine: { cores: number; memoryGiB: number; node: string };
       scenarios: Record<string, { giftsPerSec: number; ackMs: Record<string, number>; acked: number; errors: object; correctness?: { ok: boolean };
-        machineBusyPercent?: number; serverGiftMs?: { p50: number | null; p99: number | null } }>;
+        machineBusyPercent?: number; serverGiftMs?: { p50: number | null; p99: number | null }; framesPerSec?: number }>;
       ratios: Record<string, number | null>;
+      sizes: { receivers: number };
     };
     assert.ok(result.machine.cores >= 1 && result.machine.memoryGiB >= 1 && result.machine.node.startsWith('v'));
     for (const name of ['ack-only', 'evalsha', 'spread', 'hot-room', 'hot-room-half', 'fanout', 'baseline-postgres-spread', 'baseline-postgres-hot-room']) {
@@ -40,6 +41,10 @@ test('bench --quick runs every scenario, writes the JSON shape, and the money ch
       assert.ok(inServer !== undefined, `${name} has no in-server latency`);
       assert.ok(inServer.p50 === null ? inServer.p99 === null : inServer.p99 === null || inServer.p50 <= inServer.p99, `${name} ${JSON.stringify(inServer)}`);
     }
+    // Room frames: fanout writes each receiver several frames a second; acks alone write none.
+    assert.ok((result.scenarios.fanout?.framesPerSec ?? 0) >= result.sizes.receivers, `fanout frames/s ${result.scenarios.fanout?.framesPerSec}`);
+    assert.ok((result.scenarios.spread?.framesPerSec ?? 0) > 0);
+    assert.is(result.scenarios['ack-only']?.framesPerSec, undefined);
     for (const key of ['spreadVsBaseline', 'hotRoomVsBaseline', 'spreadVsAckOnly']) assert.type(result.ratios[key], 'number');
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { bucketQuantileMs, histogramBuckets, medianBy } from '../../bench/stats.js';
+import { bucketQuantileMs, counterTotal, histogramBuckets, medianBy } from '../../bench/stats.js';
 
 const stats = suite('bench statistics');
 
@@ -32,6 +32,21 @@ stats('bucketQuantileMs is undefined when nothing was counted', () => {
   const same = histogramBuckets(scrape([1, 2, 3, 4, 5]), 'gift_latency_seconds');
   assert.is(bucketQuantileMs(same, same, 0.5), undefined);
   assert.is(bucketQuantileMs(new Map(), new Map(), 0.5), undefined);
+});
+
+stats('counterTotal sums a counter over its label sets and reads no other metric', () => {
+  const text = [
+    '# HELP room_frames_total room events written to members',
+    '# TYPE room_frames_total counter',
+    'room_frames_total{event="giftColumns"} 1200',
+    'room_frames_total{event="leaderboard"} 34',
+    'room_frames_total_created{event="giftColumns"} 1764000000',
+    'other_room_frames_total 7',
+    'gifts_total{outcome="ok"} 5',
+  ].join('\n');
+  assert.is(counterTotal(text, 'room_frames_total'), 1234);
+  assert.is(counterTotal('gifts_total 5\n', 'gifts_total'), 5);
+  assert.is(counterTotal('', 'room_frames_total'), 0);
 });
 
 stats('medianBy takes the middle element by the measure; of an even count, the lower middle one', () => {

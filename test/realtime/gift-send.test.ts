@@ -32,6 +32,13 @@ async function viewerInRoom(ctx: Context, coins: number, roomId: string, options
   return { userId, socket };
 }
 
+/** room_frames_total by event. */
+async function framesSent(server: RunningServer): Promise<Record<'gift' | 'gifts' | 'giftColumns', number>> {
+  const { values } = await server.ctx.metrics.roomFrames.get();
+  const of = (event: string) => values.find((v) => v.labels.event === event)?.value ?? 0;
+  return { gift: of('gift'), gifts: of('gifts'), giftColumns: of('giftColumns') };
+}
+
 gifts('a gift is charged once, acked with the contract fields, and appears in the ledger', async (ctx) => {
   const streamerId = uniqueId('streamer');
   const roomId = await openRoom(ctx.server, streamerId);
@@ -130,8 +137,12 @@ gifts('batch: \'columns\' members receive giftColumns; joining again switches th
   for (const event of ['gift', 'gifts', 'giftColumns']) watcher.socket.on(event, () => seen.push(event));
   const columns = nextEvent<{ roomId: string; at: number; giftEventIds: string[]; senderIds: string[]; giftIds: string[];
     senderIndex: number[]; giftIndex: number[]; count: number[]; coins: number[]; combo: number[]; atOffset: number[] }>(watcher.socket, 'giftColumns');
+  const framesBefore = await framesSent(ctx.server);
   const first = await request(sender.socket, 'gift:send', { requestId: requestId(), roomId, giftId: 'lollipop', count: 2 });
   const frame = await columns;
+  // The metric counts one frame per member: the watcher's columns and the sender's own `gift`.
+  const framesAfter = await framesSent(ctx.server);
+  assert.equal([framesAfter.giftColumns - framesBefore.giftColumns, framesAfter.gift - framesBefore.gift], [1, 1]);
   assert.equal({ ...frame, at: 0 }, { roomId, at: 0, giftEventIds: [first.giftEventId], senderIds: [sender.userId], giftIds: ['lollipop'],
     senderIndex: [0], giftIndex: [0], count: [2], coins: [20], combo: [1], atOffset: [0] });
   assert.type(frame.at, 'number');

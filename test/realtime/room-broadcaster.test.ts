@@ -142,4 +142,23 @@ broadcast('writes spread over event-loop turns still reach every member once, in
   assert.equal(seen, ['a', 'b', 'c']);
 });
 
+broadcast('frames are counted per member written: a member that has left is not counted', async (ctx) => {
+  const counted: Record<string, number> = {};
+  const count = (event: string, members: number) => { counted[event] = (counted[event] ?? 0) + members; };
+  const emitter = new MembersEmitter(ctx.io, 1, count);
+  const order = record(ctx.client, 3);
+  for (const id of ['a', 'b', 'c']) emitter.emit(new Set([ctx.serverSocketId, 'no-such-socket']), 'leaderboard', board(id));
+  await order;
+  assert.equal(counted, { leaderboard: 3 });
+
+  const broadcaster = new RoomBroadcaster(ctx.io, 60_000, count);
+  const frames = record(ctx.client, 2);
+  broadcaster.enqueue(gift(1));
+  broadcaster.enqueue(gift(2));
+  broadcaster.stop();
+  await frames;
+  // One member in each batch channel: one frame each, however many gifts they carry.
+  assert.equal(counted, { leaderboard: 3, gifts: 1, giftColumns: 1 });
+});
+
 broadcast.run();
