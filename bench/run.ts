@@ -52,6 +52,11 @@ interface ScenarioResult {
   giftsPerSec: number;
   ackMs: Percentiles;
   acked: number;
+  /**
+   * Acks that came within the scenario's duration: giftsPerSec is this over the duration.
+   * acked also counts the gifts in flight when sending stopped, which the money checks need.
+   */
+  ackedInWindow?: number;
   errors: Record<string, number>;
   deliveryMs?: Percentiles;
   deliveries?: number;
@@ -147,11 +152,13 @@ function merge(parts: WorkerResult[], durationMs: number): ScenarioResult {
   const errors: Record<string, number> = {};
   for (const part of parts) for (const [code, n] of Object.entries(part.errors)) errors[code] = (errors[code] ?? 0) + n;
   const acked = parts.reduce((sum, p) => sum + p.acked, 0);
+  const ackedInWindow = parts.reduce((sum, p) => sum + p.ackedInWindow, 0);
   const deliveries = parts.reduce((sum, p) => sum + p.deliveries, 0);
   return {
-    giftsPerSec: Math.round(acked / (durationMs / 1000)),
+    giftsPerSec: Math.round(ackedInWindow / (durationMs / 1000)),
     ackMs: percentiles(parts.flatMap((p) => p.ackMs), Math.max(...parts.map((p) => p.ackMaxMs))),
     acked,
+    ackedInWindow,
     errors,
     loadGeneratorCpuPercent: parts.map((p) => p.cpuPercent),
     ...(deliveries > 0 ? { deliveries, deliveryMs: percentiles(parts.flatMap((p) => p.deliveryMs), Math.max(...parts.map((p) => p.deliveryMaxMs))) } : {}),

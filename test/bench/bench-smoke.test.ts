@@ -21,9 +21,9 @@ test('bench --quick runs every scenario, writes the JSON shape, and the money ch
     const result = JSON.parse(readFileSync(file, 'utf8')) as {
       machine: { cores: number; memoryGiB: number; node: string };
       scenarios: Record<string, { giftsPerSec: number; ackMs: Record<string, number>; acked: number; errors: object; correctness?: { ok: boolean };
-        machineBusyPercent?: number; serverGiftMs?: { p50: number | null; p99: number | null }; framesPerSec?: number }>;
+        machineBusyPercent?: number; serverGiftMs?: { p50: number | null; p99: number | null }; framesPerSec?: number; ackedInWindow?: number }>;
       ratios: Record<string, number | null>;
-      sizes: { receivers: number };
+      sizes: { receivers: number; durationMs: number };
     };
     assert.ok(result.machine.cores >= 1 && result.machine.memoryGiB >= 1 && result.machine.node.startsWith('v'));
     for (const name of ['ack-only', 'evalsha', 'spread', 'hot-room', 'hot-room-half', 'fanout', 'baseline-postgres-spread', 'baseline-postgres-hot-room']) {
@@ -31,6 +31,10 @@ test('bench --quick runs every scenario, writes the JSON shape, and the money ch
       assert.ok(scenario !== undefined, `scenario ${name} missing`);
       assert.ok(scenario.acked > 0, `${name} acked nothing`);
       for (const key of ['p50', 'p90', 'p99', 'max']) assert.type(scenario.ackMs[key], 'number');
+      // The rate counts the acks of the window; the acks of gifts still in flight when it closed count for the money only.
+      const inWindow = scenario.ackedInWindow ?? -1;
+      assert.ok(inWindow > 0 && inWindow <= scenario.acked, `${name} acked ${scenario.acked}, in the window ${inWindow}`);
+      assert.is(scenario.giftsPerSec, Math.round(inWindow / (result.sizes.durationMs / 1000)), name);
     }
     for (const name of ['evalsha', 'spread', 'hot-room', 'hot-room-half', 'fanout']) assert.is(result.scenarios[name]?.correctness?.ok, true, name);
     for (const name of ['spread', 'hot-room', 'hot-room-half', 'fanout']) {
