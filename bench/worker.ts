@@ -137,12 +137,12 @@ async function paced(ratePerSec: number, durationMs: number, send: (n: number) =
   }
 }
 
-async function prepare(job: Job): Promise<() => Promise<void>> {
+/** Connects and joins; the run it returns sends until the window's end (the same instant that countAck measures by). */
+async function prepare(job: Job): Promise<(windowEnd: number) => Promise<void>> {
   if (job.role === 'evalsha') {
     const redis = connectRedis(job.redisUrl, { name: 'bench-evalsha', offlineQueue: true });
     const store = new WalletStore(redis, job.namespace);
-    return async () => {
-      const deadline = Date.now() + job.durationMs;
+    return async (deadline) => {
       await Promise.all(Array.from({ length: job.inFlight }, async (_, lane) => {
         const user = job.users[lane % job.users.length];
         while (Date.now() < deadline && user !== undefined) {
@@ -200,8 +200,7 @@ async function prepare(job: Job): Promise<() => Promise<void>> {
       sockets.forEach((s) => s.close());
     };
   }
-  return async () => {
-    const deadline = Date.now() + job.durationMs;
+  return async (deadline) => {
     const budget = { left: job.sendsMax };
     await Promise.all(sockets.flatMap((socket, i) => Array.from({ length: job.inFlight },
       () => sendLoop(socket, job.rooms[i % job.rooms.length] ?? '', job.event, deadline, budget))));
@@ -219,7 +218,7 @@ process.on('message', (message: { type: 'job'; job: Job; delivery: Delivery } | 
         const started = Date.now();
         windowEndsAt = started + message.job.durationMs;
         const cpuBefore = process.cpuUsage();
-        await run();
+        await run(windowEndsAt);
         const cpu = process.cpuUsage(cpuBefore);
         const result: WorkerResult = {
           acked, ackedInWindow, errors, ackMs: acks.toArray(), ackMaxMs: acks.max, deliveryMs: deliveries.toArray(),

@@ -5,7 +5,7 @@ import { engineQueueEmpty, eventMessage, tcpSocketOf, textFrame } from './raw-fr
 
 export type RoomEvent = 'gifts' | 'giftColumns' | 'leaderboard';
 
-/** Told how many members an event was written to: room frames are the gateway's main cost. */
+/** Told how many members an event was written to (room_frames_total): each costs a socket write here and a parse in a client. */
 export type FrameCounter = (event: RoomEvent | 'gift', members: number) => void;
 
 interface Job {
