@@ -427,10 +427,19 @@ async function main(): Promise<void> {
   report(server.local ? durability : 'the target\'s', server.local ? 'started by the bench' : server.url);
 }
 
-function ratio(a: string, b: string): number | null {
-  const x = results[a]?.giftsPerSec;
-  const y = results[b]?.giftsPerSec;
+const ratioPairs = {
+  spreadVsBaseline: ['spread', 'baseline-postgres-spread'],
+  hotRoomVsBaseline: ['hot-room', 'baseline-postgres-hot-room'],
+  spreadVsAckOnly: ['spread', 'ack-only'],
+} as const;
+type RatioName = keyof typeof ratioPairs;
+
+function ratioOf(x: number | undefined, y: number | undefined): number | null {
   return x === undefined || y === undefined || y === 0 ? null : Math.round((x / y) * 100) / 100;
+}
+
+function eachRatio<T>(of: (a: string, b: string) => T): Record<RatioName, T> {
+  return Object.fromEntries(Object.entries(ratioPairs).map(([name, [a, b]]) => [name, of(a, b)])) as Record<RatioName, T>;
 }
 
 function report(durability: string, target: string): void {
@@ -442,11 +451,10 @@ function report(durability: string, target: string): void {
     machine: { cores: os.cpus().length, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, cpu: os.cpus()[0]?.model ?? '' },
     startedAt: new Date().toISOString(), target, quick, durability, delivery, rounds, sizes: size,
     scenarios: results,
-    ratios: {
-      spreadVsBaseline: ratio('spread', 'baseline-postgres-spread'),
-      hotRoomVsBaseline: ratio('hot-room', 'baseline-postgres-hot-room'),
-      spreadVsAckOnly: ratio('spread', 'ack-only'),
-    },
+    ratios: eachRatio((a, b) => ratioOf(results[a]?.giftsPerSec, results[b]?.giftsPerSec)),
+    // With --rounds: each round's own ratio, its two scenarios measured minutes apart, so a
+    // drifting host moves both; the ratios above divide medians that may come from different rounds.
+    ...(rounds > 1 ? { ratiosByRound: eachRatio((a, b) => (runs[a] ?? []).map((run, i) => ratioOf(run.giftsPerSec, runs[b]?.[i]?.giftsPerSec))) } : {}),
   };
   const rows = Object.entries(results).map(([name, r]) => [
     name, r.requestsPerSec !== undefined ? `${r.requestsPerSec} req/s` : String(r.giftsPerSec),
@@ -465,7 +473,9 @@ function report(durability: string, target: string): void {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
   process.stdout.write(`\n${line(header)}\n${line(widths.map((w) => '-'.repeat(w)))}\n${rows.map(line).join('\n')}\n`);
-  process.stdout.write(`\nratios: ${JSON.stringify(output.ratios)}\nmachine: ${JSON.stringify(output.machine)}\n`);
+  process.stdout.write(`\nratios: ${JSON.stringify(output.ratios)}\n`);
+  if (output.ratiosByRound !== undefined) process.stdout.write(`ratios by round: ${JSON.stringify(output.ratiosByRound)}\n`);
+  process.stdout.write(`machine: ${JSON.stringify(output.machine)}\n`);
   const file = args.json ?? path.join(projectRoot, 'bench-results', `${output.startedAt.replace(/[:.]/g, '-')}.json`);
   mkdirSync(path.dirname(file), { recursive: true });
   writeFileSync(file, `${JSON.stringify(output, null, 2)}\n`);

@@ -68,6 +68,7 @@ test('bench --rounds runs each scenario once a round, the baseline beside it, an
       rounds: number;
       scenarios: Record<string, { giftsPerSec: number; roundsPerSec?: number[]; correctness?: { ok: boolean } }>;
       ratios: Record<string, number | null>;
+      ratiosByRound?: Record<string, (number | null)[]>;
     };
     assert.is(result.rounds, 2);
     for (const name of ['spread', 'baseline-postgres-spread']) {
@@ -80,6 +81,9 @@ test('bench --rounds runs each scenario once a round, the baseline beside it, an
     }
     assert.is(result.scenarios.spread?.correctness?.ok, true);
     assert.type(result.ratios.spreadVsBaseline, 'number');
+    // Each round's ratio pairs that round's two scenarios.
+    const [ours, theirs] = ['spread', 'baseline-postgres-spread'].map((name) => result.scenarios[name]?.roundsPerSec ?? []);
+    assert.equal(result.ratiosByRound?.spreadVsBaseline, (ours ?? []).map((rate, i) => Math.round((rate / (theirs?.[i] ?? NaN)) * 100) / 100));
     const refused = spawnSync(process.execPath, [path.join(projectRoot, 'dist', 'bench', 'run.js'), '--rounds', '0'], { encoding: 'utf8', timeout: 60_000 });
     assert.is.not(refused.status, 0);
     assert.match(refused.stderr, '--rounds must be 1 to 9');
