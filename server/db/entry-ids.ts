@@ -22,3 +22,8 @@ export function newEntryId(nowMs: number = Date.now()): string {
   const time = ms.toString(16).padStart(12, '0');
   return `${time.slice(0, 8)}-${time.slice(8)}-7${random.slice(15)}`;
 }
+
+/** A new entry's id and time from one clock reading, so the id's time prefix is the entry's time. */
+export function newEntryStamp(nowMs: number = Date.now()): { entryId: string; nowMs: number } {
+  return { entryId: newEntryId(nowMs), nowMs };
+}

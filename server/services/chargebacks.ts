@@ -6,7 +6,7 @@ import type { WalletStore } from '../redis/wallet-store.js';
 import type { LiveNotifier } from './notifier.js';
 import { creditedCoins, lockOrder, transitionOrder } from './order-records.js';
 import { debtOwed, refreshDebtFreeze } from './debt.js';
-import { newEntryId } from '../db/entry-ids.js';
+import { newEntryStamp } from '../db/entry-ids.js';
 
 /**
  * Chargebacks: a dispute takes back what its order credited, from the wallet as far as it
@@ -37,7 +37,7 @@ export class ChargebackService {
       if (owed > 0) {
         takeBack = takeBackPostings(order.user_id, credited, (await this.wallets.wallet(order.user_id)).balance);
         entryId = (await this.wallets.postEntry({
-          entryId: newEntryId(), kind: 'chargeback', nowMs: Date.now(), meta: { orderId: order.id, disputeId, userId: order.user_id },
+          ...newEntryStamp(), kind: 'chargeback', meta: { orderId: order.id, disputeId, userId: order.user_id },
           postings: takeBack.postings, flooredAccounts: new Set([walletAccount(order.user_id)]),
           idempotencyKey: `dispute:${disputeId}`, fingerprint: disputeId,
         })).entryId;
@@ -69,7 +69,7 @@ export class ChargebackService {
     const toDebt = Math.min(Number(dispute.debt_coins), owedNow);
     const total = Number(dispute.wallet_coins + dispute.debt_coins);
     await this.wallets.postEntry({
-      entryId: newEntryId(), kind: 'chargeback-reversal', nowMs: Date.now(), meta: { disputeId, userId },
+      ...newEntryStamp(), kind: 'chargeback-reversal', meta: { disputeId, userId },
       postings: [
         { accountId: walletAccount(userId), amount: total - toDebt },
         { accountId: debtAccount(userId), amount: toDebt },

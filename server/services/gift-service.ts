@@ -4,7 +4,7 @@ import { chargeFor, giftFingerprint } from '../../domain/gifts.js';
 import type { GiftReceipt, WalletStore } from '../redis/wallet-store.js';
 import type { GiftCatalog } from './catalog.js';
 import type { SplitRules } from './split-rules.js';
-import { newEntryId } from '../db/entry-ids.js';
+import { newEntryStamp } from '../db/entry-ids.js';
 
 export interface SendGift {
   senderId: string;
@@ -29,9 +29,8 @@ export class GiftService implements GiftSender {
     if (gift === undefined) throw new DomainError('UNKNOWN_GIFT');
     if (request.senderId === request.streamerId) throw new DomainError('FORBIDDEN', 'a streamer cannot send gifts to their own room');
     const payees = await this.splitRules.payeesFor(request.streamerId);
-    const nowMs = this.clock();
     return this.wallets.chargeGift({
-      entryId: newEntryId(nowMs),
+      ...newEntryStamp(this.clock()),
       senderId: request.senderId,
       streamerId: request.streamerId,
       roomId: request.roomId,
@@ -42,7 +41,6 @@ export class GiftService implements GiftSender {
       fingerprint: giftFingerprint(request.roomId, gift.id, request.count),
       platformAccount: platformRevenueAccount,
       payees,
-      nowMs,
     });
   }
 }

@@ -1,6 +1,6 @@
 import { promotionalGrantsAccount, walletAccount } from '../../domain/accounts.js';
 import type { WalletStore } from '../redis/wallet-store.js';
-import { newEntryId } from '../db/entry-ids.js';
+import { newEntryStamp } from '../db/entry-ids.js';
 
 export interface Grant {
   userId: string;
@@ -22,9 +22,8 @@ export interface GrantReceipt {
 export async function grantCoins(wallets: WalletStore, grant: Grant): Promise<GrantReceipt> {
   const wallet = walletAccount(grant.userId);
   const receipt = await wallets.postEntry({
-    entryId: newEntryId(),
+    ...newEntryStamp(),
     kind: 'grant',
-    nowMs: Date.now(),
     meta: { reason: grant.reason, grantedBy: grant.grantedBy, userId: grant.userId },
     postings: [{ accountId: promotionalGrantsAccount, amount: -grant.coins }, { accountId: wallet, amount: grant.coins }],
     flooredAccounts: new Set([wallet]),

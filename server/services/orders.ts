@@ -11,7 +11,7 @@ import type { WalletStore } from '../redis/wallet-store.js';
 import { loadCoinPackages } from './coin-packages.js';
 import { lockOrder, transitionOrder, type OrderRow } from './order-records.js';
 import type { LiveNotifier } from './notifier.js';
-import { newEntryId } from '../db/entry-ids.js';
+import { newEntryStamp } from '../db/entry-ids.js';
 
 const orderTtlMinutes = 30;
 
@@ -119,7 +119,7 @@ export class OrderService {
       // A user who owes coins after a chargeback repays from the top-up first.
       const repay = Math.min(coins + bonus, await debtOwed(this.wallets, order.user_id));
       const receipt = await this.wallets.postEntry({
-        entryId: newEntryId(), kind: 'topup', nowMs: Date.now(),
+        ...newEntryStamp(), kind: 'topup',
         meta: { orderId, userId: order.user_id, packageId: order.package_id, price: order.price, currency: order.currency },
         postings: [
           { accountId: coinIssuanceAccount, amount: -coins },

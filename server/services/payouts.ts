@@ -7,7 +7,7 @@ import type { PayoutTransfers } from '../payments/transfers.js';
 import type { WalletStore } from '../redis/wallet-store.js';
 import { toCsv } from './csv.js';
 import type { PayeeDirectory } from './payees.js';
-import { newEntryId } from '../db/entry-ids.js';
+import { newEntryStamp } from '../db/entry-ids.js';
 
 // Payouts move settled coins out: a transfer that went out moves them from settling to
 // system:payouts; a refused one moves them back to the payee's account (an entry the
@@ -147,9 +147,8 @@ export class PayoutService {
       await this.sql`update payouts set destination = ${destination} where id = ${id} and status = 'failed'`;
     }
     const coins = Number(row.coins);
-    const nowMs = this.clock();
     await this.wallets.postEntry({
-      entryId: newEntryId(nowMs), kind: 'payout_retry', nowMs,
+      ...newEntryStamp(this.clock()), kind: 'payout_retry',
       meta: { payoutId: row.id, settlementId: row.settlement_id, payee: row.payee_account },
       postings: [{ accountId: row.payee_account, amount: -coins }, { accountId: settlingAccount(row.payee_account), amount: coins }],
       flooredAccounts: new Set([row.payee_account]),
@@ -161,9 +160,8 @@ export class PayoutService {
 
   private async markPaid(row: PayoutRow, reference: string): Promise<PayoutRow> {
     const coins = Number(row.coins);
-    const nowMs = this.clock();
     const entry = await this.wallets.postEntry({
-      entryId: newEntryId(nowMs), kind: 'payout', nowMs,
+      ...newEntryStamp(this.clock()), kind: 'payout',
       meta: { payoutId: row.id, settlementId: row.settlement_id, payee: row.payee_account, reference },
       postings: [{ accountId: settlingAccount(row.payee_account), amount: -coins }, { accountId: payoutsAccount, amount: coins }],
       flooredAccounts: new Set([settlingAccount(row.payee_account)]),
@@ -182,9 +180,8 @@ export class PayoutService {
 
   private async fail(row: PayoutRow, reason: string): Promise<PayoutRow> {
     const coins = Number(row.coins);
-    const nowMs = this.clock();
     await this.wallets.postEntry({
-      entryId: newEntryId(nowMs), kind: 'payout_return', nowMs,
+      ...newEntryStamp(this.clock()), kind: 'payout_return',
       meta: { payoutId: row.id, settlementId: row.settlement_id, payee: row.payee_account, reason },
       postings: [{ accountId: settlingAccount(row.payee_account), amount: -coins }, { accountId: row.payee_account, amount: coins }],
       flooredAccounts: new Set([settlingAccount(row.payee_account)]),

@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { InvariantViolation } from '../../domain/errors.js';
-import { newEntryId } from '../../server/db/entry-ids.js';
+import { newEntryId, newEntryStamp } from '../../server/db/entry-ids.js';
 
 const entryIds = suite('journal entry ids');
 const version7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -25,6 +25,14 @@ entryIds('made in the same ms are all different: 74 random bits each', () => {
   const ids = new Set(Array.from({ length: 100_000 }, () => newEntryId(1_764_496_000_000)));
   assert.is(ids.size, 100_000);
   for (const id of [...ids].slice(0, 1_000)) assert.match(id, version7);
+});
+
+entryIds('a stamp reads the clock once: its id begins with its time', () => {
+  const stamp = newEntryStamp(1_764_496_000_456);
+  assert.is(stamp.nowMs, 1_764_496_000_456);
+  assert.is(timeOf(stamp.entryId), stamp.nowMs);
+  const now = newEntryStamp();
+  assert.is(timeOf(now.entryId), now.nowMs);
 });
 
 entryIds('refuse a time that does not fit in 48 bits', () => {
