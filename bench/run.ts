@@ -85,9 +85,10 @@ interface ScenarioResult {
   /** With --rounds: every round's gifts/s (req/s for http), in the order they ran; this result is the median round. */
   roundsPerSec?: number[];
   /**
-   * Room events the server wrote to members a second (room_frames_total): one per member
-   * per frame. Past about 1,000 gifts/s in spread this is set by rooms x members x ticks,
-   * not by the gift rate, and each frame costs CPU on both ends.
+   * Room events the server wrote to members a second within the window
+   * (room_frames_total): one per member per frame. Past about 1,000 gifts/s in spread this
+   * is set by rooms x members x ticks, not by the gift rate, and each frame costs CPU on
+   * both ends.
    */
   framesPerSec?: number;
   /** prom-client's event-loop delay p99 since the server started (includes its 10 ms sampling resolution). */
@@ -130,6 +131,9 @@ function rssMiB(pid: number): number {
   }
 }
 
+/** Told when load generators are sent 'go': the measured window opens then. */
+let windowOpened: ((goAtMs: number) => void) | null = null;
+
 async function runWorkers(jobs: Job[]): Promise<WorkerResult[]> {
   const children: ChildProcess[] = jobs.map(() => fork(workerPath, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
   const message = (child: ChildProcess, type: string) => new Promise<{ result?: WorkerResult; message?: string }>((resolve, reject) => {
@@ -145,6 +149,7 @@ async function runWorkers(jobs: Job[]): Promise<WorkerResult[]> {
   await Promise.all(ready);
   const done = children.map((child) => message(child, 'result'));
   children.forEach((child) => child.send({ type: 'go' }));
+  windowOpened?.(Date.now());
   return (await Promise.all(done)).map((m) => m.result as WorkerResult);
 }
 
@@ -224,7 +229,19 @@ class Target {
         await new Promise((r) => setTimeout(r, 250));
       }
     })();
-    const result = await run();
+    // Frames are read when the window closes, as the acks are counted: frames for gifts
+    // acked later would otherwise be divided by a window they came after.
+    const frameCount: { atWindowEnd?: Promise<number> } = {};
+    windowOpened = (goAtMs) => {
+      frameCount.atWindowEnd = new Promise((resolve) => setTimeout(resolve, Math.max(0, goAtMs + size.durationMs - Date.now())))
+        .then(() => this.metricsText()).then((text) => counterTotal(text, 'room_frames_total'));
+    };
+    let result: ScenarioResult;
+    try {
+      result = await run();
+    } finally {
+      windowOpened = null;
+    }
     const wallSeconds = (Date.now() - t0) / 1000;
     // A server at --url is not the bench's child: its processes' figures are unknown, not 0.
     if (serverPid !== null) {
@@ -255,7 +272,7 @@ class Target {
     const giftLatency = histogramBuckets(metrics, 'gift_latency_seconds');
     const [serverP50, serverP99] = [0.5, 0.99].map((q) => bucketQuantileMs(giftLatencyBefore, giftLatency, q));
     if (serverP50 !== undefined && serverP99 !== undefined) result.serverGiftMs = { p50: serverP50, p99: serverP99 };
-    const frames = counterTotal(metrics, 'room_frames_total') - counterTotal(metricsBefore, 'room_frames_total');
+    const frames = frameCount.atWindowEnd === undefined ? 0 : (await frameCount.atWindowEnd) - counterTotal(metricsBefore, 'room_frames_total');
     if (frames > 0) result.framesPerSec = Math.round(frames / (size.durationMs / 1000));
     const lag = /^nodejs_eventloop_lag_p99_seconds (\S+)$/m.exec(metrics)?.[1];
     if (lag !== undefined) result.serverEventLoopLagP99Ms = Math.round(Number(lag) * 1000);
