@@ -42,6 +42,9 @@ const size = quick
   ? { viewers: 200, rooms: 20, receivers: 300, durationMs: 2_500, fanoutRate: 300, httpSeconds: 2 }
   : { viewers: 1_000, rooms: 100, receivers: 2_000, durationMs: 10_000, fanoutRate: 1_000, httpSeconds: 6 };
 const delivery: Delivery = args.delivery === 'rows' ? 'rows' : 'columns';
+/** --profile DIR: each load generator writes its V8 CPU profile to DIR/load-generators. */
+const loadGeneratorNodeArgs = args.profile === undefined ? []
+  : ['--cpu-prof', `--cpu-prof-dir=${path.resolve(args.profile, 'load-generators')}`];
 const selected = args.only?.split(',');
 /** Scenarios the target cannot run (ack-only on a server without BENCH_HANDLERS=1). */
 const skipped = new Set<string>();
@@ -135,7 +138,7 @@ function rssMiB(pid: number): number {
 let windowOpened: ((goAtMs: number) => void) | null = null;
 
 async function runWorkers(jobs: Job[]): Promise<WorkerResult[]> {
-  const children: ChildProcess[] = jobs.map(() => fork(workerPath, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+  const children: ChildProcess[] = jobs.map(() => fork(workerPath, [], { execArgv: loadGeneratorNodeArgs, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
   const message = (child: ChildProcess, type: string) => new Promise<{ result?: WorkerResult; message?: string }>((resolve, reject) => {
     const onMessage = (m: { type: string; result?: WorkerResult; message?: string }) => {
       if (m.type === 'failed') reject(new Error(`worker failed: ${m.message}`));
@@ -404,7 +407,6 @@ async function main(): Promise<void> {
   let started: ServerProcess | null = null;
   let server: BenchServer;
   if (args.url !== undefined) {
-    if (args.profile !== undefined) throw new Error('--profile needs a server the bench starts itself: leave out --url');
     server = serverAt(args.url, process.env);
     process.stderr.write(`bench: ${quick ? 'quick' : 'full'} run against ${server.url}, with that server's own settings\n`);
   } else {
@@ -413,7 +415,7 @@ async function main(): Promise<void> {
     const passed = Object.fromEntries(['FLUSHER', 'FLUSHER_LANES', 'BROADCAST_TICK_MS']
       .flatMap((name) => process.env[name] === undefined ? [] : [[name, process.env[name] as string]]));
     started = await ServerProcess.create({ BENCH_HANDLERS: '1', DURABILITY: durability, ...passed });
-    // --profile DIR: the server writes a V8 CPU profile there when it stops.
+    // --profile DIR: the server writes a V8 CPU profile there when it stops (each of its threads one).
     if (args.profile !== undefined) started.nodeArgs = ['--cpu-prof', `--cpu-prof-dir=${path.resolve(args.profile)}`];
     await started.start();
     server = startedServer(started);
