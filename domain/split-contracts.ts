@@ -107,3 +107,12 @@ export function encodeTiers(tiers: readonly ShareTier[]): string {
 export function earningsMonth(atMs: number): string {
   return new Date(atMs).toISOString().slice(0, 7);
 }
+
+/**
+ * The oldest month whose earnings still pick a tier: the one before `atMs`'s, since a gift
+ * charged just before midnight on a month's last day may reach the store just after it.
+ */
+export function oldestLiveEarningsMonth(atMs: number): string {
+  const at = new Date(atMs);
+  return earningsMonth(Date.UTC(at.getUTCFullYear(), at.getUTCMonth() - 1, 1));
+}

@@ -5,6 +5,7 @@ import type { Config } from './config.js';
 import { createContext, type AppContext } from './context.js';
 import { FlusherThread } from './flusher/flusher-thread.js';
 import { ensureStorage, type StorageUrls } from './local-services/index.js';
+import { pruneMonthEarned } from './services/live-earnings.js';
 import { reconcile } from './services/reconcile.js';
 
 export interface RunningServer {
@@ -18,6 +19,7 @@ export interface RunningServer {
 
 const reconcileEveryMs = 60_000;
 const settlementEveryMs = 15 * 60_000;
+const pruneEveryMs = 60 * 60_000;
 
 /** Storage (private when no URLs are given), migrations, HTTP, the gateway and the flusher. */
 export async function startServer(config: Config, options: { logger?: boolean; stopStorage?: boolean; clock?: () => number } = {}): Promise<RunningServer> {
@@ -71,6 +73,13 @@ export async function startServer(config: Config, options: { logger?: boolean; s
       .catch((error: unknown) => app.log.error({ err: error }, 'settlement run failed'));
   }, settlementEveryMs);
   settlementTimer.unref();
+  // Month earnings of past months leave the hot store (at start, then hourly).
+  const pruneMonths = () => void pruneMonthEarned(ctx.redis, ctx.wallets.keys, ctx.clock())
+    .then((removed) => { if (removed > 0) app.log.info({ removed }, 'pruned past months of live earnings'); })
+    .catch((error: unknown) => app.log.warn({ err: error }, 'pruning past months of live earnings failed'));
+  pruneMonths();
+  const pruneTimer = setInterval(pruneMonths, pruneEveryMs);
+  pruneTimer.unref();
   if (flusherThread !== null) flusherThread.start();
   else if (config.flusherEnabled) ctx.flusher.start();
   const address = await app.listen({ port: config.port, host: config.host });
@@ -84,6 +93,7 @@ export async function startServer(config: Config, options: { logger?: boolean; s
       clearInterval(reconcileTimer);
       clearInterval(ordersTimer);
       clearInterval(settlementTimer);
+      clearInterval(pruneTimer);
       await gateway.close();
       await app.close().catch(() => {});
       await flusherThread?.stop();

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { earningsAccount, settlingAccount } from '../../domain/accounts.js';
 import { DomainError } from '../../domain/errors.js';
 import { limits } from '../../domain/limits.js';
-import { earningsMonth } from '../../domain/split-contracts.js';
+import { earningsMonth, oldestLiveEarningsMonth } from '../../domain/split-contracts.js';
 import type { WalletKeys } from '../redis/keys.js';
 
 // The live side of earnings: figures the gift script keeps in the same step as the
@@ -59,4 +59,29 @@ export async function roomLive(redis: Redis, keys: WalletKeys, roomId: string): 
 export async function retireRoomFigures(redis: Redis, keys: WalletKeys, roomId: string): Promise<void> {
   const weekSec = 7 * 86_400;
   await redis.multi().expire(keys.roomBoard(roomId), weekSec).expire(keys.roomTotals(roomId), weekSec).exec();
+}
+
+/**
+ * Drops month-earnings fields older than the previous month. They pick no tier any more
+ * and no view reads them; the ledger keeps the record, and rebuild-wallets restores the
+ * same two months. Without this the hash gains a field per streamer per month, forever.
+ * A gift only ever adds to its own month, which is never older, so nothing races.
+ */
+export async function pruneMonthEarned(redis: Redis, keys: WalletKeys, nowMs: number): Promise<number> {
+  const oldestKept = oldestLiveEarningsMonth(nowMs);
+  let cursor = '0';
+  let removed = 0;
+  do {
+    const [next, flat] = await redis.hscan(keys.monthEarned, cursor, 'COUNT', 1_000);
+    cursor = next;
+    const stale: string[] = [];
+    for (let i = 0; i < flat.length; i += 2) {
+      const field = flat[i] ?? '';
+      const month = field.slice(field.lastIndexOf('|') + 1);
+      // Fields are "<streamer>|<YYYY-MM>", and such months sort as strings.
+      if (/^\d{4}-\d{2}$/.test(month) && month < oldestKept) stale.push(field);
+    }
+    if (stale.length > 0) removed += await redis.hdel(keys.monthEarned, ...stale);
+  } while (cursor !== '0');
+  return removed;
 }
