@@ -7,6 +7,7 @@ import type { LiveNotifier } from './notifier.js';
 import { creditedCoins, lockOrder, transitionOrder } from './order-records.js';
 import { debtOwed, refreshDebtFreeze } from './debt.js';
 import { newEntryStamp } from '../db/entry-ids.js';
+import { postEntryOnce } from './entries-once.js';
 
 /**
  * Chargebacks: a dispute takes back what its order credited, from the wallet as far as it
@@ -36,7 +37,7 @@ export class ChargebackService {
       let entryId: string | null = null;
       if (owed > 0) {
         takeBack = takeBackPostings(order.user_id, credited, (await this.wallets.wallet(order.user_id)).balance);
-        entryId = (await this.wallets.postEntry({
+        entryId = (await postEntryOnce(this.wallets, this.sql, {
           ...newEntryStamp(), kind: 'chargeback', meta: { orderId: order.id, disputeId, userId: order.user_id },
           postings: takeBack.postings, flooredAccounts: new Set([walletAccount(order.user_id)]),
           idempotencyKey: `dispute:${disputeId}`, fingerprint: disputeId,
@@ -68,7 +69,7 @@ export class ChargebackService {
     const owedNow = await debtOwed(this.wallets, userId);
     const toDebt = Math.min(Number(dispute.debt_coins), owedNow);
     const total = Number(dispute.wallet_coins + dispute.debt_coins);
-    await this.wallets.postEntry({
+    await postEntryOnce(this.wallets, this.sql, {
       ...newEntryStamp(), kind: 'chargeback-reversal', meta: { disputeId, userId },
       postings: [
         { accountId: walletAccount(userId), amount: total - toDebt },

@@ -12,6 +12,7 @@ import { loadCoinPackages } from './coin-packages.js';
 import { lockOrder, transitionOrder, type OrderRow } from './order-records.js';
 import type { LiveNotifier } from './notifier.js';
 import { newEntryStamp } from '../db/entry-ids.js';
+import { postEntryOnce } from './entries-once.js';
 
 const orderTtlMinutes = 30;
 
@@ -118,7 +119,7 @@ export class OrderService {
       const wallet = walletAccount(order.user_id);
       // A user who owes coins after a chargeback repays from the top-up first.
       const repay = Math.min(coins + bonus, await debtOwed(this.wallets, order.user_id));
-      const receipt = await this.wallets.postEntry({
+      const receipt = await postEntryOnce(this.wallets, this.sql, {
         ...newEntryStamp(), kind: 'topup',
         meta: { orderId, userId: order.user_id, packageId: order.package_id, price: order.price, currency: order.currency },
         postings: [

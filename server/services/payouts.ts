@@ -8,6 +8,7 @@ import type { WalletStore } from '../redis/wallet-store.js';
 import { toCsv } from './csv.js';
 import type { PayeeDirectory } from './payees.js';
 import { newEntryStamp } from '../db/entry-ids.js';
+import { postEntryOnce } from './entries-once.js';
 
 // Payouts move settled coins out: a transfer that went out moves them from settling to
 // system:payouts; a refused one moves them back to the payee's account (an entry the
@@ -100,7 +101,7 @@ export class PayoutService {
     if (claimed.destination === null) return this.fail(claimed, 'no connected Stripe account');
     const outcome = await this.transfers.send({
       amountMinor: toMinorUnits(new Fiat(claimed.amount), claimed.currency), currency: claimed.currency,
-      destination: claimed.destination, transferGroup: claimed.settlement_id, payoutId: claimed.id,
+      destination: claimed.destination, transferGroup: claimed.settlement_id, payoutId: claimed.id, attempt: claimed.attempts,
     }, idempotencyKey);
     if (outcome.status === 'refused') return this.fail(claimed, outcome.reason);
     return this.markPaid(claimed, outcome.transferId);
@@ -147,7 +148,7 @@ export class PayoutService {
       await this.sql`update payouts set destination = ${destination} where id = ${id} and status = 'failed'`;
     }
     const coins = Number(row.coins);
-    await this.wallets.postEntry({
+    await postEntryOnce(this.wallets, this.sql, {
       ...newEntryStamp(this.clock()), kind: 'payout_retry',
       meta: { payoutId: row.id, settlementId: row.settlement_id, payee: row.payee_account },
       postings: [{ accountId: row.payee_account, amount: -coins }, { accountId: settlingAccount(row.payee_account), amount: coins }],
@@ -160,7 +161,7 @@ export class PayoutService {
 
   private async markPaid(row: PayoutRow, reference: string): Promise<PayoutRow> {
     const coins = Number(row.coins);
-    const entry = await this.wallets.postEntry({
+    const entry = await postEntryOnce(this.wallets, this.sql, {
       ...newEntryStamp(this.clock()), kind: 'payout',
       meta: { payoutId: row.id, settlementId: row.settlement_id, payee: row.payee_account, reference },
       postings: [{ accountId: settlingAccount(row.payee_account), amount: -coins }, { accountId: payoutsAccount, amount: coins }],
@@ -180,7 +181,7 @@ export class PayoutService {
 
   private async fail(row: PayoutRow, reason: string): Promise<PayoutRow> {
     const coins = Number(row.coins);
-    await this.wallets.postEntry({
+    await postEntryOnce(this.wallets, this.sql, {
       ...newEntryStamp(this.clock()), kind: 'payout_return',
       meta: { payoutId: row.id, settlementId: row.settlement_id, payee: row.payee_account, reason },
       postings: [{ accountId: settlingAccount(row.payee_account), amount: -coins }, { accountId: row.payee_account, amount: coins }],

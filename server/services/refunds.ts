@@ -11,6 +11,7 @@ import type { WalletStore } from '../redis/wallet-store.js';
 import type { LiveNotifier } from './notifier.js';
 import { creditedCoins, lockOrder, shareOfCredit, transitionOrder, type OrderRow } from './order-records.js';
 import { newEntryStamp } from '../db/entry-ids.js';
+import { postEntryOnce } from './entries-once.js';
 
 interface RefundRow {
   id: string; order_id: string; requested_by: string; coins: bigint; amount: string; currency: string;
@@ -116,7 +117,7 @@ export class RefundService {
     if (coins > 0) {
       // Refunded already by Stripe: what the wallet cannot cover becomes debt.
       const { postings } = takeBackPostings(order.user_id, shareOfCredit(order, coins), (await this.wallets.wallet(order.user_id)).balance);
-      await this.wallets.postEntry({ ...newEntryStamp(), kind: 'refund', meta: { orderId: order.id, refundId: id, userId: order.user_id },
+      await postEntryOnce(this.wallets, this.sql, { ...newEntryStamp(), kind: 'refund', meta: { orderId: order.id, refundId: id, userId: order.user_id },
         postings, flooredAccounts: new Set([walletAccount(order.user_id)]), idempotencyKey: `refund:${id}`, fingerprint: id });
     }
     await this.finish(id, 'succeeded', `refunded ${formatFiat(outside, order.currency)} ${order.currency} outside the app`, null);
@@ -134,7 +135,7 @@ export class RefundService {
     if (refund === undefined || order === undefined || refund.status !== 'processing') throw new DomainError('CONFLICT', 'this refund is not in progress');
     const debit = this.postings(order, Number(refund.coins));
     try {
-      await this.wallets.postEntry({ ...newEntryStamp(), kind: 'refund', meta: { orderId: order.id, refundId, userId: order.user_id },
+      await postEntryOnce(this.wallets, this.sql, { ...newEntryStamp(), kind: 'refund', meta: { orderId: order.id, refundId, userId: order.user_id },
         postings: debit, flooredAccounts: new Set([walletAccount(order.user_id)]), idempotencyKey: `refund:${refundId}`, fingerprint: refundId });
     } catch (error) {
       if (!(error instanceof DomainError && error.code === 'INSUFFICIENT_FUNDS')) throw error;
@@ -146,7 +147,7 @@ export class RefundService {
     } catch (error) {
       // Not known to have failed: stay processing; the sweep retries with the same key.
       if (error instanceof DomainError && error.code === 'UNAVAILABLE') return view(refund);
-      await this.wallets.postEntry({ ...newEntryStamp(), kind: 'refund-compensation', meta: { orderId: order.id, refundId, userId: order.user_id },
+      await postEntryOnce(this.wallets, this.sql, { ...newEntryStamp(), kind: 'refund-compensation', meta: { orderId: order.id, refundId, userId: order.user_id },
         postings: debit.map((p) => ({ accountId: p.accountId, amount: -p.amount })), flooredAccounts: new Set(),
         idempotencyKey: `refund-compensation:${refundId}`, fingerprint: refundId });
       return this.finish(refundId, 'failed', 'the payment provider refused the refund; the coins were credited back', null);

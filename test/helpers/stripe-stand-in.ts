@@ -11,6 +11,22 @@ export interface RecordedIntent {
   client_secret: string;
 }
 
+function metadataOf(form: URLSearchParams): Record<string, string> {
+  const metadata: Record<string, string> = {};
+  for (const [name, value] of form) {
+    const match = /^metadata\[(.+)\]$/.exec(name);
+    if (match?.[1] !== undefined) metadata[match[1]] = value;
+  }
+  return metadata;
+}
+
+function transferObject(transfer: StripeStandIn['transfers'][number]): Record<string, unknown> {
+  return {
+    id: transfer.id, object: 'transfer', amount: transfer.amount, currency: transfer.currency, destination: transfer.destination,
+    transfer_group: transfer.transferGroup, metadata: transfer.metadata, created: transfer.created,
+  };
+}
+
 /**
  * A local stand-in for the Stripe API, enough for PaymentIntents, refunds and Connect transfers: the official client is
  * pointed here (STRIPE_API_BASE). It honours Idempotency-Key as Stripe does.
@@ -18,7 +34,12 @@ export interface RecordedIntent {
 export class StripeStandIn {
   readonly intents: RecordedIntent[] = [];
   readonly refunds: { id: string; paymentIntent: string; amount: number; idempotencyKey: string | undefined }[] = [];
-  readonly transfers: { id: string; amount: number; currency: string; destination: string; transferGroup: string; idempotencyKey: string | undefined }[] = [];
+  readonly transfers: {
+    id: string; amount: number; currency: string; destination: string; transferGroup: string; metadata: Record<string, string>;
+    idempotencyKey: string | undefined; created: number;
+  }[] = [];
+  /** Transfers are made but their answers lost (a 500), as when a connection drops after Stripe acted. */
+  loseTransferAnswers = false;
   /** Transfers to these connected accounts are refused, as Stripe refuses a restricted account. */
   readonly refuseTransfersTo = new Set<string>();
   /** Refunds of this amount (minor units) are refused, as Stripe refuses an invalid refund. */
@@ -32,6 +53,11 @@ export class StripeStandIn {
       let body = '';
       request.on('data', (chunk: Buffer) => { body += chunk.toString(); });
       request.on('end', () => {
+        const url = new URL(request.url ?? '/', 'http://stand-in');
+        if (request.method === 'GET' && url.pathname === '/v1/transfers') {
+          this.listTransfers(url.searchParams, response);
+          return;
+        }
         if (request.method === 'POST' && request.url === '/v1/transfers') {
           this.transfer(new URLSearchParams(body), request.headers['idempotency-key'], response);
           return;
@@ -50,12 +76,7 @@ export class StripeStandIn {
         let intent = idempotencyKey === undefined ? undefined : this.byKey.get(idempotencyKey);
         if (intent === undefined) {
           const id = `pi_${randomBytes(8).toString('hex')}`;
-          const metadata: Record<string, string> = {};
-          for (const [name, value] of form) {
-            const match = /^metadata\[(.+)\]$/.exec(name);
-            if (match?.[1] !== undefined) metadata[match[1]] = value;
-          }
-          intent = { id, amount: Number(form.get('amount')), currency: form.get('currency') ?? '', metadata, idempotencyKey, client_secret: `${id}_secret_${randomBytes(6).toString('hex')}` };
+          intent = { id, amount: Number(form.get('amount')), currency: form.get('currency') ?? '', metadata: metadataOf(form), idempotencyKey, client_secret: `${id}_secret_${randomBytes(6).toString('hex')}` };
           this.intents.push(intent);
           if (idempotencyKey !== undefined) this.byKey.set(idempotencyKey, intent);
         }
@@ -96,13 +117,30 @@ export class StripeStandIn {
     if (transfer === undefined) {
       transfer = {
         id: `tr_${randomBytes(8).toString('hex')}`, amount: Number(form.get('amount')), currency: form.get('currency') ?? '',
-        destination, transferGroup: form.get('transfer_group') ?? '', idempotencyKey,
+        destination, transferGroup: form.get('transfer_group') ?? '', metadata: metadataOf(form), idempotencyKey, created: Math.floor(Date.now() / 1000),
       };
       this.transfers.push(transfer);
     }
-    response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({
-      id: transfer.id, object: 'transfer', amount: transfer.amount, currency: transfer.currency, destination: transfer.destination, transfer_group: transfer.transferGroup,
-    }));
+    if (this.loseTransferAnswers) {
+      response.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { type: 'api_error', message: 'answer lost' } }));
+      return;
+    }
+    response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(transferObject(transfer)));
+  }
+
+  /** GET /v1/transfers?transfer_group=: newest first, one page (has_more is always false here). */
+  private listTransfers(query: URLSearchParams, response: http.ServerResponse): void {
+    const group = query.get('transfer_group');
+    const data = this.transfers.filter((t) => group === null || t.transferGroup === group).reverse().map(transferObject);
+    response.writeHead(200, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ object: 'list', url: '/v1/transfers', has_more: false, data }));
+  }
+
+  /** What Stripe does after 24 hours: a key seen before makes a new object again. */
+  forgetIdempotencyKeys(): void {
+    for (const transfer of this.transfers) transfer.idempotencyKey = undefined;
+    for (const refund of this.refunds) refund.idempotencyKey = undefined;
+    this.byKey.clear();
   }
 
   async stop(): Promise<void> {

@@ -323,6 +323,55 @@ month('a failed payout is retried while its period is open, and refused once it 
   assert.ok(report.ok, JSON.stringify(report.mismatches));
 });
 
+month('a payout resumed after Stripe and Redis forgot its keys pays once: one transfer, one ledger entry', async (ctx) => {
+  const { daily } = ctx.streamers;
+  const room = await openRoom(ctx.server, daily);
+  const fan = uniqueId('fan');
+  await grant(ctx.server, fan, 10_000);
+  ctx.now = march + 60_000;
+  for (let i = 0; i < 2; i += 1) {
+    await ctx.server.ctx.gifts.send({ senderId: fan, requestId: uniqueId('req'), roomId: room, streamerId: daily, giftId: 'rocket', count: 5 });
+  }
+  // March 1 settles on March 2; the transfer is made, but its answer never arrives.
+  ctx.standIn.loseTransferAnswers = true;
+  ctx.now = march + dayMs + 5_000;
+  await run(ctx);
+  ctx.standIn.loseTransferAnswers = false;
+  const marchFirst = (await statements(ctx, `earnings:${daily}`)).find((s) => s.period.id === '2025-03-01');
+  const payoutId = marchFirst?.payout?.id ?? '';
+  assert.is(marchFirst?.payout?.status, 'sending', JSON.stringify(marchFirst));
+  const transfersOf = () => ctx.standIn.transfers.filter((t) => t.metadata.payout_id === payoutId);
+  assert.is(transfersOf().length, 1, 'the transfer went out although its answer was lost');
+
+  // Two days later Stripe no longer knows the key: the sweep finds the transfer instead of making another.
+  ctx.standIn.forgetIdempotencyKeys();
+  ctx.now += 2 * dayMs;
+  const resumed = await admin<{ status: string; transferId: string }>(ctx, 'POST', `/v1/admin/payouts/${payoutId}/send`);
+  assert.equal([resumed.status, resumed.body.status, resumed.body.transferId], [200, 'paid', transfersOf()[0]?.id]);
+  assert.is(transfersOf().length, 1);
+
+  // A crash after the ledger entry and before the payout row, found a day later: Redis has
+  // forgotten the entry's key as well, and the ledger answers for it.
+  await ledgerCaughtUp(ctx.server);
+  const paidEntries = () => ctx.server.ctx.sql<{ id: string }[]>`
+    select id::text from journal_entries where kind = 'payout' and meta ->> 'payoutId' = ${payoutId}`;
+  const [paidEntry] = await paidEntries();
+  const settling = await hot(ctx, `settling:earnings:${daily}`);
+  await ctx.server.ctx.sql`update payouts set status = 'sending', transfer_id = null, paid_entry_id = null where id = ${payoutId}`;
+  await ctx.server.ctx.redis.del(ctx.server.ctx.wallets.keys.operationIdempotency(`payout-paid:${payoutId}`));
+  ctx.standIn.forgetIdempotencyKeys();
+  ctx.now += dayMs;
+  const again = await admin<{ status: string; transferId: string }>(ctx, 'POST', `/v1/admin/payouts/${payoutId}/send`);
+  assert.equal([again.status, again.body.status, again.body.transferId], [200, 'paid', transfersOf()[0]?.id]);
+  assert.is(transfersOf().length, 1);
+  assert.equal((await paidEntries()).map((e) => e.id), [paidEntry?.id], 'one payout entry in the ledger');
+  const [row] = await ctx.server.ctx.sql<{ paid_entry_id: string }[]>`select paid_entry_id::text from payouts where id = ${payoutId}`;
+  assert.is(row?.paid_entry_id, paidEntry?.id);
+  assert.is(await hot(ctx, `settling:earnings:${daily}`), settling, 'the coins left settling once');
+  const report = await flushAndReconcile(ctx.server);
+  assert.ok(report.ok, JSON.stringify(report.mismatches));
+});
+
 month('manual payouts: a CSV export, then the bank\'s outcome; statements as JSON and CSV, for their owner only', async (ctx) => {
   const [agencyJan] = await statements(ctx, `agency:${ctx.agency}`);
   const csv = await admin<string>(ctx, 'POST', '/v1/admin/payouts/export');
