@@ -36,6 +36,12 @@ export class StripeProvider implements PaymentProvider {
 
   async refund(order: { payment_intent_id: string | null; currency: string }, refundId: string, amount: FiatAmount): Promise<string | null> {
     if (order.payment_intent_id === null) throw new DomainError('CONFLICT', 'the order has no payment to refund');
+    // Stripe keeps the key for 24 hours: a refund resumed later first looks for the one it
+    // made. A failed lookup refunds nothing and refuses nothing; the sweep comes back.
+    const paymentIntent = order.payment_intent_id;
+    const earlier = await this.refundMadeEarlier(paymentIntent, refundId)
+      .catch(() => { throw new DomainError('UNAVAILABLE', 'the payment provider did not answer'); });
+    if (earlier !== null) return earlier;
     try {
       const refund = await this.stripe.refunds.create({
         payment_intent: order.payment_intent_id, amount: Number(toMinorUnits(amount, order.currency)), metadata: { refund_id: refundId },
@@ -47,6 +53,13 @@ export class StripeProvider implements PaymentProvider {
       const definite = error instanceof Stripe.errors.StripeInvalidRequestError || error instanceof Stripe.errors.StripeCardError;
       throw new DomainError(definite ? 'CONFLICT' : 'UNAVAILABLE', 'the payment provider did not refund');
     }
+  }
+
+  private async refundMadeEarlier(paymentIntent: string, refundId: string): Promise<string | null> {
+    for await (const refund of this.stripe.refunds.list({ payment_intent: paymentIntent, limit: 100 })) {
+      if (refund.metadata?.refund_id === refundId) return refund.id;
+    }
+    return null;
   }
 }
 

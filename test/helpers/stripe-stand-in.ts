@@ -27,13 +27,19 @@ function transferObject(transfer: StripeStandIn['transfers'][number]): Record<st
   };
 }
 
+function refundObject(refund: StripeStandIn['refunds'][number]): Record<string, unknown> {
+  return { id: refund.id, object: 'refund', amount: refund.amount, payment_intent: refund.paymentIntent, metadata: refund.metadata, status: 'succeeded' };
+}
+
 /**
  * A local stand-in for the Stripe API, enough for PaymentIntents, refunds and Connect transfers: the official client is
  * pointed here (STRIPE_API_BASE). It honours Idempotency-Key as Stripe does.
  */
 export class StripeStandIn {
   readonly intents: RecordedIntent[] = [];
-  readonly refunds: { id: string; paymentIntent: string; amount: number; idempotencyKey: string | undefined }[] = [];
+  readonly refunds: { id: string; paymentIntent: string; amount: number; metadata: Record<string, string>; idempotencyKey: string | undefined }[] = [];
+  /** Refunds are made but their answers lost (a 500). */
+  loseRefundAnswers = false;
   readonly transfers: {
     id: string; amount: number; currency: string; destination: string; transferGroup: string; metadata: Record<string, string>;
     idempotencyKey: string | undefined; created: number;
@@ -56,6 +62,10 @@ export class StripeStandIn {
         const url = new URL(request.url ?? '/', 'http://stand-in');
         if (request.method === 'GET' && url.pathname === '/v1/transfers') {
           this.listTransfers(url.searchParams, response);
+          return;
+        }
+        if (request.method === 'GET' && url.pathname === '/v1/refunds') {
+          this.listRefunds(url.searchParams, response);
           return;
         }
         if (request.method === 'POST' && request.url === '/v1/transfers') {
@@ -98,11 +108,22 @@ export class StripeStandIn {
     const idempotencyKey = typeof key === 'string' ? key : undefined;
     let refund = this.refunds.find((r) => idempotencyKey !== undefined && r.idempotencyKey === idempotencyKey);
     if (refund === undefined) {
-      refund = { id: `re_${randomBytes(8).toString('hex')}`, paymentIntent: form.get('payment_intent') ?? '', amount, idempotencyKey };
+      refund = { id: `re_${randomBytes(8).toString('hex')}`, paymentIntent: form.get('payment_intent') ?? '', amount, metadata: metadataOf(form), idempotencyKey };
       this.refunds.push(refund);
     }
+    if (this.loseRefundAnswers) {
+      response.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { type: 'api_error', message: 'answer lost' } }));
+      return;
+    }
+    response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(refundObject(refund)));
+  }
+
+  /** GET /v1/refunds?payment_intent=: newest first, one page. */
+  private listRefunds(query: URLSearchParams, response: http.ServerResponse): void {
+    const intent = query.get('payment_intent');
+    const data = this.refunds.filter((r) => intent === null || r.paymentIntent === intent).reverse().map(refundObject);
     response.writeHead(200, { 'content-type': 'application/json' })
-      .end(JSON.stringify({ id: refund.id, object: 'refund', amount: refund.amount, payment_intent: refund.paymentIntent, status: 'succeeded' }));
+      .end(JSON.stringify({ object: 'list', url: '/v1/refunds', has_more: false, data }));
   }
 
   private transfer(form: URLSearchParams, key: string | string[] | undefined, response: http.ServerResponse): void {

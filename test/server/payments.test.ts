@@ -281,6 +281,33 @@ stripeSuite('an admin refund of everything marks the order refunded; a refused r
   assert.ok((await flushAndReconcile(ctx.server)).ok);
 });
 
+stripeSuite('a refund resumed after Stripe and Redis forgot its keys refunds once and debits once', async (ctx) => {
+  const userId = uniqueId('buyer');
+  const admin = await token('refund-admin', 'admin');
+  const { orderId } = await paidOrder(ctx, userId, 'usd-500');
+  // The refund is made, but its answer never arrives: the coins are debited, the refund stays processing.
+  ctx.standIn.loseRefundAnswers = true;
+  const lost = await http<Refund>(ctx.server, 'POST', `/v1/orders/${orderId}/refund`, { bearer: admin, body: {} });
+  ctx.standIn.loseRefundAnswers = false;
+  assert.equal([lost.status, lost.body.status, lost.body.providerRefundId], [201, 'processing', null], JSON.stringify(lost.body));
+  const refundsOf = () => ctx.standIn.refunds.filter((r) => r.metadata.refund_id === lost.body.id);
+  assert.is(refundsOf().length, 1);
+  assert.is(await balance(ctx.server, userId), 0);
+
+  // A day and more later: Stripe and Redis no longer know the keys; the ledger and the refund list do.
+  assert.ok((await flushAndReconcile(ctx.server)).ok);
+  ctx.standIn.forgetIdempotencyKeys();
+  await ctx.server.ctx.redis.del(ctx.server.ctx.wallets.keys.operationIdempotency(`refund:${lost.body.id}`));
+  await ctx.server.ctx.refunds.resume();
+  const resumed = await http<Refund>(ctx.server, 'GET', `/v1/refunds/${lost.body.id}`, { bearer: admin });
+  assert.equal([resumed.body.status, resumed.body.providerRefundId], ['succeeded', refundsOf()[0]?.id], JSON.stringify(resumed.body));
+  assert.is(refundsOf().length, 1, 'one refund at Stripe');
+  assert.is(await balance(ctx.server, userId), 0, 'debited once, not pushed below zero or refused');
+  const entries = await ctx.server.ctx.sql`select 1 from journal_entries where kind = 'refund' and meta ->> 'refundId' = ${lost.body.id}`;
+  assert.is(entries.length, 1);
+  assert.ok((await flushAndReconcile(ctx.server)).ok);
+});
+
 function chargeRefunded(intentId: string, amountRefunded: number) {
   return stripeEvent('charge.refunded', { id: uniqueId('ch'), object: 'charge', payment_intent: intentId, amount: 999,
     amount_refunded: amountRefunded, currency: 'usd', refunded: amountRefunded === 999 });
