@@ -44,7 +44,7 @@ export class StripeProvider implements PaymentProvider {
     if (earlier !== null) return earlier;
     try {
       const refund = await this.stripe.refunds.create({
-        payment_intent: order.payment_intent_id, amount: Number(toMinorUnits(amount, order.currency)), metadata: { refund_id: refundId },
+        payment_intent: paymentIntent, amount: Number(toMinorUnits(amount, order.currency)), metadata: { refund_id: refundId },
       }, { idempotencyKey: `refund-${refundId}` });
       return refund.id;
     } catch (error) {
