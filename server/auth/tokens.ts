@@ -2,7 +2,9 @@ import { SignJWT, jwtVerify } from 'jose';
 import { DomainError } from '../../domain/errors.js';
 import { limits } from '../../domain/limits.js';
 
-export const roles = ['viewer', 'streamer', 'advertiser', 'admin'] as const;
+// `agency` extends the contract's four roles: an agency (guild) signs in with its agency
+// id as `sub` and reads its own settlement statements.
+export const roles = ['viewer', 'streamer', 'advertiser', 'admin', 'agency'] as const;
 export type Role = (typeof roles)[number];
 
 export interface Identity {

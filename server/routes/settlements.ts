@@ -1,10 +1,11 @@
-import type { FastifyInstance } from 'fastify';
-import { earningsAccount } from '../../domain/accounts.js';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { agencyAccount, earningsAccount } from '../../domain/accounts.js';
 import { DomainError } from '../../domain/errors.js';
 import { kycStatuses, parseRate, payoutMethods } from '../../domain/settlement.js';
 import { parseInstant, schedules } from '../../domain/settlement-periods.js';
 import { isAgencyId, validateContract, type SplitContract } from '../../domain/split-contracts.js';
 import type { AppContext } from '../context.js';
+import type { Identity } from '../auth/tokens.js';
 import { identityOf, requireRole } from '../plugins/auth.js';
 import { payeeAccountOf, type PayeeKind } from '../services/payees.js';
 import type { PayoutRow, PayoutStatus } from '../services/payouts.js';
@@ -32,6 +33,11 @@ function publicPayout(row: PayoutRow): Record<string, unknown> {
     transferId: row.transfer_id, lastError: row.last_error, returnedAt: row.returned_at?.toISOString() ?? null,
     createdAt: row.created_at.toISOString(), updatedAt: row.updated_at.toISOString(),
   };
+}
+
+/** The payee account a streamer's or an agency's own statements are drawn on. */
+function ownPayeeAccount(identity: Identity): string {
+  return identity.role === 'agency' ? agencyAccount(identity.userId) : earningsAccount(identity.userId);
 }
 
 export async function settlementRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
@@ -199,9 +205,9 @@ export async function settlementRoutes(app: FastifyInstance, ctx: AppContext): P
   });
 
   app.get('/v1/settlements/:id', {
-    onRequest: requireRole(ctx.tokens, ['streamer', 'admin']),
+    onRequest: requireRole(ctx.tokens, ['streamer', 'agency', 'admin']),
     schema: {
-      description: 'A settlement statement, for its streamer or an admin. JSON, or CSV with `?format=csv` or `Accept: text/csv`.',
+      description: 'A settlement statement, for its payee (the streamer or the agency) or an admin. JSON, or CSV with `?format=csv` or `Accept: text/csv`.',
       security: bearerSecurity, params: idParam('id'),
       querystring: { type: 'object', properties: { format: { type: 'string', enum: ['json', 'csv'] } }, additionalProperties: false },
       response: { 401: errorReply, 403: errorReply, 404: errorReply },
@@ -211,7 +217,7 @@ export async function settlementRoutes(app: FastifyInstance, ctx: AppContext): P
     const { id } = request.params as { id: string };
     const row = await ctx.settlements.get(id);
     // Another payee's statement is answered as missing: its existence is not disclosed.
-    if (row === undefined || (identity.role !== 'admin' && row.payee_account !== earningsAccount(identity.userId))) {
+    if (row === undefined || (identity.role !== 'admin' && row.payee_account !== ownPayeeAccount(identity))) {
       throw new DomainError('NOT_FOUND', 'no such settlement');
     }
     const statement = toStatement(row, await ctx.payouts.forSettlement(row.id));
@@ -222,14 +228,18 @@ export async function settlementRoutes(app: FastifyInstance, ctx: AppContext): P
     return statement;
   });
 
+  const ownStatements = async (request: FastifyRequest) => {
+    const rows = await ctx.settlements.list({ payeeAccount: ownPayeeAccount(identityOf(request)), limit: pageLimit((request.query as { limit: string }).limit) });
+    return Promise.all(rows.map(async (row) => toStatement(row, await ctx.payouts.forSettlement(row.id))));
+  };
   app.get('/v1/streamers/me/settlements', {
     onRequest: requireRole(ctx.tokens, ['streamer']),
     schema: { description: 'The calling streamer\'s statements, newest period first.', security: bearerSecurity, querystring: { ...listQuery, additionalProperties: false }, response: { 401: errorReply, 403: errorReply } },
-  }, async (request) => {
-    const identity = identityOf(request);
-    const rows = await ctx.settlements.list({ payeeAccount: earningsAccount(identity.userId), limit: pageLimit((request.query as { limit: string }).limit) });
-    return Promise.all(rows.map(async (row) => toStatement(row, await ctx.payouts.forSettlement(row.id))));
-  });
+  }, ownStatements);
+  app.get('/v1/agencies/me/settlements', {
+    onRequest: requireRole(ctx.tokens, ['agency']),
+    schema: { description: 'The calling agency\'s statements (its cut of its streamers\' gifts), newest period first.', security: bearerSecurity, querystring: { ...listQuery, additionalProperties: false }, response: { 401: errorReply, 403: errorReply } },
+  }, ownStatements);
 
   app.get('/v1/admin/payouts', {
     onRequest: admin,

@@ -404,4 +404,28 @@ month('manual payouts: a CSV export, then the bank\'s outcome; statements as JSO
   assert.is(mine.body.length, (await statements(ctx, `earnings:${daily}`)).length);
 });
 
+month('an agency reads its own statements, and only its own', async (ctx) => {
+  const agencyStatements = await statements(ctx, `agency:${ctx.agency}`);
+  const [agencyJan] = agencyStatements;
+  const agencyBearer = await token(ctx.agency, 'agency');
+  const list = await http<Statement[]>(ctx.server, 'GET', '/v1/agencies/me/settlements', { bearer: agencyBearer });
+  assert.is(list.status, 200);
+  assert.equal(list.body.map((s) => s.id).sort(), agencyStatements.map((s) => s.id).sort());
+  const one = await http<Statement>(ctx.server, 'GET', `/v1/settlements/${agencyJan?.id ?? ''}`, { bearer: agencyBearer });
+  assert.equal([one.status, one.body.id, one.body.payout?.status], [200, agencyJan?.id, 'paid']);
+  const asCsv = await http<string>(ctx.server, 'GET', `/v1/settlements/${agencyJan?.id ?? ''}?format=csv`, { bearer: agencyBearer });
+  assert.ok(asCsv.body.includes(`,payable,,${agencyJan?.payable ?? ''},USD,`), asCsv.body);
+
+  // A streamer's statement is not the agency's, nor the agency's a streamer's; other roles have no such list.
+  const [streamerStatement] = await statements(ctx, `earnings:${ctx.streamers.daily}`);
+  assert.is((await http(ctx.server, 'GET', `/v1/settlements/${streamerStatement?.id ?? ''}`, { bearer: agencyBearer })).status, 404);
+  assert.is((await http(ctx.server, 'GET', `/v1/settlements/${agencyJan?.id ?? ''}`, { bearer: await token(ctx.streamers.tiered, 'streamer') })).status, 404);
+  assert.is((await http(ctx.server, 'GET', `/v1/settlements/${agencyJan?.id ?? ''}`, { bearer: await token(ctx.agency, 'viewer') })).status, 403);
+  for (const role of ['viewer', 'streamer', 'admin'] as const) {
+    assert.is((await http(ctx.server, 'GET', '/v1/agencies/me/settlements', { bearer: await token(ctx.agency, role) })).status, 403, role);
+  }
+  const stranger = await http<Statement[]>(ctx.server, 'GET', '/v1/agencies/me/settlements', { bearer: await token('no-such-agency', 'agency') });
+  assert.equal([stranger.status, stranger.body], [200, []]);
+});
+
 month.run();
