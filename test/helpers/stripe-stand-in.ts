@@ -11,6 +11,20 @@ export interface RecordedIntent {
   client_secret: string;
 }
 
+function json(response: http.ServerResponse, status: number, body: unknown): void {
+  response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+}
+
+/** Stripe acted, but the answer is lost on the way: what the client sees is a 500. */
+function answerLost(response: http.ServerResponse): void {
+  json(response, 500, { error: { type: 'api_error', message: 'answer lost' } });
+}
+
+/** A list endpoint's one page, newest first (has_more is always false here). */
+function listPage(response: http.ServerResponse, url: string, data: unknown[]): void {
+  json(response, 200, { object: 'list', url, has_more: false, data });
+}
+
 function metadataOf(form: URLSearchParams): Record<string, string> {
   const metadata: Record<string, string> = {};
   for (const [name, value] of form) {
@@ -77,7 +91,7 @@ export class StripeStandIn {
           return;
         }
         if (request.method !== 'POST' || request.url !== '/v1/payment_intents') {
-          response.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { type: 'invalid_request_error', message: 'unknown route' } }));
+          json(response, 404, { error: { type: 'invalid_request_error', message: 'unknown route' } });
           return;
         }
         const form = new URLSearchParams(body);
@@ -90,8 +104,7 @@ export class StripeStandIn {
           this.intents.push(intent);
           if (idempotencyKey !== undefined) this.byKey.set(idempotencyKey, intent);
         }
-        response.writeHead(200, { 'content-type': 'application/json' })
-          .end(JSON.stringify({ object: 'payment_intent', status: 'requires_payment_method', ...intent }));
+        json(response, 200, { object: 'payment_intent', status: 'requires_payment_method', ...intent });
       });
     });
     await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', () => resolve()));
@@ -101,8 +114,7 @@ export class StripeStandIn {
   private refund(form: URLSearchParams, key: string | string[] | undefined, response: http.ServerResponse): void {
     const amount = Number(form.get('amount'));
     if (amount === this.refuseRefundAmount) {
-      response.writeHead(400, { 'content-type': 'application/json' })
-        .end(JSON.stringify({ error: { type: 'invalid_request_error', message: 'refund refused by the stand-in' } }));
+      json(response, 400, { error: { type: 'invalid_request_error', message: 'refund refused by the stand-in' } });
       return;
     }
     const idempotencyKey = typeof key === 'string' ? key : undefined;
@@ -111,26 +123,20 @@ export class StripeStandIn {
       refund = { id: `re_${randomBytes(8).toString('hex')}`, paymentIntent: form.get('payment_intent') ?? '', amount, metadata: metadataOf(form), idempotencyKey };
       this.refunds.push(refund);
     }
-    if (this.loseRefundAnswers) {
-      response.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { type: 'api_error', message: 'answer lost' } }));
-      return;
-    }
-    response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(refundObject(refund)));
+    if (this.loseRefundAnswers) answerLost(response);
+    else json(response, 200, refundObject(refund));
   }
 
-  /** GET /v1/refunds?payment_intent=: newest first, one page. */
+  /** GET /v1/refunds?payment_intent= */
   private listRefunds(query: URLSearchParams, response: http.ServerResponse): void {
     const intent = query.get('payment_intent');
-    const data = this.refunds.filter((r) => intent === null || r.paymentIntent === intent).reverse().map(refundObject);
-    response.writeHead(200, { 'content-type': 'application/json' })
-      .end(JSON.stringify({ object: 'list', url: '/v1/refunds', has_more: false, data }));
+    listPage(response, '/v1/refunds', this.refunds.filter((r) => intent === null || r.paymentIntent === intent).reverse().map(refundObject));
   }
 
   private transfer(form: URLSearchParams, key: string | string[] | undefined, response: http.ServerResponse): void {
     const destination = form.get('destination') ?? '';
     if (this.refuseTransfersTo.has(destination)) {
-      response.writeHead(400, { 'content-type': 'application/json' })
-        .end(JSON.stringify({ error: { type: 'invalid_request_error', code: 'account_invalid', message: `transfers to ${destination} are not allowed` } }));
+      json(response, 400, { error: { type: 'invalid_request_error', code: 'account_invalid', message: `transfers to ${destination} are not allowed` } });
       return;
     }
     const idempotencyKey = typeof key === 'string' ? key : undefined;
@@ -142,19 +148,14 @@ export class StripeStandIn {
       };
       this.transfers.push(transfer);
     }
-    if (this.loseTransferAnswers) {
-      response.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { type: 'api_error', message: 'answer lost' } }));
-      return;
-    }
-    response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(transferObject(transfer)));
+    if (this.loseTransferAnswers) answerLost(response);
+    else json(response, 200, transferObject(transfer));
   }
 
-  /** GET /v1/transfers?transfer_group=: newest first, one page (has_more is always false here). */
+  /** GET /v1/transfers?transfer_group= */
   private listTransfers(query: URLSearchParams, response: http.ServerResponse): void {
     const group = query.get('transfer_group');
-    const data = this.transfers.filter((t) => group === null || t.transferGroup === group).reverse().map(transferObject);
-    response.writeHead(200, { 'content-type': 'application/json' })
-      .end(JSON.stringify({ object: 'list', url: '/v1/transfers', has_more: false, data }));
+    listPage(response, '/v1/transfers', this.transfers.filter((t) => group === null || t.transferGroup === group).reverse().map(transferObject));
   }
 
   /** What Stripe does after 24 hours: a key seen before makes a new object again. */
