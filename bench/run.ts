@@ -369,7 +369,9 @@ async function runRound({ server, target, viewers, rooms, hotRoom, fanoutRoom }:
  */
 async function withBaselineServer(server: BenchServer, target: Target, viewers: BenchUser[], run: (baseline: Target) => Promise<void>): Promise<void> {
   const baselineServer = await ServerProcess.create({ GIFT_BACKEND: 'postgres-baseline', FLUSHER: 'off', REDIS_URL: server.redisUrl,
-    DATABASE_URL: server.databaseUrl, AUTH_SECRET: server.authSecret, WALLET_NAMESPACE: server.walletNamespace, FLUSHER_NAME: 'bench-baseline' });
+    DATABASE_URL: server.databaseUrl, AUTH_SECRET: server.authSecret, WALLET_NAMESPACE: server.walletNamespace, FLUSHER_NAME: 'bench-baseline',
+    // A design beside ours, not a peer gateway: neither passes the other its live updates.
+    GATEWAY_RELAY: 'off' });
   try {
     await baselineServer.start();
     await seedBaseline(target, viewers);

@@ -10,13 +10,15 @@ import { giftSend } from './handlers/gift-send.js';
 import { roomJoin } from './handlers/room-join.js';
 import { roomLeave } from './handlers/room-leave.js';
 import { walletGet } from './handlers/wallet-get.js';
-import { userChannel, type GatewaySocket, type HandlerContext, type Io } from './handlers/context.js';
-import { RoomBroadcaster } from './room-broadcaster.js';
+import { channelSize, userChannel, type GatewaySocket, type HandlerContext, type Io } from './handlers/context.js';
+import { RoomBroadcaster, roomChannels } from './room-broadcaster.js';
 import { LeaderboardPublisher } from './leaderboard-publisher.js';
+import { NodeRelay, type RelayBatch } from './node-relay.js';
 import { topGifters } from '../server/services/live-earnings.js';
 
 export interface Gateway extends LiveNotifier {
   io: Io;
+  relay: NodeRelay;
   close(): Promise<void>;
 }
 
@@ -44,7 +46,7 @@ function bind(app: AppContext, socket: GatewaySocket, event: keyof ClientToServe
   });
 }
 
-export function attachGateway(app: AppContext, httpServer: HttpServer): Gateway {
+export function attachGateway(app: AppContext, httpServer: HttpServer, nodeId: string): Gateway {
   const io: Io = new Server(httpServer, {
     transports: ['websocket'],
     serveClient: false,
@@ -54,12 +56,32 @@ export function attachGateway(app: AppContext, httpServer: HttpServer): Gateway 
   });
   const buckets = new Map<string, TokenBucket>();
   const broadcaster = new RoomBroadcaster(io, app.config.broadcastTickMs, (event, members) => app.metrics.roomFrames.inc({ event }, members));
+  const leaderboards = new LeaderboardPublisher((roomId) => topGifters(app.wallets.redis, app.wallets.keys, roomId), (event) => {
+    broadcaster.emitToRoom(event.roomId, 'leaderboard', event);
+  });
+  // Another node's gifts and updates, for this node's members: its gifts join the room's next frame here.
+  const receive = (batch: RelayBatch) => {
+    for (const gift of batch.gifts) {
+      if (!roomChannels(gift.roomId).some((channel) => channelSize(io, channel) > 0)) continue;
+      broadcaster.enqueue(gift);
+      leaderboards.touch(gift.roomId);
+    }
+    for (const update of batch.userEvents) {
+      const channel = userChannel(update.userId);
+      if (channelSize(io, channel) === 0) continue;
+      if (update.event === 'wallet') io.to(channel).emit('wallet', update.payload);
+      else io.to(channel).emit('earnings', update.payload);
+    }
+  };
+  // A subscribed connection takes no other command: the relay listens on its own.
+  const subscriber = app.redis.duplicate({ enableOfflineQueue: true, connectionName: 'gateway-relay' });
+  subscriber.on('error', () => { /* reconnects by itself; live delivery resumes with it */ });
+  const relay = new NodeRelay(app.redis, subscriber, app.wallets.keys.gatewayRelay, nodeId, receive, app.config.broadcastTickMs);
   const ctx: HandlerContext = {
     app, io,
     broadcaster,
-    leaderboards: new LeaderboardPublisher((roomId) => topGifters(app.wallets.redis, app.wallets.keys, roomId), (event) => {
-      broadcaster.emitToRoom(event.roomId, 'leaderboard', event);
-    }),
+    leaderboards,
+    relay,
     giftBucket(userId) {
       let bucket = buckets.get(userId);
       if (bucket === undefined) {
@@ -99,12 +121,15 @@ export function attachGateway(app: AppContext, httpServer: HttpServer): Gateway 
 
   return {
     io,
+    relay,
     walletChanged(userId: string, update: WalletUpdate) {
       io.to(userChannel(userId)).emit('wallet', update);
+      relay.userEvent({ userId, event: 'wallet', payload: update });
     },
     async close() {
       ctx.broadcaster.stop();
       ctx.leaderboards.stop();
+      await relay.stop();
       io.disconnectSockets(true);
       await new Promise<void>((resolve) => { io.close(() => resolve()); });
     },

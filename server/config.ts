@@ -29,6 +29,8 @@ export interface Config {
   broadcastTickMs: number;
   flusherName: string;
   flusherLanes: number;
+  /** Pass live updates to the other gateway nodes (GATEWAY_RELAY=off: a server that is no peer of theirs, like the bench's baseline). */
+  gatewayRelay: boolean;
   logLevel: string;
   giftsPerSecondPerUser: number;
   giftBurstPerUser: number;
@@ -100,6 +102,7 @@ export function loadConfig(env: Env = process.env): Config {
     broadcastTickMs: integerSetting(env, 'BROADCAST_TICK_MS', limits.broadcastTickMs, 10, 1_000),
     flusherName: env.FLUSHER_NAME ?? `server-${hostname()}`,
     flusherLanes: integerSetting(env, 'FLUSHER_LANES', limits.flushLanes, 1, 16),
+    gatewayRelay: env.GATEWAY_RELAY !== 'off',
     logLevel: env.LOG_LEVEL ?? 'info',
     giftsPerSecondPerUser: integerSetting(env, 'GIFT_RATE_PER_SEC', limits.giftsPerSecondPerUser, 1, 1_000_000),
     giftBurstPerUser: integerSetting(env, 'GIFT_BURST', limits.giftBurstPerUser, 1, 1_000_000),

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { attachGateway, type Gateway } from '../realtime/gateway.js';
 import { buildApp } from './app.js';
@@ -30,7 +31,9 @@ export async function startServer(config: Config, options: { logger?: boolean; s
     redisUrl: storage.redisUrl, databaseUrl: storage.databaseUrl, ownsRedis: storage.localRedis !== null,
   }, options.clock);
   const app = await buildApp(ctx, { logger: options.logger ?? false });
-  const gateway = attachGateway(ctx, app.server);
+  // Unique per process: two nodes on one host share the flusher's default name.
+  const nodeId = `${config.flusherName}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  const gateway = attachGateway(ctx, app.server, nodeId);
   ctx.notifier = gateway;
   const flusherThread = config.flusherEnabled && config.flusherThread
     ? new FlusherThread({ redisUrl: storage.redisUrl, databaseUrl: storage.databaseUrl, namespace: config.walletNamespace,
@@ -47,11 +50,25 @@ export async function startServer(config: Config, options: { logger?: boolean; s
     failuresSeen = stats.failures;
   }, 1_000);
   metricsTimer.unref();
-  // Announce that this node takes gifts, so rebuild-wallets refuses to run under it.
-  const heartbeat = () => ctx.redis.zadd(ctx.wallets.keys.liveGateways, Date.now() + 5_000, config.flusherName).catch(() => 0);
-  await heartbeat();
-  const heartbeatTimer = setInterval(() => void heartbeat(), 1_000);
+  // Announce that this node takes gifts, so rebuild-wallets refuses to run under it, and
+  // learn how many other gateways are alive: with none, the relay publishes nothing.
+  const heartbeatEveryMs = 1_000;
+  // A node without the relay (the bench's baseline) is listed for rebuild-wallets, not as a peer.
+  const member = config.gatewayRelay ? nodeId : `solo:${nodeId}`;
+  const heartbeat = async () => {
+    const now = Date.now();
+    const [, alive] = await ctx.redis.multi().zadd(ctx.wallets.keys.liveGateways, now + 5 * heartbeatEveryMs, member)
+      .zrangebyscore(ctx.wallets.keys.liveGateways, now, '+inf').exec() ?? [];
+    const members = Array.isArray(alive?.[1]) ? alive[1] as unknown[] : [];
+    if (config.gatewayRelay) gateway.relay.setOtherNodes(members.filter((m) => m !== member && !String(m).startsWith('solo:')).length);
+  };
+  if (config.gatewayRelay) await gateway.relay.start();
+  await heartbeat().catch(() => 0);
+  const heartbeatTimer = setInterval(() => void heartbeat().catch(() => 0), heartbeatEveryMs);
   heartbeatTimer.unref();
+  // Other gateways count this one at their next heartbeat; until then they would not pass
+  // it their gifts, so it takes no connection before they have.
+  if (gateway.relay.shared) await new Promise((resolve) => setTimeout(resolve, heartbeatEveryMs + 200));
   // A periodic reconcile exports its result, so a one-coin drift is seen within minutes.
   const reconcileTimer = setInterval(() => {
     reconcile(ctx.redis, ctx.sql, ctx.wallets.keys).then((report) => {
@@ -89,7 +106,7 @@ export async function startServer(config: Config, options: { logger?: boolean; s
     async stop() {
       clearInterval(metricsTimer);
       clearInterval(heartbeatTimer);
-      await ctx.redis.zrem(ctx.wallets.keys.liveGateways, config.flusherName).catch(() => 0);
+      await ctx.redis.zrem(ctx.wallets.keys.liveGateways, member).catch(() => 0);
       clearInterval(reconcileTimer);
       clearInterval(ordersTimer);
       clearInterval(settlementTimer);

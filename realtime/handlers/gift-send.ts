@@ -1,5 +1,5 @@
 import { DomainError } from '../../domain/errors.js';
-import type { GiftAck } from '../events.js';
+import type { EarningsEvent, GiftAck, GiftEvent } from '../events.js';
 import { parseGiftSend } from '../validate.js';
 import { channelSize, userChannel, type GatewaySocket, type HandlerContext } from './context.js';
 
@@ -11,20 +11,28 @@ export async function giftSend(ctx: HandlerContext, socket: GatewaySocket, paylo
   if (!ctx.giftBucket(socket.data.userId).take(Date.now())) throw new DomainError('RATE_LIMITED');
   const receipt = await ctx.app.gifts.send({ senderId: socket.data.userId, streamerId, ...request });
   if (receipt.credit !== undefined) {
-    ctx.broadcaster.enqueue({
+    const gift: GiftEvent = {
       giftEventId: receipt.giftEventId, roomId: request.roomId, senderId: socket.data.userId, giftId: request.giftId,
       count: request.count, coins: receipt.charged, combo: receipt.combo, at: receipt.atMs,
-    });
+    };
+    ctx.broadcaster.enqueue(gift);
+    ctx.relay.gift(gift);
     const wallet = { balance: receipt.balance, frozen: false, reason: 'gift' };
     const senderChannel = userChannel(socket.data.userId);
     if (socket.data.walletEcho) ctx.io.to(senderChannel).emit('wallet', wallet);
     // The ack carries this balance: only the user's other connections need the event.
     else if (channelSize(ctx.io, senderChannel) > 1) socket.to(senderChannel).emit('wallet', wallet);
-    if (channelSize(ctx.io, userChannel(streamerId)) > 0) ctx.io.to(userChannel(streamerId)).emit('earnings', {
-      giftEventId: receipt.giftEventId, roomId: request.roomId,
-      delta: receipt.credit.payeeCoins[0] ?? 0, total: receipt.credit.earnedTotal,
-      balance: receipt.credit.balance, month: receipt.credit.month, room: receipt.credit.room,
-    });
+    ctx.relay.userEvent({ userId: socket.data.userId, event: 'wallet', payload: wallet });
+    const streamerChannel = userChannel(streamerId);
+    if (channelSize(ctx.io, streamerChannel) > 0 || ctx.relay.shared) {
+      const earnings: EarningsEvent = {
+        giftEventId: receipt.giftEventId, roomId: request.roomId,
+        delta: receipt.credit.payeeCoins[0] ?? 0, total: receipt.credit.earnedTotal,
+        balance: receipt.credit.balance, month: receipt.credit.month, room: receipt.credit.room,
+      };
+      if (channelSize(ctx.io, streamerChannel) > 0) ctx.io.to(streamerChannel).emit('earnings', earnings);
+      ctx.relay.userEvent({ userId: streamerId, event: 'earnings', payload: earnings });
+    }
     ctx.leaderboards.touch(request.roomId);
   }
   return { giftEventId: receipt.giftEventId, charged: receipt.charged, balance: receipt.balance, combo: receipt.combo };

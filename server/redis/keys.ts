@@ -20,6 +20,8 @@ export interface WalletKeys {
   noIdempotency: string;
   /** Sorted set: gateway name -> ms until which it is taking gifts. */
   liveGateways: string;
+  /** Pub/sub channel on which gateway nodes pass each other their live updates. */
+  gatewayRelay: string;
 }
 
 export function walletKeys(namespace: string): WalletKeys {
@@ -38,6 +40,7 @@ export function walletKeys(namespace: string): WalletKeys {
     combo: (roomId, userId) => `${tag}:combo:${roomId}:${userId}`,
     noIdempotency: `${tag}:idem:none`,
     liveGateways: `${tag}:gateways`,
+    gatewayRelay: `${tag}:gateway-relay`,
   };
 }
 

@@ -37,6 +37,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     broadcastTickMs: limits.broadcastTickMs,
     flusherName: `test-${randomBytes(3).toString('hex')}`,
     flusherLanes: 2,
+    gatewayRelay: true,
     logLevel: 'warn',
     giftsPerSecondPerUser: 1_000_000,
     giftBurstPerUser: 1_000_000,

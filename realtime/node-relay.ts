@@ -1,0 +1,74 @@
+import type { Redis } from 'ioredis';
+import type { EarningsEvent, GiftEvent, WalletEvent } from './events.js';
+
+export type RelayedUserEvent =
+  | { userId: string; event: 'wallet'; payload: WalletEvent }
+  | { userId: string; event: 'earnings'; payload: EarningsEvent };
+
+/** What one gateway node tells the others in a tick. */
+export interface RelayBatch {
+  gifts: GiftEvent[];
+  userEvents: RelayedUserEvent[];
+}
+
+/**
+ * Live delivery across gateway nodes. A node's sockets are its own, so the gifts it charges
+ * and the wallet and earnings updates it learns of are also published, once per tick, on
+ * one Redis channel; every other node delivers them to its own members. While no other
+ * gateway is alive nothing is collected or published, so a single node pays nothing.
+ */
+export class NodeRelay {
+  private gifts: GiftEvent[] = [];
+  private userEvents: RelayedUserEvent[] = [];
+  private otherNodes = 0;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(private readonly publisher: Redis, private readonly subscriber: Redis, private readonly channel: string,
+    readonly nodeId: string, receive: (batch: RelayBatch) => void, tickMs: number) {
+    subscriber.on('message', (from: string, message: string) => {
+      if (from !== channel) return;
+      const split = message.indexOf('\n');
+      // A node hears its own batches too: the sender's id comes first, so they are skipped unparsed.
+      if (split < 0 || message.slice(0, split) === nodeId) return;
+      receive(JSON.parse(message.slice(split + 1)) as RelayBatch);
+    });
+    this.timer = setInterval(() => this.flush(), tickMs);
+    this.timer.unref();
+  }
+
+  async start(): Promise<void> {
+    await this.subscriber.subscribe(this.channel);
+  }
+
+  /** Told by the heartbeat how many other gateways are alive. */
+  setOtherNodes(count: number): void {
+    this.otherNodes = count;
+  }
+
+  get shared(): boolean {
+    return this.otherNodes > 0;
+  }
+
+  gift(event: GiftEvent): void {
+    if (this.otherNodes > 0) this.gifts.push(event);
+  }
+
+  userEvent(event: RelayedUserEvent): void {
+    if (this.otherNodes > 0) this.userEvents.push(event);
+  }
+
+  flush(): void {
+    if (this.gifts.length === 0 && this.userEvents.length === 0) return;
+    const batch: RelayBatch = { gifts: this.gifts, userEvents: this.userEvents };
+    this.gifts = [];
+    this.userEvents = [];
+    // Live delivery is best effort across a Redis outage, as on one node; the money is not.
+    void this.publisher.publish(this.channel, `${this.nodeId}\n${JSON.stringify(batch)}`).catch(() => 0);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.flush();
+    this.subscriber.disconnect();
+  }
+}

@@ -1,0 +1,88 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { Socket } from 'socket.io-client';
+import type { RunningServer } from '../../server/server.js';
+import { uniqueId } from '../helpers/env.js';
+import { connectAs, grant, openRoom, request, requestId, startTestServer } from '../helpers/harness.js';
+
+// Two gateway nodes on one Redis and one PostgreSQL: a member on either node sees every gift
+// of the room, once, and a user's updates reach their connections on the other node.
+interface Context { a: RunningServer; b: RunningServer; sockets: Socket[] }
+const nodes = suite<Context>('two gateway nodes', { sockets: [] } as unknown as Context);
+
+nodes.before(async (ctx) => {
+  ctx.a = await startTestServer({ flusherName: 'node-a' });
+  // B waits until A has counted it; A learns of B at its next heartbeat, so give it one.
+  ctx.b = await startTestServer({ flusherName: 'node-b' });
+  await new Promise((resolve) => setTimeout(resolve, 1_200));
+});
+nodes.after(async (ctx) => {
+  for (const socket of ctx.sockets) socket.close();
+  await ctx.b.stop();
+  await ctx.a.stop();
+});
+
+interface Columns { roomId: string; giftEventIds: string[] }
+
+function collect<T>(socket: Socket, event: string): T[] {
+  const seen: T[] = [];
+  socket.on(event, (payload: T) => seen.push(payload));
+  return seen;
+}
+
+async function until(check: () => boolean, what: string, ms = 5_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+nodes('gifts charged on one node reach the room on both, once; wallet, earnings and leaderboards cross too', async (ctx) => {
+  const streamer = uniqueId('streamer');
+  const sender = uniqueId('fan');
+  const roomId = await openRoom(ctx.a, streamer);
+  await grant(ctx.a, sender, 1_000);
+
+  const onA = await connectAs(ctx.a, sender);
+  const senderOnB = await connectAs(ctx.b, sender);
+  const watcherOnB = await connectAs(ctx.b, uniqueId('watch'));
+  const rowsOnB = await connectAs(ctx.b, uniqueId('rows'));
+  const watcherOnA = await connectAs(ctx.a, uniqueId('watch'));
+  const streamerOnB = await connectAs(ctx.b, streamer, 'streamer');
+  ctx.sockets.push(onA, senderOnB, watcherOnB, rowsOnB, watcherOnA, streamerOnB);
+  for (const [socket, batch] of [[onA, 'columns'], [watcherOnB, 'columns'], [rowsOnB, true], [watcherOnA, 'columns']] as const) {
+    assert.ok((await request(socket, 'room:join', { roomId, batch })).ok);
+  }
+  const columnsB = collect<Columns>(watcherOnB, 'giftColumns');
+  const rowsB = collect<{ gifts: unknown[][] }>(rowsOnB, 'gifts');
+  const columnsA = collect<Columns>(watcherOnA, 'giftColumns');
+  const walletsB = collect<{ balance: number; reason: string }>(senderOnB, 'wallet');
+  const earningsB = collect<{ giftEventId: string; delta: number }>(streamerOnB, 'earnings');
+  const boardsB = collect<{ top: { userId: string; coins: number }[] }>(watcherOnB, 'leaderboard');
+
+  const sent: string[] = [];
+  for (let i = 0; i < 5; i += 1) {
+    const ack = await request(onA, 'gift:send', { requestId: requestId(), roomId, giftId: 'heart', count: 1 });
+    assert.ok(ack.ok, JSON.stringify(ack));
+    sent.push(String(ack.giftEventId));
+  }
+  const ids = (frames: Columns[]) => frames.flatMap((frame) => frame.giftEventIds);
+  await until(() => ids(columnsB).length >= 5 && rowsB.flatMap((f) => f.gifts).length >= 5 && ids(columnsA).length >= 5, 'the gifts on both nodes');
+  const giftWallets = () => walletsB.filter((w) => w.reason === 'gift');
+  await until(() => earningsB.length >= 5 && giftWallets().length >= 5, 'wallet and earnings on node B');
+  await until(() => boardsB.some((board) => board.top.some((entry) => entry.userId === sender && entry.coins === 25)), 'the leaderboard on node B');
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.equal(ids(columnsB), sent, 'node B: every gift, once, in charge order');
+  assert.equal(rowsB.flatMap((frame) => frame.gifts.map((row) => row[0])), sent);
+  assert.equal(ids(columnsA), sent, 'node A: every gift, once');
+  assert.equal(earningsB.map((e) => e.giftEventId), sent);
+  assert.equal(giftWallets().map((w) => w.balance), [995, 990, 985, 980, 975]);
+
+  // An update from HTTP on node B (a grant) reaches the sender's connection on node A.
+  const walletsA = collect<{ balance: number }>(onA, 'wallet');
+  await grant(ctx.b, sender, 25);
+  await until(() => walletsA.some((w) => w.balance === 1_000), 'the grant on node A');
+});
+
+nodes.run();
