@@ -30,7 +30,13 @@ export class NodeRelay {
       const split = message.indexOf('\n');
       // A node hears its own batches too: the sender's id comes first, so they are skipped unparsed.
       if (split < 0 || message.slice(0, split) === nodeId) return;
-      receive(JSON.parse(message.slice(split + 1)) as RelayBatch);
+      let batch: RelayBatch;
+      try {
+        batch = JSON.parse(message.slice(split + 1)) as RelayBatch;
+      } catch {
+        return; // not a batch of ours: a stray publisher must not take the node down
+      }
+      if (Array.isArray(batch.gifts) && Array.isArray(batch.userEvents)) receive(batch);
     });
     this.timer = setInterval(() => this.flush(), tickMs);
     this.timer.unref();

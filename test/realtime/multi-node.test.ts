@@ -79,6 +79,11 @@ nodes('gifts charged on one node reach the room on both, once; wallet, earnings 
   assert.equal(earningsB.map((e) => e.giftEventId), sent);
   assert.equal(giftWallets().map((w) => w.balance), [995, 990, 985, 980, 975]);
 
+  // Stray messages on the channel are ignored, and delivery goes on.
+  for (const stray of ['no newline', 'someone\n{not json', 'someone\n{"gifts":5}']) {
+    await ctx.a.ctx.redis.publish(ctx.a.ctx.wallets.keys.gatewayRelay, stray);
+  }
+
   // An update from HTTP on node B (a grant) reaches the sender's connection on node A.
   const walletsA = collect<{ balance: number }>(onA, 'wallet');
   await grant(ctx.b, sender, 25);
