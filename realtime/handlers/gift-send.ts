@@ -24,13 +24,14 @@ export async function giftSend(ctx: HandlerContext, socket: GatewaySocket, paylo
     else if (channelSize(ctx.io, senderChannel) > 1) socket.to(senderChannel).emit('wallet', wallet);
     ctx.relay.userEvent({ userId: socket.data.userId, event: 'wallet', payload: wallet });
     const streamerChannel = userChannel(streamerId);
-    if (channelSize(ctx.io, streamerChannel) > 0 || ctx.relay.shared) {
+    const streamerHere = channelSize(ctx.io, streamerChannel) > 0;
+    if (streamerHere || ctx.relay.shared) {
       const earnings: EarningsEvent = {
         giftEventId: receipt.giftEventId, roomId: request.roomId,
         delta: receipt.credit.payeeCoins[0] ?? 0, total: receipt.credit.earnedTotal,
         balance: receipt.credit.balance, month: receipt.credit.month, room: receipt.credit.room,
       };
-      if (channelSize(ctx.io, streamerChannel) > 0) ctx.io.to(streamerChannel).emit('earnings', earnings);
+      if (streamerHere) ctx.io.to(streamerChannel).emit('earnings', earnings);
       ctx.relay.userEvent({ userId: streamerId, event: 'earnings', payload: earnings });
     }
     ctx.leaderboards.touch(request.roomId);
