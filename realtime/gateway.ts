@@ -74,8 +74,8 @@ export function attachGateway(app: AppContext, httpServer: HttpServer, nodeId: s
     }
   };
   // A subscribed connection takes no other command: the relay listens on its own.
-  const subscriber = app.redis.duplicate({ enableOfflineQueue: true, connectionName: 'gateway-relay' });
-  subscriber.on('error', () => { /* reconnects by itself; live delivery resumes with it */ });
+  const subscriber = app.config.gatewayRelay ? app.redis.duplicate({ enableOfflineQueue: true, connectionName: 'gateway-relay' }) : null;
+  subscriber?.on('error', () => { /* reconnects by itself; live delivery resumes with it */ });
   const relay = new NodeRelay(app.redis, subscriber, app.wallets.keys.gatewayRelay, nodeId, receive, app.config.broadcastTickMs);
   const ctx: HandlerContext = {
     app, io,

@@ -23,9 +23,14 @@ export class NodeRelay {
   private otherNodes = 0;
   private readonly timer: NodeJS.Timeout;
 
-  constructor(private readonly publisher: Redis, private readonly subscriber: Redis, private readonly channel: string,
+  /**
+   * `subscriber` null: this server is no peer of the other gateways (GATEWAY_RELAY=off, the
+   * bench's baseline); it is still listed as a live gateway, but under a `solo:` name that
+   * the others do not count.
+   */
+  constructor(private readonly publisher: Redis, private readonly subscriber: Redis | null, private readonly channel: string,
     readonly nodeId: string, receive: (batch: RelayBatch) => void, tickMs: number) {
-    subscriber.on('message', (from: string, message: string) => {
+    subscriber?.on('message', (from: string, message: string) => {
       if (from !== channel) return;
       const split = message.indexOf('\n');
       // A node hears its own batches too: the sender's id comes first, so they are skipped unparsed.
@@ -43,12 +48,18 @@ export class NodeRelay {
   }
 
   async start(): Promise<void> {
-    await this.subscriber.subscribe(this.channel);
+    await this.subscriber?.subscribe(this.channel);
   }
 
-  /** Told by the heartbeat how many other gateways are alive. */
-  setOtherNodes(count: number): void {
-    this.otherNodes = count;
+  /** This node's name in the live gateways' list. */
+  get gatewayName(): string {
+    return this.subscriber === null ? `solo:${this.nodeId}` : this.nodeId;
+  }
+
+  /** Told by the heartbeat which gateways are alive: the others that relay are its peers. */
+  seeGateways(names: readonly string[]): void {
+    if (this.subscriber === null) return;
+    this.otherNodes = names.filter((name) => name !== this.nodeId && !name.startsWith('solo:')).length;
   }
 
   get shared(): boolean {
@@ -75,6 +86,6 @@ export class NodeRelay {
   async stop(): Promise<void> {
     clearInterval(this.timer);
     this.flush();
-    this.subscriber.disconnect();
+    this.subscriber?.disconnect();
   }
 }

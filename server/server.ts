@@ -53,16 +53,14 @@ export async function startServer(config: Config, options: { logger?: boolean; s
   // Announce that this node takes gifts, so rebuild-wallets refuses to run under it, and
   // learn how many other gateways are alive: with none, the relay publishes nothing.
   const heartbeatEveryMs = 1_000;
-  // A node without the relay (the bench's baseline) is listed for rebuild-wallets, not as a peer.
-  const member = config.gatewayRelay ? nodeId : `solo:${nodeId}`;
+  const member = gateway.relay.gatewayName;
   const heartbeat = async () => {
     const now = Date.now();
     const [, alive] = await ctx.redis.multi().zadd(ctx.wallets.keys.liveGateways, now + 5 * heartbeatEveryMs, member)
       .zrangebyscore(ctx.wallets.keys.liveGateways, now, '+inf').exec() ?? [];
-    const members = Array.isArray(alive?.[1]) ? alive[1] as unknown[] : [];
-    if (config.gatewayRelay) gateway.relay.setOtherNodes(members.filter((m) => m !== member && !String(m).startsWith('solo:')).length);
+    gateway.relay.seeGateways(Array.isArray(alive?.[1]) ? (alive[1] as unknown[]).map(String) : []);
   };
-  if (config.gatewayRelay) await gateway.relay.start();
+  await gateway.relay.start();
   await heartbeat().catch(() => 0);
   const heartbeatTimer = setInterval(() => void heartbeat().catch(() => 0), heartbeatEveryMs);
   heartbeatTimer.unref();

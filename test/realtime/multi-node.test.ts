@@ -4,6 +4,7 @@ import type { Socket } from 'socket.io-client';
 import type { RunningServer } from '../../server/server.js';
 import { uniqueId } from '../helpers/env.js';
 import { connectAs, grant, openRoom, request, requestId, startTestServer } from '../helpers/harness.js';
+import { NodeRelay } from '../../realtime/node-relay.js';
 
 // Two gateway nodes on one Redis and one PostgreSQL: a member on either node sees every gift
 // of the room, once, and a user's updates reach their connections on the other node.
@@ -88,6 +89,27 @@ nodes('gifts charged on one node reach the room on both, once; wallet, earnings 
   const walletsA = collect<{ balance: number }>(onA, 'wallet');
   await grant(ctx.b, sender, 25);
   await until(() => walletsA.some((w) => w.balance === 1_000), 'the grant on node A');
+});
+
+nodes('peers are the other relaying gateways: not this node, not a solo server (GATEWAY_RELAY=off)', async (ctx) => {
+  const redis = ctx.a.ctx.redis;
+  const channel = `${ctx.a.ctx.wallets.keys.gatewayRelay}-unit`;
+  const relaying = new NodeRelay(redis, redis.duplicate(), channel, 'n1', () => {}, 1_000);
+  const solo = new NodeRelay(redis, null, channel, 'n9', () => {}, 1_000);
+  try {
+    assert.equal([relaying.gatewayName, solo.gatewayName], ['n1', 'solo:n9']);
+    relaying.seeGateways(['n1', 'solo:n9']);
+    assert.is(relaying.shared, false, 'itself and a solo server are no peers');
+    relaying.seeGateways(['n1', 'solo:n9', 'n2']);
+    assert.is(relaying.shared, true);
+    solo.seeGateways(['n1', 'n2', 'solo:n9']);
+    assert.is(solo.shared, false, 'a solo server never relays');
+    relaying.seeGateways([]);
+    assert.is(relaying.shared, false, 'the peer has gone');
+  } finally {
+    await relaying.stop();
+    await solo.stop();
+  }
 });
 
 nodes.run();
