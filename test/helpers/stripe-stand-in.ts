@@ -60,6 +60,8 @@ export class StripeStandIn {
   }[] = [];
   /** Transfers are made but their answers lost (a 500), as when a connection drops after Stripe acted. */
   loseTransferAnswers = false;
+  /** List requests (transfers, refunds) answer 500. */
+  failLists = false;
   /** Transfers to these connected accounts are refused, as Stripe refuses a restricted account. */
   readonly refuseTransfersTo = new Set<string>();
   /** Refunds of this amount (minor units) are refused, as Stripe refuses an invalid refund. */
@@ -74,6 +76,10 @@ export class StripeStandIn {
       request.on('data', (chunk: Buffer) => { body += chunk.toString(); });
       request.on('end', () => {
         const url = new URL(request.url ?? '/', 'http://stand-in');
+        if (request.method === 'GET' && this.failLists) {
+          json(response, 500, { error: { type: 'api_error', message: 'list unavailable' } });
+          return;
+        }
         if (request.method === 'GET' && url.pathname === '/v1/transfers') {
           this.listTransfers(url.searchParams, response);
           return;

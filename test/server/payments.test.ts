@@ -298,6 +298,13 @@ stripeSuite('a refund resumed after Stripe and Redis forgot its keys refunds onc
   assert.ok((await flushAndReconcile(ctx.server)).ok);
   ctx.standIn.forgetIdempotencyKeys();
   await ctx.server.ctx.redis.del(ctx.server.ctx.wallets.keys.operationIdempotency(`refund:${lost.body.id}`));
+  // While Stripe cannot list, the refund neither goes out again nor fails (no coins credited back).
+  ctx.standIn.failLists = true;
+  await ctx.server.ctx.refunds.resume();
+  ctx.standIn.failLists = false;
+  assert.is((await http<Refund>(ctx.server, 'GET', `/v1/refunds/${lost.body.id}`, { bearer: admin })).body.status, 'processing');
+  assert.is(refundsOf().length, 1);
+  assert.is(await balance(ctx.server, userId), 0);
   await ctx.server.ctx.refunds.resume();
   const resumed = await http<Refund>(ctx.server, 'GET', `/v1/refunds/${lost.body.id}`, { bearer: admin });
   assert.equal([resumed.body.status, resumed.body.providerRefundId], ['succeeded', refundsOf()[0]?.id], JSON.stringify(resumed.body));

@@ -346,6 +346,13 @@ month('a payout resumed after Stripe and Redis forgot its keys pays once: one tr
   // Two days later Stripe no longer knows the key: the sweep finds the transfer instead of making another.
   ctx.standIn.forgetIdempotencyKeys();
   ctx.now += 2 * dayMs;
+  // While Stripe cannot list, nothing is sent and nothing refused: the payout waits.
+  ctx.standIn.failLists = true;
+  const waiting = await admin<{ error: { code: string } }>(ctx, 'POST', `/v1/admin/payouts/${payoutId}/send`);
+  ctx.standIn.failLists = false;
+  assert.equal([waiting.status, waiting.body.error.code], [503, 'UNAVAILABLE']);
+  assert.is(transfersOf().length, 1);
+  assert.is((await statements(ctx, `earnings:${daily}`)).find((s) => s.id === marchFirst?.id)?.payout?.status, 'sending');
   const resumed = await admin<{ status: string; transferId: string }>(ctx, 'POST', `/v1/admin/payouts/${payoutId}/send`);
   assert.equal([resumed.status, resumed.body.status, resumed.body.transferId], [200, 'paid', transfersOf()[0]?.id]);
   assert.is(transfersOf().length, 1);
