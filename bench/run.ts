@@ -3,7 +3,6 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { io } from 'socket.io-client';
 import postgres from 'postgres';
@@ -11,44 +10,40 @@ import { TokenService, type Role } from '../server/auth/tokens.js';
 import { projectRoot } from '../server/paths.js';
 import { ServerProcess } from '../scripts/server-process.js';
 import { serverAt, startedServer, type BenchServer } from './bench-server.js';
+import { benchUsage, BenchUsageError, parseBenchOptions, type BenchOptions, type ScenarioName } from './options.js';
 import { bucketQuantileMs, counterTotal, histogramBuckets, medianBy, percentiles, type Percentiles } from './stats.js';
-import type { BenchUser, Delivery, Job, WorkerResult } from './worker.js';
+import type { BenchUser, Job, WorkerResult } from './worker.js';
 
-// npm run bench [-- --quick] [--json FILE] [--durability durable|fast] [--only a,b] [--profile DIR] [--delivery columns|rows]
-//   [--rounds N] [--url http://127.0.0.1:PORT]
+// npm run bench [-- options]: see options.ts, or npm run bench -- --help.
 // Starts the server with its private services (or measures the one at --url), runs every
 // scenario with load generators in separate processes, checks the money after each,
 // prints a table and writes JSON.
 
-const { values: args } = parseArgs({
-  options: {
-    quick: { type: 'boolean', default: false },
-    json: { type: 'string' },
-    durability: { type: 'string', default: 'durable' },
-    only: { type: 'string' },
-    profile: { type: 'string' },
-    delivery: { type: 'string', default: 'columns' },
-    rounds: { type: 'string', default: '1' },
-    url: { type: 'string' },
-  },
-});
+let options: BenchOptions;
+try {
+  options = parseBenchOptions(process.argv.slice(2));
+} catch (error) {
+  if (!(error instanceof BenchUsageError)) throw error;
+  process.stderr.write(`bench: ${error.message}\n\n${benchUsage}`);
+  process.exit(2);
+}
+if (options.help) {
+  process.stdout.write(benchUsage);
+  process.exit(0);
+}
 // --rounds N runs every scenario N times, round after round, and reports each one's
 // median round: on a VM whose speed drifts, ratios of medians taken side by side hold
 // better than one run's.
-const rounds = Number(args.rounds);
-if (!Number.isInteger(rounds) || rounds < 1 || rounds > 9) throw new Error(`--rounds must be 1 to 9, not ${args.rounds}`);
-const quick = args.quick ?? false;
+const { rounds, quick, delivery } = options;
 const size = quick
   ? { viewers: 200, rooms: 20, receivers: 300, durationMs: 2_500, fanoutRate: 300, httpSeconds: 2 }
   : { viewers: 1_000, rooms: 100, receivers: 2_000, durationMs: 10_000, fanoutRate: 1_000, httpSeconds: 6 };
-const delivery: Delivery = args.delivery === 'rows' ? 'rows' : 'columns';
 /** --profile DIR: each load generator writes its V8 CPU profile to DIR/load-generators. */
-const loadGeneratorNodeArgs = args.profile === undefined ? []
-  : ['--cpu-prof', `--cpu-prof-dir=${path.resolve(args.profile, 'load-generators')}`];
-const selected = args.only?.split(',');
+const loadGeneratorNodeArgs = options.profile === undefined ? []
+  : ['--cpu-prof', `--cpu-prof-dir=${path.resolve(options.profile, 'load-generators')}`];
 /** Scenarios the target cannot run (ack-only on a server without BENCH_HANDLERS=1). */
-const skipped = new Set<string>();
-const wanted = (name: string) => !skipped.has(name) && (selected === undefined || selected.includes(name));
+const skipped = new Set<ScenarioName>();
+const wanted = (name: ScenarioName) => !skipped.has(name) && (options.only === null || options.only.has(name));
 const workerPath = path.join(path.dirname(fileURLToPath(import.meta.url)), 'worker.js');
 
 interface ScenarioResult {
@@ -343,9 +338,9 @@ async function runRound({ server, target, viewers, rooms, hotRoom, fanoutRoom }:
       { role: 'fixed-rate', url: server.url, user: viewers[0] as BenchUser, roomId: fanoutRoom, ratePerSec: size.fanoutRate, durationMs: size.durationMs },
     ])), true);
   }
-  if (wanted('http')) {
-    const bearer = viewers[0]?.token ?? '';
-    for (const [name, url, headers] of [['http-wallet', '/v1/wallet', { authorization: `Bearer ${bearer}` }], ['http-gifts', '/v1/gifts', {}]] as const) {
+  const bearer = viewers[0]?.token ?? '';
+  for (const [name, url, headers] of [['http-wallet', '/v1/wallet', { authorization: `Bearer ${bearer}` }], ['http-gifts', '/v1/gifts', {}]] as const) {
+    if (wanted(name)) {
       await target.measure(name, async () => {
         const result = await autocannon({ url: `${server.url}${url}`, connections: 50, duration: size.httpSeconds, headers });
         return { giftsPerSec: 0, requestsPerSec: Math.round(result.requests.average), acked: result.requests.total,
@@ -405,11 +400,11 @@ async function answersBenchAck(target: Target): Promise<boolean> {
 }
 
 async function main(): Promise<void> {
-  const durability = args.durability === 'fast' ? 'fast' : 'durable';
+  const { durability } = options;
   let started: ServerProcess | null = null;
   let server: BenchServer;
-  if (args.url !== undefined) {
-    server = serverAt(args.url, process.env);
+  if (options.url !== undefined) {
+    server = serverAt(options.url, process.env);
     process.stderr.write(`bench: ${quick ? 'quick' : 'full'} run against ${server.url}, with that server's own settings\n`);
   } else {
     process.stderr.write(`bench: ${quick ? 'quick' : 'full'} run, durability ${durability}, starting the server and its services...\n`);
@@ -418,7 +413,7 @@ async function main(): Promise<void> {
       .flatMap((name) => process.env[name] === undefined ? [] : [[name, process.env[name] as string]]));
     started = await ServerProcess.create({ BENCH_HANDLERS: '1', DURABILITY: durability, ...passed });
     // --profile DIR: the server writes a V8 CPU profile there when it stops (each of its threads one).
-    if (args.profile !== undefined) started.nodeArgs = ['--cpu-prof', `--cpu-prof-dir=${path.resolve(args.profile)}`];
+    if (options.profile !== undefined) started.nodeArgs = ['--cpu-prof', `--cpu-prof-dir=${path.resolve(options.profile)}`];
     await started.start();
     server = startedServer(started);
   }
@@ -497,7 +492,7 @@ function report(durability: string, target: string): void {
   process.stdout.write(`\nratios: ${JSON.stringify(output.ratios)}\n`);
   if (output.ratiosByRound !== undefined) process.stdout.write(`ratios by round: ${JSON.stringify(output.ratiosByRound)}\n`);
   process.stdout.write(`machine: ${JSON.stringify(output.machine)}\n`);
-  const file = args.json ?? path.join(projectRoot, 'bench-results', `${output.startedAt.replace(/[:.]/g, '-')}.json`);
+  const file = options.json ?? path.join(projectRoot, 'bench-results', `${output.startedAt.replace(/[:.]/g, '-')}.json`);
   mkdirSync(path.dirname(file), { recursive: true });
   writeFileSync(file, `${JSON.stringify(output, null, 2)}\n`);
   process.stdout.write(`results written to ${file}\n`);
