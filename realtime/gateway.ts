@@ -46,7 +46,10 @@ function bind(app: AppContext, socket: GatewaySocket, event: keyof ClientToServe
   });
 }
 
-export function attachGateway(app: AppContext, httpServer: HttpServer, nodeId: string): Gateway {
+/** Where the gateway reports what it cannot hand back to a client (fastify's pino logger). */
+export interface GatewayLog { error(details: object, message: string): void }
+
+export function attachGateway(app: AppContext, httpServer: HttpServer, nodeId: string, log: GatewayLog): Gateway {
   const io: Io = new Server(httpServer, {
     transports: ['websocket'],
     serveClient: false,
@@ -73,10 +76,13 @@ export function attachGateway(app: AppContext, httpServer: HttpServer, nodeId: s
       else io.to(channel).emit('earnings', update.payload);
     }
   };
-  // A subscribed connection takes no other command: the relay listens on its own.
-  const subscriber = app.config.gatewayRelay ? app.redis.duplicate({ enableOfflineQueue: true, connectionName: 'gateway-relay' }) : null;
-  subscriber?.on('error', () => { /* reconnects by itself; live delivery resumes with it */ });
-  const relay = new NodeRelay(app.redis, subscriber, app.wallets.keys.gatewayRelay, nodeId, receive, app.config.broadcastTickMs);
+  // The relay reads with a blocking command, which holds a connection of its own.
+  const reader = app.config.gatewayRelay ? app.redis.duplicate({ enableOfflineQueue: true, connectionName: 'gateway-relay' }) : null;
+  reader?.on('error', () => { /* reconnects by itself; the relay then reads on from its last batch */ });
+  const relay = new NodeRelay(app.redis, reader, app.wallets.keys.gatewayRelay, nodeId, receive, {
+    tickMs: app.config.broadcastTickMs,
+    onDeliveryError: (error) => log.error({ err: error }, 'a batch from another gateway node could not be delivered'),
+  });
   const ctx: HandlerContext = {
     app, io,
     broadcaster,

@@ -11,54 +11,71 @@ export interface RelayBatch {
   userEvents: RelayedUserEvent[];
 }
 
+export interface NodeRelayOptions {
+  tickMs: number;
+  /**
+   * How long the stream keeps a batch: a node whose reader was cut off for less than this
+   * (a reconnect, a Redis failover) still gets every batch of the gap when it is back.
+   */
+  retentionMs?: number;
+  /** How long one blocking read waits before it asks again. */
+  blockMs?: number;
+  /** A batch this node could not deliver (a bug here, not the writer's): reported, then the next one. */
+  onDeliveryError?: (error: unknown) => void;
+}
+
+type StreamReply = [key: string, entries: [id: string, fields: string[]][]][] | null;
+
 /**
  * Live delivery across gateway nodes. A node's sockets are its own, so the gifts it charges
- * and the wallet and earnings updates it learns of are also published, once per tick, on
- * one Redis channel; every other node delivers them to its own members. While no other
- * gateway is alive nothing is collected or published, so a single node pays nothing.
+ * and the wallet and earnings updates it learns of are also appended, once per tick, to one
+ * Redis stream; every other node reads it and delivers them to its own members. A stream,
+ * not pub/sub: pub/sub drops whatever is published while a subscriber reconnects, so members
+ * on that node would miss gifts, where a reader of the stream resumes after the last batch
+ * it read. While no other gateway is alive nothing is collected or appended, so a single
+ * node pays nothing.
  */
 export class NodeRelay {
   private gifts: GiftEvent[] = [];
   private userEvents: RelayedUserEvent[] = [];
   private otherNodes = 0;
   private readonly timer: NodeJS.Timeout;
+  private reading: Promise<void> | null = null;
+  private running = false;
+  private readonly retentionMs: number;
+  private readonly blockMs: number;
+  private readonly onDeliveryError: (error: unknown) => void;
 
   /**
-   * `subscriber` null: this server is no peer of the other gateways (GATEWAY_RELAY=off, the
+   * `reader` null: this server is no peer of the other gateways (GATEWAY_RELAY=off, the
    * bench's baseline); it is still listed as a live gateway, but under a `solo:` name that
-   * the others do not count.
+   * the others do not count. The reader is a connection of its own: a blocking read holds it.
    */
-  constructor(private readonly publisher: Redis, private readonly subscriber: Redis | null, private readonly channel: string,
-    readonly nodeId: string, receive: (batch: RelayBatch) => void, tickMs: number) {
-    subscriber?.on('message', (from: string, message: string) => {
-      if (from !== channel) return;
-      const split = message.indexOf('\n');
-      // A node hears its own batches too: the sender's id comes first, so they are skipped unparsed.
-      if (split < 0 || message.slice(0, split) === nodeId) return;
-      let batch: RelayBatch;
-      try {
-        batch = JSON.parse(message.slice(split + 1)) as RelayBatch;
-      } catch {
-        return; // not a batch of ours: a stray publisher must not take the node down
-      }
-      if (Array.isArray(batch.gifts) && Array.isArray(batch.userEvents)) receive(batch);
-    });
-    this.timer = setInterval(() => this.flush(), tickMs);
+  constructor(private readonly writer: Redis, private readonly reader: Redis | null, private readonly stream: string,
+    readonly nodeId: string, private readonly receive: (batch: RelayBatch) => void, options: NodeRelayOptions) {
+    this.retentionMs = options.retentionMs ?? 60_000;
+    this.blockMs = options.blockMs ?? 1_000;
+    this.onDeliveryError = options.onDeliveryError ?? (() => {});
+    this.timer = setInterval(() => this.flush(), options.tickMs);
     this.timer.unref();
   }
 
+  /** Starts reading after the stream's current end: a node delivers what is sent from now on. */
   async start(): Promise<void> {
-    await this.subscriber?.subscribe(this.channel);
+    if (this.reader === null || this.running) return;
+    const [last] = await this.reader.xrevrange(this.stream, '+', '-', 'COUNT', 1);
+    this.running = true;
+    this.reading = this.readFrom(last?.[0] ?? '0-0');
   }
 
   /** This node's name in the live gateways' list. */
   get gatewayName(): string {
-    return this.subscriber === null ? `solo:${this.nodeId}` : this.nodeId;
+    return this.reader === null ? `solo:${this.nodeId}` : this.nodeId;
   }
 
   /** Told by the heartbeat which gateways are alive: the others that relay are its peers. */
   seeGateways(names: readonly string[]): void {
-    if (this.subscriber === null) return;
+    if (this.reader === null) return;
     this.otherNodes = names.filter((name) => name !== this.nodeId && !name.startsWith('solo:')).length;
   }
 
@@ -79,13 +96,64 @@ export class NodeRelay {
     const batch: RelayBatch = { gifts: this.gifts, userEvents: this.userEvents };
     this.gifts = [];
     this.userEvents = [];
+    // Trimmed by age as it is appended (MINID, approximate: whole nodes of the stream go).
+    const oldestKeptMs = Math.max(0, Date.now() - this.retentionMs);
     // Live delivery is best effort across a Redis outage, as on one node; the money is not.
-    void this.publisher.publish(this.channel, `${this.nodeId}\n${JSON.stringify(batch)}`).catch(() => 0);
+    // The key expires with its last batch, so a stream whose nodes have all gone does not linger.
+    void this.writer.pipeline()
+      .xadd(this.stream, 'MINID', '~', String(oldestKeptMs), '*', 'n', this.nodeId, 'b', JSON.stringify(batch))
+      .pexpire(this.stream, this.retentionMs)
+      .exec().catch(() => null);
   }
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
     this.flush();
-    this.subscriber?.disconnect();
+    this.running = false;
+    // A read blocked on the server ends with its connection; the loop then sees it is stopped.
+    this.reader?.disconnect();
+    await this.reading;
+  }
+
+  private async readFrom(start: string): Promise<void> {
+    let lastId = start;
+    while (this.running) {
+      let reply: StreamReply;
+      try {
+        reply = await (this.reader as Redis).xread('COUNT', 100, 'BLOCK', this.blockMs, 'STREAMS', this.stream, lastId) as StreamReply;
+      } catch {
+        // The connection dropped: ioredis reconnects, and the next read asks from the same
+        // place, so the batches of the gap come then.
+        if (this.running) await new Promise((resolve) => setTimeout(resolve, 100));
+        continue;
+      }
+      for (const [id, fields] of reply?.[0]?.[1] ?? []) {
+        lastId = id;
+        this.deliver(fields);
+      }
+    }
+  }
+
+  private deliver(fields: readonly string[]): void {
+    let from: string | undefined;
+    let body: string | undefined;
+    for (let i = 0; i + 1 < fields.length; i += 2) {
+      if (fields[i] === 'n') from = fields[i + 1];
+      else if (fields[i] === 'b') body = fields[i + 1];
+    }
+    // A node reads its own batches too: they are skipped unparsed.
+    if (from === this.nodeId || body === undefined) return;
+    let batch: Partial<RelayBatch> | null;
+    try {
+      batch = JSON.parse(body) as Partial<RelayBatch> | null;
+    } catch {
+      return; // not a batch of ours: a stray writer must not take the node down
+    }
+    if (typeof batch !== 'object' || batch === null || !Array.isArray(batch.gifts) || !Array.isArray(batch.userEvents)) return;
+    try {
+      this.receive(batch as RelayBatch);
+    } catch (error) {
+      this.onDeliveryError(error);
+    }
   }
 }

@@ -33,7 +33,7 @@ export async function startServer(config: Config, options: { logger?: boolean; s
   const app = await buildApp(ctx, { logger: options.logger ?? false });
   // Unique per process: two nodes on one host share the flusher's default name.
   const nodeId = `${config.flusherName}:${process.pid}:${randomBytes(3).toString('hex')}`;
-  const gateway = attachGateway(ctx, app.server, nodeId);
+  const gateway = attachGateway(ctx, app.server, nodeId, app.log);
   ctx.notifier = gateway;
   const flusherThread = config.flusherEnabled && config.flusherThread
     ? new FlusherThread({ redisUrl: storage.redisUrl, databaseUrl: storage.databaseUrl, namespace: config.walletNamespace,

@@ -20,7 +20,7 @@ export interface WalletKeys {
   noIdempotency: string;
   /** Sorted set: gateway name -> ms until which it is taking gifts. */
   liveGateways: string;
-  /** Pub/sub channel on which gateway nodes pass each other their live updates. */
+  /** Stream through which gateway nodes pass each other their live updates (trimmed by age). */
   gatewayRelay: string;
 }
 

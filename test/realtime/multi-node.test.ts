@@ -80,9 +80,9 @@ nodes('gifts charged on one node reach the room on both, once; wallet, earnings 
   assert.equal(earningsB.map((e) => e.giftEventId), sent);
   assert.equal(giftWallets().map((w) => w.balance), [995, 990, 985, 980, 975]);
 
-  // Stray messages on the channel are ignored, and delivery goes on.
-  for (const stray of ['no newline', 'someone\n{not json', 'someone\n{"gifts":5}']) {
-    await ctx.a.ctx.redis.publish(ctx.a.ctx.wallets.keys.gatewayRelay, stray);
+  // Stray entries in the relay's stream are skipped, and delivery goes on.
+  for (const stray of [['x', 'no body'], ['n', 'someone', 'b', '{not json'], ['n', 'someone', 'b', '{"gifts":5}'], ['b', 'null']]) {
+    await ctx.a.ctx.redis.xadd(ctx.a.ctx.wallets.keys.gatewayRelay, '*', ...stray);
   }
 
   // An update from HTTP on node B (a grant) reaches the sender's connection on node A.
@@ -93,9 +93,9 @@ nodes('gifts charged on one node reach the room on both, once; wallet, earnings 
 
 nodes('peers are the other relaying gateways: not this node, not a solo server (GATEWAY_RELAY=off)', async (ctx) => {
   const redis = ctx.a.ctx.redis;
-  const channel = `${ctx.a.ctx.wallets.keys.gatewayRelay}-unit`;
-  const relaying = new NodeRelay(redis, redis.duplicate(), channel, 'n1', () => {}, 1_000);
-  const solo = new NodeRelay(redis, null, channel, 'n9', () => {}, 1_000);
+  const stream = `${ctx.a.ctx.wallets.keys.gatewayRelay}-unit`;
+  const relaying = new NodeRelay(redis, redis.duplicate(), stream, 'n1', () => {}, { tickMs: 1_000 });
+  const solo = new NodeRelay(redis, null, stream, 'n9', () => {}, { tickMs: 1_000 });
   try {
     assert.equal([relaying.gatewayName, solo.gatewayName], ['n1', 'solo:n9']);
     relaying.seeGateways(['n1', 'solo:n9']);
@@ -109,6 +109,57 @@ nodes('peers are the other relaying gateways: not this node, not a solo server (
   } finally {
     await relaying.stop();
     await solo.stop();
+  }
+});
+
+nodes('a node whose relay connection drops gets every batch of the gap once it is back', async (ctx) => {
+  const redis = ctx.a.ctx.redis;
+  const stream = `${ctx.a.ctx.wallets.keys.gatewayRelay}-${uniqueId('gap')}`;
+  const readerName = uniqueId('relay-reader');
+  const readerConnection = redis.duplicate({ enableOfflineQueue: true, connectionName: readerName });
+  readerConnection.on('error', () => {});
+  let reconnects = 0;
+  readerConnection.on('reconnecting', () => { reconnects += 1; });
+  const received: string[] = [];
+  const errors: unknown[] = [];
+  const reader = new NodeRelay(redis, readerConnection, stream, 'reader', (batch) => {
+    received.push(...batch.gifts.map((gift) => gift.giftEventId));
+  }, { tickMs: 1_000, blockMs: 200, onDeliveryError: (error) => errors.push(error) });
+  // The writer appends a batch every 5 ms: a reconnect (~50 ms or more) always spans several.
+  const writer = new NodeRelay(redis, redis.duplicate(), stream, 'writer', () => {}, { tickMs: 5 });
+  try {
+    await reader.start();
+    writer.seeGateways(['writer', 'reader']);
+    const sent: string[] = [];
+    const gift = (i: number): void => {
+      const giftEventId = `g${i}`;
+      sent.push(giftEventId);
+      writer.gift({ giftEventId, roomId: 'r', senderId: 's', giftId: 'heart', count: 1, coins: 5, combo: 1, at: Date.now() });
+    };
+    let killed = 0;
+    for (let i = 0; i < 600; i += 1) {
+      gift(i);
+      if (i % 150 === 75) {
+        const clients = String(await redis.client('LIST'));
+        const id = /id=(\d+) [^\n]*name=(\S+)/g;
+        for (const match of clients.matchAll(id)) {
+          if (match[2] === readerName) { await redis.client('KILL', 'ID', match[1] as string); killed += 1; }
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    assert.ok(killed >= 3, `the reader's connection was cut ${killed} times`);
+    // Each reconnect waits at least 50 ms (ioredis' first retry): ten batches or more were
+    // appended while the reader was away, which pub/sub would have dropped.
+    assert.ok(reconnects >= 3, `the reader reconnected ${reconnects} times`);
+    await until(() => received.length >= sent.length, `all ${sent.length} gifts (got ${received.length})`, 10_000);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(received, sent, 'every gift, once, in order');
+    assert.equal(errors, []);
+  } finally {
+    await writer.stop();
+    await reader.stop();
+    await redis.del(stream);
   }
 });
 
