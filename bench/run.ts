@@ -11,6 +11,7 @@ import { projectRoot } from '../server/paths.js';
 import { ServerProcess } from '../scripts/server-process.js';
 import { serverAt, startedServer, type BenchServer } from './bench-server.js';
 import { benchUsage, BenchUsageError, parseBenchOptions, type BenchOptions, type ScenarioName } from './options.js';
+import { checkTargets, targetLine, type TargetCheck } from './targets.js';
 import { bucketQuantileMs, counterTotal, histogramBuckets, medianBy, percentiles, type Percentiles } from './stats.js';
 import type { BenchUser, Job, WorkerResult } from './worker.js';
 
@@ -332,11 +333,11 @@ async function runRound({ server, target, viewers, rooms, hotRoom, fanoutRoom }:
   if (wanted('fanout')) {
     const receivers = await target.users('bench-receiver-', size.receivers);
     const half = receivers.length / 2;
-    await target.measure('fanout', async () => withExpectedDeliveries(receivers.length, await runWorkers([
+    await target.measure('fanout', async () => ({ ...withExpectedDeliveries(receivers.length, await runWorkers([
       { role: 'receivers', url: server.url, users: receivers.slice(0, half), roomId: fanoutRoom, durationMs: size.durationMs + 1_000 },
       { role: 'receivers', url: server.url, users: receivers.slice(half), roomId: fanoutRoom, durationMs: size.durationMs + 1_000 },
       { role: 'fixed-rate', url: server.url, user: viewers[0] as BenchUser, roomId: fanoutRoom, ratePerSec: size.fanoutRate, durationMs: size.durationMs },
-    ])), true);
+    ])), offeredPerSec: size.fanoutRate }), true);
   }
   const bearer = viewers[0]?.token ?? '';
   for (const [name, url, headers] of [['http-wallet', '/v1/wallet', { authorization: `Bearer ${bearer}` }], ['http-gifts', '/v1/gifts', {}]] as const) {
@@ -471,7 +472,9 @@ function report(durability: string, target: string): void {
     // With --rounds: each round's own ratio, its two scenarios measured minutes apart, so a
     // drifting host moves both; the ratios above divide medians that may come from different rounds.
     ...(rounds > 1 ? { ratiosByRound: eachRatio((a, b) => (runs[a] ?? []).map((run, i) => ratioOf(run.giftsPerSec, runs[b]?.[i]?.giftsPerSec))) } : {}),
+    targets: [] as TargetCheck[],
   };
+  output.targets = checkTargets(results, output.ratios, runs);
   const rows = Object.entries(results).map(([name, r]) => [
     name, r.requestsPerSec !== undefined ? `${r.requestsPerSec} req/s` : String(r.giftsPerSec),
     `${r.ackMs.p50}/${r.ackMs.p90}/${r.ackMs.p99}/${r.ackMs.max}`,
@@ -492,6 +495,7 @@ function report(durability: string, target: string): void {
   process.stdout.write(`\nratios: ${JSON.stringify(output.ratios)}\n`);
   if (output.ratiosByRound !== undefined) process.stdout.write(`ratios by round: ${JSON.stringify(output.ratiosByRound)}\n`);
   process.stdout.write(`machine: ${JSON.stringify(output.machine)}\n`);
+  process.stdout.write(`\ntargets (set for a 2-core machine; see README "Benchmarks"):\n${output.targets.map((t) => `  ${targetLine(t)}`).join('\n')}\n`);
   const file = options.json ?? path.join(projectRoot, 'bench-results', `${output.startedAt.replace(/[:.]/g, '-')}.json`);
   mkdirSync(path.dirname(file), { recursive: true });
   writeFileSync(file, `${JSON.stringify(output, null, 2)}\n`);

@@ -25,6 +25,7 @@ test('bench --quick runs every scenario, writes the JSON shape, and the money ch
         machineBusyPercent?: number; serverGiftMs?: { p50: number | null; p99: number | null }; framesPerSec?: number; ackedInWindow?: number }>;
       ratios: Record<string, number | null>;
       sizes: { receivers: number; durationMs: number };
+      targets?: { target: string; measured: string; met: boolean | null }[];
     };
     assert.ok(result.machine.cores >= 1 && result.machine.memoryGiB >= 1 && result.machine.node.startsWith('v'));
     for (const name of ['ack-only', 'evalsha', 'spread', 'hot-room', 'hot-room-half', 'fanout', 'baseline-postgres-spread', 'baseline-postgres-hot-room']) {
@@ -59,6 +60,13 @@ test('bench --quick runs every scenario, writes the JSON shape, and the money ch
     assert.ok((result.scenarios.spread?.framesPerSec ?? 0) > 0);
     assert.is(result.scenarios['ack-only']?.framesPerSec, undefined);
     for (const key of ['spreadVsBaseline', 'hotRoomVsBaseline', 'spreadVsAckOnly']) assert.type(result.ratios[key], 'number');
+    // Every target is checked; at --quick's fanout rate its latency target is not measured.
+    const targets = Object.fromEntries((result.targets ?? []).map((t) => [t.target, t.met]));
+    assert.is(Object.keys(targets).length, 8, JSON.stringify(result.targets));
+    assert.is(targets['no coin lost or invented (reconcile, ledger gifts == acks)'], true);
+    assert.is(targets['fanout: every receiver gets every gift'], true);
+    assert.is(targets['fanout delivery p99 <= 150 ms at 1000 gifts/s'], null);
+    assert.match(run.stdout, /targets \(set for a 2-core machine/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
