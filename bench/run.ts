@@ -276,7 +276,8 @@ class Target {
     const lag = /^nodejs_eventloop_lag_p99_seconds (\S+)$/m.exec(metrics)?.[1];
     if (lag !== undefined) result.serverEventLoopLagP99Ms = Math.round(Number(lag) * 1000);
     (runs[name] ??= []).push(result);
-    process.stderr.write(`  ${name}: ${result.giftsPerSec} /s, ack p99 ${result.ackMs.p99} ms${result.correctness ? `, money ${result.correctness.ok ? 'ok' : 'WRONG'}` : ''}\n`);
+    const rate = result.requestsPerSec === undefined ? `${result.giftsPerSec} gifts/s, ack` : `${result.requestsPerSec} req/s, latency`;
+    process.stderr.write(`  ${name}: ${rate} p99 ${result.ackMs.p99} ms${result.correctness ? `, money ${result.correctness.ok ? 'ok' : 'WRONG'}` : ''}\n`);
   }
 
   private async metricsText(): Promise<string> {
