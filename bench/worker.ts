@@ -151,7 +151,7 @@ async function prepare(job: Job): Promise<(windowEnd: number) => Promise<void>> 
             await store.chargeGift({ entryId: randomUUID(), senderId: user.userId, streamerId: job.streamerId, roomId: 'bench-evalsha',
               giftId: 'rose', count: 1, requestId: randomUUID(), priceCoins: 1, fingerprint: 'bench-evalsha|rose|1',
               platformAccount: platformRevenueAccount, payees: payeesOf(job.streamerId, defaultContract),
-              nowMs: Date.now() });
+              nowMs: Date.now(), rate: { perSec: 1_000_000, burst: 1_000_000 } });
             countAck();
           } catch (error) {
             countError(error instanceof Error && 'code' in error ? String(error.code) : 'unknown');

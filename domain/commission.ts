@@ -10,7 +10,7 @@ import { invariant } from './errors.js';
 // If several payees' carries would together claim more than the price, a later payee is
 // capped at what remains and the shortfall stays in its carry for the next gift.
 //
-// server/redis/scripts/gift-8.lua runs this same algorithm inside Redis; a test feeds
+// server/redis/scripts/gift-9.lua runs this same algorithm inside Redis; a test feeds
 // both the same streams and requires identical legs.
 
 export const bpsScale = 10_000;

@@ -92,7 +92,7 @@ export function resolveShares(payees: readonly TieredPayee[], monthCoins: number
 
 /**
  * One gift's legs: the tier picked by the creator's month earnings before this gift, then
- * the fair split with carries. server/redis/scripts/gift-8.lua runs this same rule.
+ * the fair split with carries. server/redis/scripts/gift-9.lua runs this same rule.
  */
 export function splitGift(priceCoins: number, payees: readonly TieredPayee[], carries: readonly number[], monthCoins: number): SplitResult {
   return splitWithCarry(priceCoins, resolveShares(payees, monthCoins), carries);

@@ -97,7 +97,7 @@ export async function createContext(config: Config, storage: Storage, clock: () 
     chargebacks: new ChargebackService(sql, wallets, () => context.notifier),
     refunds: new RefundService(sql, wallets, provider, () => context.notifier),
     rooms: new RoomDirectory(sql),
-    gifts: config.giftBackend === 'postgres-baseline' ? new PostgresBaselineGifts(catalog, sql) : new GiftService(catalog, wallets, splitRules, clock),
+    gifts: config.giftBackend === 'postgres-baseline' ? new PostgresBaselineGifts(catalog, sql) : new GiftService(catalog, wallets, splitRules, { perSec: config.giftsPerSecondPerUser, burst: config.giftBurstPerUser }, clock),
     tokens: new TokenService(config.authSecret),
     async close() {
       await flusher.stop();

@@ -7,7 +7,7 @@ type ScriptArg = string | number;
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    giftV3(...keysAndArgs: ScriptArg[]): Result<unknown[], Context>;
+    giftV4(...keysAndArgs: ScriptArg[]): Result<unknown[], Context>;
     postEntryV2(...keysAndArgs: ScriptArg[]): Result<unknown[], Context>;
   }
 }
@@ -15,7 +15,7 @@ declare module 'ioredis' {
 // Versioned names: a changed script gets a new name, so two server versions side by side
 // never run each other's script under one name.
 const scripts = [
-  { command: 'giftV3', file: 'gift-8.lua', numberOfKeys: 10 },
+  { command: 'giftV4', file: 'gift-9.lua', numberOfKeys: 11 },
   { command: 'postEntryV2', file: 'post-entry-3.lua', numberOfKeys: 3 },
 ] as const;
 

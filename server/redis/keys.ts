@@ -17,6 +17,8 @@ export interface WalletKeys {
   giftIdempotency(userId: string, requestId: string): string;
   operationIdempotency(operationKey: string): string;
   combo(roomId: string, userId: string): string;
+  /** Hash per sender: their gift rate bucket, shared by every gateway node. */
+  giftRate(userId: string): string;
   noIdempotency: string;
   /** Sorted set: gateway name -> ms until which it is taking gifts. */
   liveGateways: string;
@@ -38,6 +40,7 @@ export function walletKeys(namespace: string): WalletKeys {
     giftIdempotency: (userId, requestId) => `${tag}:idem:gift:${userId}:${requestId}`,
     operationIdempotency: (operationKey) => `${tag}:idem:op:${operationKey}`,
     combo: (roomId, userId) => `${tag}:combo:${roomId}:${userId}`,
+    giftRate: (userId) => `${tag}:rate:gift:${userId}`,
     noIdempotency: `${tag}:idem:none`,
     liveGateways: `${tag}:gateways`,
     gatewayRelay: `${tag}:gateway-relay`,

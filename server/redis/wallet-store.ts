@@ -20,6 +20,13 @@ export interface GiftCharge {
   /** Payee 0 is the creator. */
   payees: readonly TieredPayee[];
   nowMs: number;
+  /** The sender's gift rate, counted in Redis across every gateway node. */
+  rate: GiftRate;
+}
+
+export interface GiftRate {
+  perSec: number;
+  burst: number;
 }
 
 export interface GiftReceipt {
@@ -83,13 +90,14 @@ export class WalletStore {
       senderId: charge.senderId, streamerId: charge.streamerId, requestId: charge.requestId,
     });
     const payeeArgs = charge.payees.flatMap((p) => [p.accountId, encodeTiers(p.tiers), p.carryKey]);
-    const reply = await this.call(() => this.redis.giftV3(
+    const reply = await this.call(() => this.redis.giftV4(
       k.balances, k.frozen, k.carries, k.earned, k.giftIdempotency(charge.senderId, charge.requestId),
       k.combo(charge.roomId, charge.senderId), k.journal, k.monthEarned, k.roomBoard(charge.roomId), k.roomTotals(charge.roomId),
+      k.giftRate(charge.senderId),
       walletAccount(charge.senderId), charge.senderId, charge.priceCoins, charge.fingerprint, charge.entryId,
       charge.nowMs, limits.idempotencyWindowSec, limits.comboWindowMs, limits.comboMax, charge.giftId,
       this.journalLengthMax, meta, charge.platformAccount, charge.streamerId,
-      `${charge.streamerId}|${earningsMonth(charge.nowMs)}`, charge.payees.length, ...payeeArgs,
+      `${charge.streamerId}|${earningsMonth(charge.nowMs)}`, charge.payees.length, charge.rate.perSec, charge.rate.burst, ...payeeArgs,
     ));
     const [status, giftEventId, charged, balance, combo, atMs, ...rest] = reply;
     const receipt: GiftReceipt = {

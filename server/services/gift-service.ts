@@ -1,7 +1,7 @@
 import { platformRevenueAccount } from '../../domain/accounts.js';
 import { DomainError } from '../../domain/errors.js';
 import { chargeFor, giftFingerprint } from '../../domain/gifts.js';
-import type { GiftReceipt, WalletStore } from '../redis/wallet-store.js';
+import type { GiftRate, GiftReceipt, WalletStore } from '../redis/wallet-store.js';
 import type { GiftCatalog } from './catalog.js';
 import type { SplitRules } from './split-rules.js';
 import { newEntryStamp } from '../db/entry-ids.js';
@@ -22,7 +22,7 @@ export interface GiftSender {
 /** The use-case behind `gift:send`: the caller has already validated shapes and room membership. */
 export class GiftService implements GiftSender {
   constructor(private readonly catalog: GiftCatalog, private readonly wallets: WalletStore, private readonly splitRules: SplitRules,
-    private readonly clock: () => number = Date.now) {}
+    private readonly rate: GiftRate, private readonly clock: () => number = Date.now) {}
 
   async send(request: SendGift): Promise<GiftReceipt> {
     const gift = this.catalog.get(request.giftId);
@@ -46,6 +46,7 @@ export class GiftService implements GiftSender {
       fingerprint: giftFingerprint(request.roomId, gift.id, request.count),
       platformAccount: platformRevenueAccount,
       payees,
+      rate: this.rate,
     });
   }
 }

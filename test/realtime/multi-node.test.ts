@@ -112,6 +112,32 @@ nodes('peers are the other relaying gateways: not this node, not a solo server (
   }
 });
 
+nodes("a sender's gift rate is counted across nodes, not per node", async () => {
+  const limitedA = await startTestServer({ flusherName: 'rate-a', giftsPerSecondPerUser: 1, giftBurstPerUser: 3 });
+  const limitedB = await startTestServer({ flusherName: 'rate-b', giftsPerSecondPerUser: 1, giftBurstPerUser: 3 });
+  const sockets: Socket[] = [];
+  try {
+    const roomId = await openRoom(limitedA, uniqueId('streamer'));
+    const sender = uniqueId('fan');
+    await grant(limitedA, sender, 100);
+    const [onA, onB] = [await connectAs(limitedA, sender), await connectAs(limitedB, sender)] as [Socket, Socket];
+    sockets.push(onA, onB);
+    for (const socket of sockets) assert.ok((await request(socket, 'room:join', { roomId })).ok);
+    const send = (socket: Socket) => request(socket, 'gift:send', { requestId: requestId(), roomId, giftId: 'heart', count: 1 });
+    // Three at once on each node: each node's own bucket would let all six through.
+    const acks = await Promise.all([onA, onA, onA, onB, onB, onB].map(send));
+    const charged = acks.filter((ack) => ack.ok).length;
+    // The burst of three, plus at most one refilled while the six were in flight.
+    assert.ok(charged >= 3 && charged <= 4, `${charged} charged: ${JSON.stringify(acks)}`);
+    assert.ok(acks.filter((ack) => !ack.ok).every((ack) => ack.error?.code === 'RATE_LIMITED'), JSON.stringify(acks));
+    assert.equal(await request(onB, 'wallet:get', {}), { ok: true, balance: 100 - 5 * charged, frozen: false });
+  } finally {
+    for (const socket of sockets) socket.close();
+    await limitedB.stop();
+    await limitedA.stop();
+  }
+});
+
 nodes('a node whose relay connection drops gets every batch of the gap once it is back', async (ctx) => {
   const redis = ctx.a.ctx.redis;
   const stream = `${ctx.a.ctx.wallets.keys.gatewayRelay}-${uniqueId('gap')}`;

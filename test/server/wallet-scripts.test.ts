@@ -40,7 +40,7 @@ function charge(senderId: string, overrides: Partial<GiftCharge> = {}): GiftChar
     entryId: randomUUID(), senderId, streamerId, roomId: 'room-1', giftId: 'rose', count: 1, requestId: `req-${randomUUID()}`,
     priceCoins: 1, fingerprint: 'room-1|rose|1', platformAccount: platformRevenueAccount,
     payees: payeesOf(streamerId, defaultContract),
-    nowMs: Date.now(), ...overrides,
+    nowMs: Date.now(), rate: { perSec: 1_000_000, burst: 1_000_000 }, ...overrides,
   };
 }
 
@@ -81,6 +81,45 @@ scripts('INVALID_ARGUMENT: the same requestId for another gift is refused', asyn
   await store.chargeGift(first);
   await rejects(store.chargeGift({ ...first, fingerprint: 'room|rose|2', priceCoins: 2 }), code('INVALID_ARGUMENT'));
   assert.equal(await store.wallet(sender), { balance: 99, frozen: false });
+});
+
+scripts("RATE_LIMITED: a sender's rate is one bucket in Redis, whichever connection (node) charges; a refusal changes nothing", async ({ store, redis }) => {
+  const sender = uniqueId('v');
+  await fund(store, sender, 100);
+  // A second connection stands for a second gateway node on the same Redis.
+  const otherRedis = connectRedis(testStorage.redisUrl(), { name: 'test-scripts-other-node', offlineQueue: true });
+  const otherNode = new WalletStore(otherRedis, store.keys.balances.slice(1, store.keys.balances.indexOf('}')), 100_000);
+  try {
+    const rate = { perSec: 2, burst: 3 };
+    // A streamer of its own: month totals of the shared one pick tiers in other tests.
+    const streamerId = uniqueId('s');
+    const payees = payeesOf(streamerId, defaultContract);
+    const t0 = Date.now();
+    const first = charge(sender, { rate, streamerId, payees, nowMs: t0 });
+    await store.chargeGift(first);
+    await otherNode.chargeGift(charge(sender, { rate, streamerId, payees, nowMs: t0 }));
+    await store.chargeGift(charge(sender, { rate, streamerId, payees, nowMs: t0 }));
+    const journal = await redis.xlen(store.keys.journal);
+    await rejects(otherNode.chargeGift(charge(sender, { rate, streamerId, payees, nowMs: t0 })), code('RATE_LIMITED'));
+    await rejects(store.chargeGift(charge(sender, { rate, streamerId, payees, nowMs: t0 + 499 })), code('RATE_LIMITED'));
+    assert.equal(await store.wallet(sender), { balance: 97, frozen: false }, 'the refusals charged nothing');
+    assert.is(await redis.xlen(store.keys.journal), journal, 'and journaled nothing');
+    // A replay is answered whatever the rate, and takes no token.
+    assert.is((await otherNode.chargeGift({ ...first, nowMs: t0 })).replay, true);
+    // Half a second at two a second is one gift more; a clock behind the last refill adds nothing.
+    await otherNode.chargeGift(charge(sender, { rate, streamerId, payees, nowMs: t0 + 500 }));
+    await rejects(store.chargeGift(charge(sender, { rate, streamerId, payees, nowMs: t0 + 400 })), code('RATE_LIMITED'));
+    await rejects(store.chargeGift(charge(sender, { rate, streamerId, payees, nowMs: t0 + 500 })), code('RATE_LIMITED'));
+    // The bucket refills up to the burst, never past it.
+    for (let i = 0; i < 3; i += 1) await store.chargeGift(charge(sender, { rate, streamerId, payees, nowMs: t0 + 60_000 }));
+    await rejects(store.chargeGift(charge(sender, { rate, streamerId, payees, nowMs: t0 + 60_000 })), code('RATE_LIMITED'));
+    assert.equal(await store.wallet(sender), { balance: 93, frozen: false });
+    // Once it would be full again, the bucket is gone from Redis.
+    const ttl = await redis.pttl(store.keys.giftRate(sender));
+    assert.ok(ttl > 0 && ttl <= 2_500, `bucket ttl ${ttl} ms`);
+  } finally {
+    otherRedis.disconnect();
+  }
 });
 
 scripts('ACCOUNT_FROZEN, INSUFFICIENT_FUNDS and UNAVAILABLE (journal full) change nothing', async ({ store, redis }) => {

@@ -2,7 +2,7 @@
 
 KEYS[1] balances hash      account id -> coins
 KEYS[2] idempotency key    the first result for this operation's key
-KEYS[3] journal stream     fields as in gift-8.lua; r is empty without an idempotency key
+KEYS[3] journal stream     fields as in gift-9.lua; r is empty without an idempotency key
 
 ARGV[1] entry id (uuid)    ARGV[2] kind          ARGV[3] now, ms
 ARGV[4] entry meta, JSON   ARGV[5] idempotency ttl s (0: keep no record)

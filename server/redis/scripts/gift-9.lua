@@ -1,4 +1,4 @@
---[[ gift-8: charge one gift atomically, in one round trip.
+--[[ gift-9: charge one gift atomically, in one round trip.
 
 KEYS[1]  balances hash      account id -> coins
 KEYS[2]  frozen hash        user id -> reason (present = frozen)
@@ -12,6 +12,8 @@ KEYS[7]  journal stream     one record per journal entry, read by the flusher:
 KEYS[8]  month earned hash  "<streamer>|<YYYY-MM>" -> coins the creator earned from gifts that month
 KEYS[9]  room board zset    sender user id -> coins given in this room (the live session)
 KEYS[10] room totals hash   {gross = coins given in the room, earned = the creator's share of them}
+KEYS[11] rate bucket hash   {m = tokens left, in 1/1000 gift, at = ms of the last refill}: the sender's
+                            gift rate across every gateway node; expires once full again
 
 ARGV[1]  sender account    ARGV[2]  sender user id      ARGV[3]  price in coins (> 0)
 ARGV[4]  fingerprint       ARGV[5]  entry id (uuid)     ARGV[6]  now, ms
@@ -19,7 +21,8 @@ ARGV[7]  idempotency ttl s ARGV[8]  combo window ms     ARGV[9]  combo max
 ARGV[10] gift id           ARGV[11] journal length max  ARGV[12] entry meta, JSON
 ARGV[13] platform account  ARGV[14] streamer user id    ARGV[15] month field "<streamer>|<YYYY-MM>"
 ARGV[16] payee count n
-ARGV[17 + 3i .. 19 + 3i]   payee i: account, share tiers "from:bps,from:bps" (ascending), carry field;
+ARGV[17] gifts per second per sender (sustained)       ARGV[18] gifts at once (burst)
+ARGV[19 + 3i .. 21 + 3i]   payee i: account, share tiers "from:bps,from:bps" (ascending), carry field;
                            payee 0 is the creator
 
 Returns one of
@@ -27,7 +30,8 @@ Returns one of
    monthEarned, roomEarned, payee0Coins, ...}
   {"REPLAY", entryId, charged, balance, combo, atMs}   the stored first result
   {"ERR", code}   ACCOUNT_FROZEN | INVALID_ARGUMENT (requestId reused for another gift)
-                  | INSUFFICIENT_FUNDS | UNAVAILABLE (journal full) ; nothing was changed
+                  | RATE_LIMITED | INSUFFICIENT_FUNDS | UNAVAILABLE (journal full) ; nothing was changed
+A replay is answered whatever the rate; only a charged gift takes a token.
 An "ASSERT ..." error reply is a broken invariant (shares over 100 %, legs that do not sum
 to the price, a negative balance): nothing was changed either.
 
@@ -49,6 +53,19 @@ if redis.call('XLEN', KEYS[7]) >= tonumber(ARGV[11]) then return {'ERR', 'UNAVAI
 
 local price = tonumber(ARGV[3])
 if not price or price <= 0 or price % 1 ~= 0 then return redis.error_reply('ASSERT price is not a positive integer') end
+local nowMs = tonumber(ARGV[6])
+local ratePerSec, burst = tonumber(ARGV[17]), tonumber(ARGV[18])
+if not ratePerSec or ratePerSec < 1 or not burst or burst < 1 then return redis.error_reply('ASSERT rate limit below one gift') end
+local bucket = redis.call('HMGET', KEYS[11], 'm', 'at')
+local tokensMilli = tonumber(bucket[1]) or burst * 1000
+local refilledAt = tonumber(bucket[2]) or nowMs
+-- Nodes' clocks differ by a little: a clock behind the last refill adds nothing, and takes nothing back.
+if nowMs > refilledAt then
+  tokensMilli = math.min(burst * 1000, tokensMilli + (nowMs - refilledAt) * ratePerSec)
+  refilledAt = nowMs
+end
+if tokensMilli < 1000 then return {'ERR', 'RATE_LIMITED'} end
+
 local balance = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
 if balance < price then return {'ERR', 'INSUFFICIENT_FUNDS'} end
 
@@ -66,10 +83,10 @@ local remaining = price
 local shareSum = 0
 local payeeCoins, payeeCarries = {}, {}
 for i = 0, payeeCount - 1 do
-  local bps = shareAt(ARGV[18 + 3 * i])
+  local bps = shareAt(ARGV[20 + 3 * i])
   if not bps or bps < 0 or bps > 10000 then return redis.error_reply('ASSERT payee share outside 0..10000 bps') end
   shareSum = shareSum + bps
-  local carry = tonumber(redis.call('HGET', KEYS[3], ARGV[19 + 3 * i]) or '0')
+  local carry = tonumber(redis.call('HGET', KEYS[3], ARGV[21 + 3 * i]) or '0')
   local owed = carry + price * bps
   local coins = math.min(math.floor(owed / 10000), remaining)
   remaining = remaining - coins
@@ -93,14 +110,14 @@ local carries = ''
 local creatorBalance = 0
 for i = 0, payeeCount - 1 do
   local carryText = string.format('%d', payeeCarries[i])
-  redis.call('HSET', KEYS[3], ARGV[19 + 3 * i], carryText)
-  carries = carries .. (i > 0 and ';' or '') .. ARGV[19 + 3 * i] .. '=' .. carryText
+  redis.call('HSET', KEYS[3], ARGV[21 + 3 * i], carryText)
+  carries = carries .. (i > 0 and ';' or '') .. ARGV[21 + 3 * i] .. '=' .. carryText
   if payeeCoins[i] > 0 or i == 0 then
-    local payeeBalance = redis.call('HINCRBY', KEYS[1], ARGV[17 + 3 * i], payeeCoins[i])
+    local payeeBalance = redis.call('HINCRBY', KEYS[1], ARGV[19 + 3 * i], payeeCoins[i])
     if i == 0 then creatorBalance = payeeBalance end
   end
   if payeeCoins[i] > 0 then
-    postings = postings .. ';' .. ARGV[17 + 3 * i] .. '=' .. string.format('%d', payeeCoins[i])
+    postings = postings .. ';' .. ARGV[19 + 3 * i] .. '=' .. string.format('%d', payeeCoins[i])
   end
 end
 if platformCoins > 0 then
@@ -113,6 +130,9 @@ local monthEarnedAfter = redis.call('HINCRBY', KEYS[8], ARGV[15], creatorCoins)
 redis.call('ZINCRBY', KEYS[9], price, ARGV[2])
 redis.call('HINCRBY', KEYS[10], 'gross', price)
 local roomEarned = redis.call('HINCRBY', KEYS[10], 'earned', creatorCoins)
+
+redis.call('HSET', KEYS[11], 'm', string.format('%d', tokensMilli - 1000), 'at', string.format('%d', refilledAt))
+redis.call('PEXPIRE', KEYS[11], math.ceil(burst * 1000 / ratePerSec) + 1000)
 
 local combo = 1
 local comboWindow = tonumber(ARGV[8])
