@@ -61,8 +61,13 @@ export interface Storage {
 }
 
 export async function createContext(config: Config, storage: Storage, clock: () => number = Date.now): Promise<AppContext> {
-  // The baseline design needs a connection per concurrent gift transaction.
-  const sql = connectPostgres(storage.databaseUrl, { max: config.giftBackend === 'postgres-baseline' ? 40 : 10 });
+  // The baseline design runs a transaction per gift, so its pool is its concurrency. Tuned
+  // as its team would tune it, on the bench's 2-core machine (gifts/s spread / hot-room):
+  // 40 connections 445-470 / 150-182, 20: 481-539 / 208-271, 10: 500-552 / 218-223,
+  // 8: 593 / 262, 5: 548-600 / 201-356, 3: 516-529 / 260-325. More connections only queue
+  // on the same row locks and cores.
+  const baselinePool = 5;
+  const sql = connectPostgres(storage.databaseUrl, { max: config.giftBackend === 'postgres-baseline' ? baselinePool : 10 });
   const redis = connectRedis(storage.redisUrl, { name: 'gifting-main', offlineQueue: true });
   // The flusher blocks on its own connection so it never delays a gift.
   const flusherRedis = connectRedis(storage.redisUrl, { name: 'gifting-flusher', offlineQueue: true });
