@@ -30,6 +30,9 @@ export const limits = {
   broadcastWritesPerTurn: 200,
   // A room's top-gifters board goes out at most once per interval, and only after a gift.
   leaderboardIntervalMs: 1_000,
+  // A node asks PostgreSQL again whether a cached room is still open after this long, so a
+  // room closed through another node stops taking gifts and joins here within it.
+  roomRecheckMs: 2_000,
   leaderboardSize: 10,
   flushBatchSizeMax: 1_000,
   flushIntervalMs: 100,

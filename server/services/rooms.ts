@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { limits } from '../../domain/limits.js';
 import type { Sql } from '../db/sql.js';
 
 export interface Room {
@@ -10,11 +11,24 @@ export interface Room {
 
 const cacheSizeMax = 100_000;
 
-/** Live rooms: PostgreSQL is the record, a bounded in-memory map serves joins. */
-export class RoomDirectory {
-  private readonly cache = new Map<string, Room>();
+interface CachedRoom {
+  room: Room;
+  checkedAtMs: number;
+}
 
-  constructor(private readonly sql: Sql) {}
+/**
+ * Live rooms: PostgreSQL is the record, a bounded in-memory map serves joins and gifts. A
+ * room closed through this node leaves the map at once; one closed through another node
+ * is found closed at the next check, `recheckMs` after the last. While PostgreSQL does not
+ * answer, rooms known to be open stay open: gifts go on through an outage of the ledger.
+ */
+export class RoomDirectory {
+  private readonly cache = new Map<string, CachedRoom>();
+  /** One query per room at a time, however many gifts wait on it. */
+  private readonly checking = new Map<string, Promise<Room | undefined>>();
+
+  constructor(private readonly sql: Sql, private readonly recheckMs: number = limits.roomRecheckMs,
+    private readonly clock: () => number = Date.now) {}
 
   async open(streamerId: string, title: string): Promise<Room> {
     const id = `r_${randomBytes(9).toString('base64url')}`;
@@ -27,13 +41,13 @@ export class RoomDirectory {
 
   async find(roomId: string): Promise<Room | undefined> {
     const cached = this.cache.get(roomId);
-    if (cached !== undefined) return cached;
-    const [row] = await this.sql<{ id: string; streamer_id: string; title: string; created_at: Date }[]>`
-      select id, streamer_id, title, created_at from rooms where id = ${roomId} and closed_at is null`;
-    if (row === undefined) return undefined;
-    const room = { id: row.id, streamerId: row.streamer_id, title: row.title, createdAt: row.created_at.toISOString() };
-    this.remember(room);
-    return room;
+    if (cached !== undefined && this.clock() - cached.checkedAtMs < this.recheckMs) return cached.room;
+    let check = this.checking.get(roomId);
+    if (check === undefined) {
+      check = this.check(roomId, cached).finally(() => this.checking.delete(roomId));
+      this.checking.set(roomId, check);
+    }
+    return check;
   }
 
   async openRoomsOf(streamerId: string): Promise<string[]> {
@@ -49,11 +63,31 @@ export class RoomDirectory {
     return closed.count > 0;
   }
 
+  private async check(roomId: string, cached: CachedRoom | undefined): Promise<Room | undefined> {
+    let row: { id: string; streamer_id: string; title: string; created_at: Date } | undefined;
+    try {
+      [row] = await this.sql<{ id: string; streamer_id: string; title: string; created_at: Date }[]>`
+        select id, streamer_id, title, created_at from rooms where id = ${roomId} and closed_at is null`;
+    } catch (error) {
+      if (cached === undefined) throw error;
+      // Asked again only after another interval: an outage costs one failed query per room, not one per gift.
+      cached.checkedAtMs = this.clock();
+      return cached.room;
+    }
+    if (row === undefined) {
+      this.cache.delete(roomId);
+      return undefined;
+    }
+    const room = { id: row.id, streamerId: row.streamer_id, title: row.title, createdAt: row.created_at.toISOString() };
+    this.remember(room);
+    return room;
+  }
+
   private remember(room: Room): void {
-    if (this.cache.size >= cacheSizeMax) {
+    if (!this.cache.has(room.id) && this.cache.size >= cacheSizeMax) {
       const oldest = this.cache.keys().next().value;
       if (oldest !== undefined) this.cache.delete(oldest);
     }
-    this.cache.set(room.id, room);
+    this.cache.set(room.id, { room, checkedAtMs: this.clock() });
   }
 }

@@ -146,6 +146,8 @@ faults('(c) PostgreSQL stopped for a few seconds during a storm: gifts go on, th
       await startLocalPostgres({ dataDir: path.join(server.dataDir, 'postgres', 'cluster'), port: server.ports.postgresPort, database: 'gifting' });
     });
     assert.ok(ackedWhileDown > 0, `no gift acked while PostgreSQL was down (acked ${gifts.acked.length}, errors ${JSON.stringify([...gifts.errors])})`);
+    // The outage outlasts the room recheck interval: the room, known open, stays open.
+    assert.is(gifts.errors.get('UNKNOWN_ROOM') ?? 0, 0, JSON.stringify([...gifts.errors]));
     await assertExactlyOnceAndClean(server, admin, gifts.acked, viewers);
   });
 });

@@ -3,7 +3,8 @@ import * as assert from 'uvu/assert';
 import type { Socket } from 'socket.io-client';
 import type { RunningServer } from '../../server/server.js';
 import { uniqueId } from '../helpers/env.js';
-import { connectAs, grant, openRoom, request, requestId, startTestServer } from '../helpers/harness.js';
+import { connectAs, grant, http, openRoom, request, requestId, startTestServer, token } from '../helpers/harness.js';
+import { limits } from '../../domain/limits.js';
 import { NodeRelay } from '../../realtime/node-relay.js';
 
 // Two gateway nodes on one Redis and one PostgreSQL: a member on either node sees every gift
@@ -110,6 +111,27 @@ nodes('peers are the other relaying gateways: not this node, not a solo server (
     await relaying.stop();
     await solo.stop();
   }
+});
+
+nodes('a room closed through one node stops taking gifts and joins on the other within the recheck interval', async (ctx) => {
+  const streamer = uniqueId('streamer');
+  const roomId = await openRoom(ctx.a, streamer);
+  const sender = uniqueId('fan');
+  await grant(ctx.a, sender, 100);
+  const onB = await connectAs(ctx.b, sender);
+  ctx.sockets.push(onB);
+  assert.ok((await request(onB, 'room:join', { roomId })).ok);
+  const send = () => request(onB, 'gift:send', { requestId: requestId(), roomId, giftId: 'heart', count: 1 });
+  assert.ok((await send()).ok, 'node B has the room open in its cache');
+  const closed = await http(ctx.a, 'POST', `/v1/rooms/${roomId}/close`, { bearer: await token(streamer, 'streamer') });
+  assert.is(closed.status, 200);
+  await new Promise((resolve) => setTimeout(resolve, limits.roomRecheckMs + 100));
+  const refused = await send();
+  assert.is(refused.error?.code, 'UNKNOWN_ROOM', JSON.stringify(refused));
+  const late = await connectAs(ctx.b, uniqueId('late'));
+  ctx.sockets.push(late);
+  assert.is((await request(late, 'room:join', { roomId })).error?.code, 'UNKNOWN_ROOM');
+  assert.equal(await request(onB, 'wallet:get', {}), { ok: true, balance: 95, frozen: false }, 'only the gift before the close was charged');
 });
 
 nodes("a sender's gift rate is counted across nodes, not per node", async () => {

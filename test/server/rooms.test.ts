@@ -1,0 +1,67 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { migrate } from '../../server/db/migrate.js';
+import { connectPostgres } from '../../server/db/sql.js';
+import { RoomDirectory } from '../../server/services/rooms.js';
+import { testStorage, uniqueId } from '../helpers/env.js';
+
+// Two directories on one database stand for two gateway nodes; each has its own clock.
+const rooms = suite('room directory');
+
+rooms.before(async () => {
+  const sql = connectPostgres(testStorage.databaseUrl(), { max: 1 });
+  try {
+    await migrate(sql);
+  } finally {
+    await sql.end();
+  }
+});
+
+rooms('a room closed through another node is found closed at the next recheck, not before', async () => {
+  const sqlA = connectPostgres(testStorage.databaseUrl(), { max: 1 });
+  const sqlB = connectPostgres(testStorage.databaseUrl(), { max: 1 });
+  let nowB = 1_000_000;
+  const nodeA = new RoomDirectory(sqlA);
+  const nodeB = new RoomDirectory(sqlB, 2_000, () => nowB);
+  try {
+    const streamer = uniqueId('streamer');
+    const room = await nodeA.open(streamer, 'live');
+    assert.is((await nodeB.find(room.id))?.streamerId, streamer);
+    assert.ok(await nodeA.close(room.id, streamer));
+    assert.is(await nodeA.find(room.id), undefined, 'closed at once on the node that closed it');
+    nowB += 1_999;
+    assert.is((await nodeB.find(room.id))?.id, room.id, 'still cached on the other node within the interval');
+    nowB += 1;
+    assert.is(await nodeB.find(room.id), undefined, 'found closed at the recheck');
+    assert.is(await nodeB.find(room.id), undefined);
+  } finally {
+    await sqlA.end();
+    await sqlB.end();
+  }
+});
+
+rooms('while PostgreSQL does not answer, a room known open stays open; one never seen is not vouched for', async () => {
+  const sql = connectPostgres(testStorage.databaseUrl(), { max: 1 });
+  let now = 1_000_000;
+  const node = new RoomDirectory(sql, 2_000, () => now);
+  const streamer = uniqueId('streamer');
+  let room;
+  try {
+    room = await node.open(streamer, 'live');
+  } finally {
+    // A client that has ended answers every query with an error, as an unreachable server does.
+    await sql.end();
+  }
+  now += 5_000;
+  const [first, second] = await Promise.all([node.find(room.id), node.find(room.id)]);
+  assert.is(first?.id, room.id);
+  assert.is(second?.id, room.id);
+  now += 1_000;
+  assert.is((await node.find(room.id))?.id, room.id);
+  // A room it never knew cannot be vouched for.
+  let refused: unknown = null;
+  await node.find('r_never_seen').catch((error: unknown) => { refused = error; });
+  assert.instance(refused, Error);
+});
+
+rooms.run();
