@@ -19,8 +19,8 @@ interface CachedRoom {
 /**
  * Live rooms: PostgreSQL is the record, a bounded in-memory map serves joins and gifts. A
  * room closed through this node leaves the map at once; one closed through another node
- * is found closed at the next check, `recheckMs` after the last. While PostgreSQL does not
- * answer, rooms known to be open stay open: gifts go on through an outage of the ledger.
+ * is found closed by the check that starts `recheckMs` after the last. While PostgreSQL
+ * does not answer, rooms known to be open stay open: gifts go on through a ledger outage.
  */
 export class RoomDirectory {
   private readonly cache = new Map<string, CachedRoom>();
@@ -39,15 +39,16 @@ export class RoomDirectory {
     return room;
   }
 
+  /**
+   * A cached room answers at once; when its last check is `recheckMs` old, a new one starts
+   * in the background and the gifts meanwhile are not held up by a PostgreSQL round trip
+   * (a hot room's p99 would carry one every interval). An unknown room waits for the query.
+   */
   async find(roomId: string): Promise<Room | undefined> {
     const cached = this.cache.get(roomId);
-    if (cached !== undefined && this.clock() - cached.checkedAtMs < this.recheckMs) return cached.room;
-    let check = this.checking.get(roomId);
-    if (check === undefined) {
-      check = this.check(roomId, cached).finally(() => this.checking.delete(roomId));
-      this.checking.set(roomId, check);
-    }
-    return check;
+    if (cached === undefined) return this.checkOnce(roomId, undefined);
+    if (this.clock() - cached.checkedAtMs >= this.recheckMs) void this.checkOnce(roomId, cached);
+    return cached.room;
   }
 
   async openRoomsOf(streamerId: string): Promise<string[]> {
@@ -63,6 +64,16 @@ export class RoomDirectory {
     return closed.count > 0;
   }
 
+  private checkOnce(roomId: string, cached: CachedRoom | undefined): Promise<Room | undefined> {
+    let check = this.checking.get(roomId);
+    if (check === undefined) {
+      check = this.check(roomId, cached).finally(() => this.checking.delete(roomId));
+      this.checking.set(roomId, check);
+    }
+    return check;
+  }
+
+  /** Never rejects when the room was cached: an outage keeps it open (see the class). */
   private async check(roomId: string, cached: CachedRoom | undefined): Promise<Room | undefined> {
     let row: { id: string; streamer_id: string; title: string; created_at: Date } | undefined;
     try {

@@ -8,6 +8,14 @@ import { testStorage, uniqueId } from '../helpers/env.js';
 // Two directories on one database stand for two gateway nodes; each has its own clock.
 const rooms = suite('room directory');
 
+async function until(check: () => Promise<boolean>, what: string): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (!await check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 rooms.before(async () => {
   const sql = connectPostgres(testStorage.databaseUrl(), { max: 1 });
   try {
@@ -32,7 +40,9 @@ rooms('a room closed through another node is found closed at the next recheck, n
     nowB += 1_999;
     assert.is((await nodeB.find(room.id))?.id, room.id, 'still cached on the other node within the interval');
     nowB += 1;
-    assert.is(await nodeB.find(room.id), undefined, 'found closed at the recheck');
+    // The recheck starts in the background: this gift is not held up by it.
+    assert.is((await nodeB.find(room.id))?.id, room.id);
+    await until(async () => await nodeB.find(room.id) === undefined, 'the recheck to find the room closed');
     assert.is(await nodeB.find(room.id), undefined);
   } finally {
     await sqlA.end();
@@ -53,11 +63,10 @@ rooms('while PostgreSQL does not answer, a room known open stays open; one never
     await sql.end();
   }
   now += 5_000;
-  const [first, second] = await Promise.all([node.find(room.id), node.find(room.id)]);
-  assert.is(first?.id, room.id);
-  assert.is(second?.id, room.id);
-  now += 1_000;
-  assert.is((await node.find(room.id))?.id, room.id);
+  for (let i = 0; i < 20; i += 1) {
+    assert.is((await node.find(room.id))?.id, room.id);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
   // A room it never knew cannot be vouched for.
   let refused: unknown = null;
   await node.find('r_never_seen').catch((error: unknown) => { refused = error; });
