@@ -26,6 +26,8 @@ export class RoomDirectory {
   private readonly cache = new Map<string, CachedRoom>();
   /** One query per room at a time, however many gifts wait on it. */
   private readonly checking = new Map<string, Promise<Room | undefined>>();
+  /** Closes made through this node: a check that was already asking when one came caches nothing. */
+  private closes = 0;
 
   constructor(private readonly sql: Sql, private readonly recheckMs: number = limits.roomRecheckMs,
     private readonly clock: () => number = Date.now) {}
@@ -60,6 +62,7 @@ export class RoomDirectory {
   async close(roomId: string, streamerId: string): Promise<boolean> {
     const closed = await this.sql`
       update rooms set closed_at = now() where id = ${roomId} and streamer_id = ${streamerId} and closed_at is null`;
+    this.closes += 1;
     this.cache.delete(roomId);
     return closed.count > 0;
   }
@@ -76,6 +79,7 @@ export class RoomDirectory {
   /** Never rejects when the room was cached: an outage keeps it open (see the class). */
   private async check(roomId: string, cached: CachedRoom | undefined): Promise<Room | undefined> {
     let row: { id: string; streamer_id: string; title: string; created_at: Date } | undefined;
+    const closesBefore = this.closes;
     try {
       [row] = await this.sql<{ id: string; streamer_id: string; title: string; created_at: Date }[]>`
         select id, streamer_id, title, created_at from rooms where id = ${roomId} and closed_at is null`;
@@ -90,7 +94,8 @@ export class RoomDirectory {
       return undefined;
     }
     const room = { id: row.id, streamerId: row.streamer_id, title: row.title, createdAt: row.created_at.toISOString() };
-    this.remember(room);
+    // Its answer may predate a close made here meanwhile: caching it would reopen the room.
+    if (this.closes === closesBefore) this.remember(room);
     return room;
   }
 
