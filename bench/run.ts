@@ -11,7 +11,7 @@ import { projectRoot } from '../server/paths.js';
 import { ServerProcess } from '../scripts/server-process.js';
 import { serverAt, startedServer, type BenchServer } from './bench-server.js';
 import { benchUsage, BenchUsageError, parseBenchOptions, type BenchOptions, type ScenarioName } from './options.js';
-import { checkTargets, targetLine, type TargetCheck } from './targets.js';
+import { checkTargets, fanoutTargetRatePerSec, targetLine, type TargetCheck } from './targets.js';
 import { bucketQuantileMs, counterTotal, histogramBuckets, medianBy, percentiles, type Percentiles } from './stats.js';
 import type { BenchUser, Job, WorkerResult } from './worker.js';
 
@@ -38,7 +38,7 @@ if (options.help) {
 const { rounds, quick, delivery } = options;
 const size = quick
   ? { viewers: 200, rooms: 20, receivers: 300, durationMs: 2_500, fanoutRate: 300, httpSeconds: 2 }
-  : { viewers: 1_000, rooms: 100, receivers: 2_000, durationMs: 10_000, fanoutRate: 1_000, httpSeconds: 6 };
+  : { viewers: 1_000, rooms: 100, receivers: 2_000, durationMs: 10_000, fanoutRate: fanoutTargetRatePerSec, httpSeconds: 6 };
 /** --profile DIR: each load generator writes its V8 CPU profile to DIR/load-generators. */
 const loadGeneratorNodeArgs = options.profile === undefined ? []
   : ['--cpu-prof', `--cpu-prof-dir=${path.resolve(options.profile, 'load-generators')}`];

@@ -33,11 +33,14 @@ export const fanoutTargetRatePerSec = 1_000;
  */
 export function checkTargets(medians: Readonly<Record<string, MeasuredScenario>>, ratios: Ratios,
   rounds: Readonly<Record<string, readonly MeasuredScenario[]>>): TargetCheck[] {
+  /** `measured` undefined: the run did not measure it. */
+  const check = (target: string, measured: string | undefined, met: boolean | null): TargetCheck =>
+    (measured === undefined ? { target, measured: '-', met: null } : { target, measured, met });
   const atLeast = (target: string, value: number | null, bound: number): TargetCheck =>
-    value === null ? { target, measured: '-', met: null } : { target, measured: `${value}x`, met: value >= bound };
+    check(target, value === null ? undefined : `${value}x`, value !== null && value >= bound);
   const halfRate = medians['hot-room-half'];
   const fanout = medians.fanout;
-  const fanoutAtRate = fanout !== undefined && fanout.offeredPerSec === fanoutTargetRatePerSec;
+  const fanoutDelivery = fanout?.deliveryMs;
   const allRounds = Object.values(rounds).flat();
   const lagged = allRounds.filter((r) => r.flushLagMaxSeconds !== undefined && r.correctness !== undefined);
   const lagMax = Math.max(...lagged.map((r) => r.flushLagMaxSeconds ?? 0));
@@ -46,24 +49,16 @@ export function checkTargets(medians: Readonly<Record<string, MeasuredScenario>>
     atLeast('spread >= 10x baseline-postgres-spread', ratios.spreadVsBaseline, 10),
     atLeast('spread >= 0.6x ack-only', ratios.spreadVsAckOnly, 0.6),
     atLeast('hot-room >= 30x baseline-postgres-hot-room', ratios.hotRoomVsBaseline, 30),
-    halfRate === undefined
-      ? { target: 'hot-room-half ack p99 <= 50 ms', measured: '-', met: null }
-      : { target: 'hot-room-half ack p99 <= 50 ms', measured: `${halfRate.ackMs.p99} ms`, met: halfRate.ackMs.p99 <= 50 },
-    fanout?.correctness === undefined
-      ? { target: 'fanout: every receiver gets every gift', measured: '-', met: null }
-      : { target: 'fanout: every receiver gets every gift', measured: fanout.correctness.deliveriesComplete ? 'all' : 'some missed',
-        met: fanout.correctness.deliveriesComplete },
-    fanout?.deliveryMs === undefined
-      ? { target: `fanout delivery p99 <= 150 ms at ${fanoutTargetRatePerSec} gifts/s`, measured: '-', met: null }
-      : { target: `fanout delivery p99 <= 150 ms at ${fanoutTargetRatePerSec} gifts/s`,
-        measured: `${fanout.deliveryMs.p99} ms at ${fanout.offeredPerSec ?? '?'}/s`, met: fanoutAtRate ? fanout.deliveryMs.p99 <= 150 : null },
-    lagged.length === 0
-      ? { target: 'flush lag max <= 2 s in every scenario', measured: '-', met: null }
-      : { target: 'flush lag max <= 2 s in every scenario', measured: `${lagMax} s`, met: lagMax <= 2 },
-    checked.length === 0
-      ? { target: 'no coin lost or invented (reconcile, ledger gifts == acks)', measured: '-', met: null }
-      : { target: 'no coin lost or invented (reconcile, ledger gifts == acks)', measured: `${checked.length} checks`,
-        met: checked.every((r) => r.correctness?.ok === true) },
+    check('hot-room-half ack p99 <= 50 ms', halfRate && `${halfRate.ackMs.p99} ms`, halfRate !== undefined && halfRate.ackMs.p99 <= 50),
+    check('fanout: every receiver gets every gift', fanout?.correctness && (fanout.correctness.deliveriesComplete ? 'all' : 'some missed'),
+      fanout?.correctness?.deliveriesComplete ?? null),
+    // Only at the target's rate: --quick's fanout runs slower and proves nothing about it.
+    check(`fanout delivery p99 <= 150 ms at ${fanoutTargetRatePerSec} gifts/s`,
+      fanoutDelivery && `${fanoutDelivery.p99} ms at ${fanout?.offeredPerSec ?? '?'}/s`,
+      fanout?.offeredPerSec === fanoutTargetRatePerSec && fanoutDelivery !== undefined ? fanoutDelivery.p99 <= 150 : null),
+    check('flush lag max <= 2 s in every scenario', lagged.length === 0 ? undefined : `${lagMax} s`, lagMax <= 2),
+    check('no coin lost or invented (reconcile, ledger gifts == acks)', checked.length === 0 ? undefined : `${checked.length} checks`,
+      checked.every((r) => r.correctness?.ok === true)),
   ];
 }
 

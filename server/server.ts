@@ -51,7 +51,7 @@ export async function startServer(config: Config, options: { logger?: boolean; s
   }, 1_000);
   metricsTimer.unref();
   // Announce that this node takes gifts, so rebuild-wallets refuses to run under it, and
-  // learn how many other gateways are alive: with none, the relay publishes nothing.
+  // learn how many other gateways are alive: with none, the relay appends nothing.
   const heartbeatEveryMs = 1_000;
   const member = gateway.relay.gatewayName;
   const heartbeat = async () => {
