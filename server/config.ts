@@ -52,6 +52,15 @@ function integerSetting(env: Env, name: string, fallback: number, min: number, m
   return value;
 }
 
+/** One of a few words; unset or empty is the first. A typo stops the server rather than quietly meaning the default. */
+function choiceSetting<T extends string>(env: Env, name: string, allowed: readonly [T, ...T[]]): T {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return allowed[0];
+  const value = allowed.find((choice) => choice === raw);
+  if (value === undefined) throw new Error(`${name} must be ${allowed.join(' or ')}, got ${raw}`);
+  return value;
+}
+
 /** Without AUTH_SECRET, development keeps a generated secret in the data folder. */
 function authSecret(env: Env, dataDir: string, production: boolean): { secret: string; generated: boolean } {
   const given = env.AUTH_SECRET;
@@ -78,8 +87,8 @@ export function walletNamespace(env: Env = process.env): string {
 export function loadConfig(env: Env = process.env): Config {
   const production = env.NODE_ENV === 'production';
   const dataDir = path.resolve(env.DATA_DIR ?? defaultDataDir);
-  const durability = env.DURABILITY ?? 'durable';
-  if (durability !== 'durable' && durability !== 'fast') throw new Error(`DURABILITY must be durable or fast, got ${durability}`);
+  const durability = choiceSetting(env, 'DURABILITY', ['durable', 'fast']);
+  const flusher = choiceSetting(env, 'FLUSHER', ['thread', 'inline', 'off']);
   const namespace = walletNamespace(env);
   const secret = authSecret(env, dataDir, production);
   return {
@@ -97,16 +106,16 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir,
     walletNamespace: namespace,
     journalLengthMax: integerSetting(env, 'JOURNAL_LENGTH_MAX', limits.journalLengthMax, 1, 50_000_000),
-    flusherEnabled: env.FLUSHER !== 'off',
-    flusherThread: env.FLUSHER !== 'inline',
+    flusherEnabled: flusher !== 'off',
+    flusherThread: flusher === 'thread',
     broadcastTickMs: integerSetting(env, 'BROADCAST_TICK_MS', limits.broadcastTickMs, 10, 1_000),
     flusherName: env.FLUSHER_NAME ?? `server-${hostname()}`,
     flusherLanes: integerSetting(env, 'FLUSHER_LANES', limits.flushLanes, 1, 16),
-    gatewayRelay: env.GATEWAY_RELAY !== 'off',
+    gatewayRelay: choiceSetting(env, 'GATEWAY_RELAY', ['on', 'off']) === 'on',
     logLevel: env.LOG_LEVEL ?? 'info',
     giftsPerSecondPerUser: integerSetting(env, 'GIFT_RATE_PER_SEC', limits.giftsPerSecondPerUser, 1, 1_000_000),
     giftBurstPerUser: integerSetting(env, 'GIFT_BURST', limits.giftBurstPerUser, 1, 1_000_000),
-    giftBackend: env.GIFT_BACKEND === 'postgres-baseline' ? 'postgres-baseline' : 'redis',
+    giftBackend: choiceSetting(env, 'GIFT_BACKEND', ['redis', 'postgres-baseline']),
     benchHandlers: env.BENCH_HANDLERS === '1',
   };
 }
