@@ -6,6 +6,11 @@ export const limits = {
   requestIdPattern: /^[A-Za-z0-9_-]{8,64}$/,
   idPattern: /^[A-Za-z0-9_.:-]{1,64}$/,
   idempotencyWindowSec: 24 * 60 * 60,
+  // An entry with an idempotency key is refused (UNAVAILABLE) while the journal holds an
+  // unflushed entry this old: past the window its key's record is gone from Redis and the
+  // ledger does not have it yet, so the key could not be checked. An hour below the window,
+  // so an entry flushed while a retry is being checked still has its record.
+  idempotentPostingLagMaxMs: 23 * 60 * 60 * 1000,
   comboWindowMs: 10_000,
   comboMax: 1_000_000,
   roomsPerSocketMax: 20,

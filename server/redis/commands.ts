@@ -8,7 +8,7 @@ type ScriptArg = string | number;
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     giftV4(...keysAndArgs: ScriptArg[]): Result<unknown[], Context>;
-    postEntryV2(...keysAndArgs: ScriptArg[]): Result<unknown[], Context>;
+    postEntryV3(...keysAndArgs: ScriptArg[]): Result<unknown[], Context>;
   }
 }
 
@@ -16,7 +16,7 @@ declare module 'ioredis' {
 // never run each other's script under one name.
 const scripts = [
   { command: 'giftV4', file: 'gift-9.lua', numberOfKeys: 11 },
-  { command: 'postEntryV2', file: 'post-entry-3.lua', numberOfKeys: 3 },
+  { command: 'postEntryV3', file: 'post-entry-4.lua', numberOfKeys: 3 },
 ] as const;
 
 export function defineWalletCommands(redis: Redis): void {

@@ -118,11 +118,11 @@ export class WalletStore {
     const idempotent = request.idempotencyKey !== undefined;
     const postingArgs = request.postings.flatMap((p) => [p.accountId, p.amount, request.flooredAccounts.has(p.accountId) ? '0' : '-']);
     const meta = idempotent ? { ...request.meta, idempotencyKey: request.idempotencyKey } : request.meta;
-    const reply = await this.call(() => this.redis.postEntryV2(
+    const reply = await this.call(() => this.redis.postEntryV3(
       k.balances, idempotent ? k.operationIdempotency(request.idempotencyKey ?? '') : k.noIdempotency, k.journal,
       request.entryId, request.kind, request.nowMs, JSON.stringify(meta),
       idempotent ? limits.idempotencyWindowSec : 0, request.fingerprint ?? '', this.journalLengthMax,
-      request.postings.length, ...postingArgs,
+      request.postings.length, limits.idempotentPostingLagMaxMs, ...postingArgs,
     ));
     const [status, entryId, ...balances] = reply;
     return { entryId: String(entryId), balances: balances.map(Number), replay: status === 'REPLAY' };

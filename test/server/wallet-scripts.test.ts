@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { testStorage, uniqueId } from '../helpers/env.js';
 import { randomContract, randomInt, seededRandom } from '../helpers/random.js';
 import { rejects } from '../helpers/assert.js';
+import { limits } from '../../domain/limits.js';
 
 // A namespace of its own: these tests poke at the scripts directly and leave no ledger behind.
 interface Context { redis: Redis; store: WalletStore }
@@ -166,6 +167,47 @@ scripts('post-entry: refuses unbalanced postings in code, overdrafts with INSUFF
   assert.equal(again, { ...first, replay: true });
   await rejects(store.postEntry({ ...request, fingerprint: 'b' }), code('INVALID_ARGUMENT'));
   assert.equal(await store.wallet(user), { balance: 5, frozen: false });
+});
+
+scripts('post-entry: a key is refused with UNAVAILABLE while an unflushed entry is older than its record lives', async ({ redis }) => {
+  const store = new WalletStore(redis, `scripts-lag-${randomBytes(3).toString('hex')}`, 100_000);
+  const user = uniqueId('v');
+  const grant = (idempotencyKey?: string) => store.postEntry({
+    entryId: randomUUID(), kind: 'grant', nowMs: Date.now(), meta: {}, flooredAccounts: new Set<string>(),
+    postings: [{ accountId: 'system:grants', amount: -5 }, { accountId: walletAccount(user), amount: 5 }],
+    ...(idempotencyKey === undefined ? {} : { idempotencyKey, fingerprint: 'f' }),
+  });
+  // The journal holds only unflushed entries, so one with an old id is a ledger that far behind.
+  const journalFrom = async (ageMs: number) => {
+    await redis.del(store.keys.journal);
+    await redis.xadd(store.keys.journal, `${Date.now() - ageMs}-0`, 'id', randomUUID(), 'k', 'grant');
+  };
+  const hour = 60 * 60 * 1000;
+  try {
+    const posted = uniqueId('k');
+    const first = await grant(posted);
+
+    await journalFrom(limits.idempotentPostingLagMaxMs + 1_000);
+    const fresh = uniqueId('k');
+    await rejects(grant(fresh), code('UNAVAILABLE'));
+    assert.is(await redis.exists(store.keys.operationIdempotency(fresh)), 0, 'a refusal keeps no record');
+    assert.is(await redis.xlen(store.keys.journal), 1, 'a refusal journals nothing');
+    assert.equal(await store.wallet(user), { balance: 5, frozen: false });
+    // A key whose record is still here is answered as before; an entry without a key has nothing to check.
+    assert.equal(await grant(posted), { ...first, replay: true });
+    assert.is((await grant()).replay, false);
+
+    await redis.xdel(store.keys.journal, (await redis.xrange(store.keys.journal, '-', '+', 'COUNT', 1))[0]?.[0] ?? '');
+    assert.is((await grant(fresh)).replay, false, 'flushed: the key can be checked again');
+
+    assert.ok(limits.idempotentPostingLagMaxMs <= limits.idempotencyWindowSec * 1000 - hour, 'an hour of margin below the record ttl');
+    await journalFrom(limits.idempotentPostingLagMaxMs - hour);
+    assert.is((await grant(uniqueId('k'))).replay, false, 'behind by less than the limit');
+    assert.equal(await store.wallet(user), { balance: 20, frozen: false });
+  } finally {
+    const keys = await redis.keys(`{${store.keys.balances.slice(1, store.keys.balances.indexOf('}'))}}:*`);
+    if (keys.length > 0) await redis.del(...keys);
+  }
 });
 
 scripts('the script splits exactly as domain/split-contracts.ts over random contracts, tiers and gift streams', async ({ store }) => {
