@@ -117,10 +117,17 @@ export class WalletStore {
     const k = this.keys;
     const idempotent = request.idempotencyKey !== undefined;
     const postingArgs = request.postings.flatMap((p) => [p.accountId, p.amount, request.flooredAccounts.has(p.accountId) ? '0' : '-']);
-    const meta = idempotent ? { ...request.meta, idempotencyKey: request.idempotencyKey } : request.meta;
+    // PostgreSQL's jsonb refuses U+0000: such an entry could never be flushed, and would
+    // stop the ledger behind it. Every edge refuses the character; this is the last line.
+    const meta = JSON.stringify(idempotent ? { ...request.meta, idempotencyKey: request.idempotencyKey } : request.meta, (key, value: unknown) => {
+      if (key.includes('\u0000') || (typeof value === 'string' && value.includes('\u0000'))) {
+        throw new InvariantViolation(`entry ${request.entryId}: its meta holds U+0000, which the ledger cannot store`);
+      }
+      return value;
+    });
     const reply = await this.call(() => this.redis.postEntryV3(
       k.balances, idempotent ? k.operationIdempotency(request.idempotencyKey ?? '') : k.noIdempotency, k.journal,
-      request.entryId, request.kind, request.nowMs, JSON.stringify(meta),
+      request.entryId, request.kind, request.nowMs, meta,
       idempotent ? limits.idempotencyWindowSec : 0, request.fingerprint ?? '', this.journalLengthMax,
       request.postings.length, limits.idempotentPostingLagMaxMs, ...postingArgs,
     ));

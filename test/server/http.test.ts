@@ -99,6 +99,38 @@ api('a body over the limit answers 413 PAYLOAD_TOO_LARGE', async ({ server }) =>
   assert.is(reply.body.error.code, 'PAYLOAD_TOO_LARGE');
 });
 
+api('text holding U+0000, which PostgreSQL cannot store, is refused with INVALID_ARGUMENT anywhere, and creates nothing', async ({ server }) => {
+  const admin = await token('admin-nul', 'admin');
+  const streamer = uniqueId('s-nul');
+  const agency = uniqueId('ag-nul');
+  const user = uniqueId('v-nul');
+  const refused = [
+    await http(server, 'POST', '/v1/rooms', { bearer: await token(streamer, 'streamer'), body: { title: 'live\u0000' } }),
+    await http(server, 'PUT', `/v1/admin/agencies/${agency}`, { bearer: admin, body: { name: 'a\u0000b' } }),
+    await http(server, 'POST', '/v1/admin/grants', { bearer: admin, headers: { 'idempotency-key': uniqueId('nul-key') },
+      body: { userId: user, coins: 5, reason: 'welcome\u0000' } }),
+    await http(server, 'PUT', `/v1/admin/tax-rates/NUL_${Date.now()}`, { bearer: admin, body: { rate: '0.10', description: '\u0000' } }),
+    await http(server, 'GET', '/v1/admin/settlements?payee=streamer%00x', { bearer: admin }),
+    await http(server, 'GET', '/v1/admin/settlements?period=2026%00', { bearer: admin }),
+    await http(server, 'GET', '/v1/admin/payouts?payee=%00', { bearer: admin }),
+    // Deep inside, or in a key: the whole body is looked at.
+    await http(server, 'PUT', `/v1/admin/agencies/${agency}`, { bearer: admin, body: { name: 'ok', ['k\u0000']: 1 } }),
+    await http(server, 'POST', '/v1/admin/grants', { bearer: admin, body: JSON.stringify({ userId: user, coins: 1, reason: [[[['\u0000']]]] }),
+      headers: { 'content-type': 'application/json' } }),
+  ];
+  for (const reply of refused) {
+    assert.is(reply.status, 400, JSON.stringify(reply.body));
+    assert.is((reply.body as { error: { code: string } }).error.code, 'INVALID_ARGUMENT');
+  }
+  assert.is(await server.ctx.payees.agencyExists(agency), false, 'no agency was made');
+  const wallet = await http<{ balance: number }>(server, 'GET', '/v1/wallet', { bearer: await token(user, 'viewer') });
+  assert.is(wallet.body.balance, 0, 'no coins were granted');
+  // A deeply nested body is walked without running out of stack.
+  const deep = `{"name":${'['.repeat(20_000)}"x"${']'.repeat(20_000)}}`;
+  const nested = await http(server, 'PUT', `/v1/admin/agencies/${agency}`, { bearer: admin, body: deep, headers: { 'content-type': 'application/json' } });
+  assert.is(nested.status, 400);
+});
+
 api('wallet entries are paginated newest first; earnings show the streamer\'s share', async ({ server }) => {
   const streamerId = uniqueId('s');
   const roomId = await openRoom(server, streamerId);

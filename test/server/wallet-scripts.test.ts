@@ -169,6 +169,20 @@ scripts('post-entry: refuses unbalanced postings in code, overdrafts with INSUFF
   assert.equal(await store.wallet(user), { balance: 5, frozen: false });
 });
 
+scripts('post-entry: meta holding U+0000, which the ledger could never store, is an invariant violation and journals nothing', async ({ store, redis }) => {
+  const user = uniqueId('v');
+  const entry = (meta: Record<string, unknown>) => ({ entryId: randomUUID(), kind: 'grant', nowMs: 0, meta, flooredAccounts: new Set<string>(),
+    postings: [{ accountId: 'system:grants', amount: -5 }, { accountId: walletAccount(user), amount: 5 }] });
+  const journalLength = await redis.xlen(store.keys.journal);
+  const broken = (e: unknown) => e instanceof InvariantViolation;
+  await rejects(store.postEntry(entry({ reason: 'a\u0000b' })), broken);
+  await rejects(store.postEntry(entry({ nested: [{ ['k\u0000']: 1 }] })), broken);
+  assert.is(await redis.xlen(store.keys.journal), journalLength);
+  assert.equal(await store.wallet(user), { balance: 0, frozen: false });
+  // A backslash and the letters u0000 are ordinary text.
+  assert.is((await store.postEntry(entry({ reason: 'C:\\u0000' }))).replay, false);
+});
+
 scripts('post-entry: a key is refused with UNAVAILABLE while an unflushed entry is older than its record lives', async ({ redis }) => {
   const store = new WalletStore(redis, `scripts-lag-${randomBytes(3).toString('hex')}`, 100_000);
   const user = uniqueId('v');
