@@ -119,6 +119,14 @@ export function attachGateway(app: AppContext, httpServer: HttpServer, nodeId: s
     bind(app, socket, 'wallet:get', (s, p) => walletGet(ctx, s, p));
     // The benchmarks' ceiling: the same gateway and ack path, no work at all.
     if (app.config.benchHandlers) bind(app, socket, 'bench:ack', async () => ({}));
+    // A mistyped or unsupported event still gets its one reply, instead of leaving the
+    // client waiting for its own timeout.
+    socket.onAny((event: unknown, ...args: unknown[]) => {
+      const ack = args[args.length - 1];
+      if (typeof ack !== 'function' || socket.listenerCount(String(event)) > 0) return;
+      (ack as (body: object) => void)({ ok: false, error: toWireError(new DomainError('INVALID_ARGUMENT',
+        `unknown event ${JSON.stringify(String(event).slice(0, 64))}; the events are ${[...socket.eventNames()].filter((name) => name !== 'disconnect').join(', ')}`)) });
+    });
     socket.on('disconnect', () => {
       app.metrics.sockets.dec();
       if ((io.sockets.adapter.rooms.get(userChannel(socket.data.userId))?.size ?? 0) === 0) buckets.delete(socket.data.userId);

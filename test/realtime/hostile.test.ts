@@ -89,6 +89,19 @@ hostile('an event without an ack and an unknown event do not break the connectio
   assert.ok(wallet.ok);
 });
 
+hostile('an unknown event sent with a callback is answered INVALID_ARGUMENT naming it, and moves nothing', async (ctx) => {
+  const before = await request(ctx.socket, 'wallet:get', {});
+  // A typo of gift:send, the bench's event on a server without BENCH_HANDLERS, a long name.
+  for (const event of ['gift:sent', 'bench:ack', 'x'.repeat(1_000)]) {
+    const reply = await request(ctx.socket, event, { ...valid(), roomId: ctx.roomId }, 2_000);
+    assert.is(reply.ok, false);
+    assert.is(reply.error?.code, 'INVALID_ARGUMENT');
+    assert.ok(reply.error?.message.includes(JSON.stringify(event.slice(0, 64))), reply.error?.message);
+    assert.ok(reply.error?.message.includes('gift:send'), 'it names the events there are');
+  }
+  assert.equal(await request(ctx.socket, 'wallet:get', {}), before);
+});
+
 hostile('a payload over the size bound closes that connection only; the server keeps serving', async (ctx) => {
   const victim = await connectAs(ctx.server, uniqueId('viewer'));
   const closed = new Promise<void>((resolve) => victim.once('disconnect', () => resolve()));
