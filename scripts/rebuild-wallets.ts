@@ -1,15 +1,16 @@
-import { parseArgs } from 'node:util';
 import { DomainError } from '../domain/errors.js';
 import { rebuildWallets } from '../server/services/rebuild.js';
 import { reconcile } from '../server/services/reconcile.js';
+import { commandLine } from './command-line.js';
 import { openStorage } from './storage.js';
 
 // npm run rebuild-wallets [-- --force]: rebuild Redis from the ledger after Redis lost its
 // data; refuses while a gateway is taking gifts unless --force. Reconciles afterwards.
-const { values } = parseArgs({ options: { force: { type: 'boolean', default: false } } });
+const values = commandLine('npm run rebuild-wallets [-- --force]  (rebuilds Redis from the ledger; --force even while a gateway takes gifts)',
+  { force: { type: 'boolean', default: false } });
 const storage = await openStorage('rebuild-cli');
 try {
-  const report = await rebuildWallets(storage.redis, storage.sql, storage.keys, { force: values.force ?? false });
+  const report = await rebuildWallets(storage.redis, storage.sql, storage.keys, { force: values.force });
   process.stderr.write(`rebuilt ${report.accounts} balances, ${report.earners} earnings totals, ${report.carries} carries, ` +
     `${report.idempotencyRecords} idempotency records (${report.unflushedEntriesIncluded} unflushed entries included)\n`);
   const check = await reconcile(storage.redis, storage.sql, storage.keys);

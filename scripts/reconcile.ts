@@ -1,7 +1,9 @@
 import { reconcile } from '../server/services/reconcile.js';
+import { commandLine } from './command-line.js';
 import { openStorage } from './storage.js';
 
 // npm run reconcile: prints the report as JSON; exits 1 on any mismatch.
+commandLine('npm run reconcile  (prints the report as JSON on stdout, a summary on stderr; exit 0 clean, 1 on any mismatch)', {});
 const storage = await openStorage('reconcile-cli');
 try {
   const report = await reconcile(storage.redis, storage.sql, storage.keys);

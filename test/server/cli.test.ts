@@ -48,4 +48,22 @@ cli('npm run rebuild-wallets refuses while a server is taking gifts, and names i
   assert.ok((await flushAndReconcile(server)).ok, 'the refusal changed nothing');
 });
 
+cli('every command prints its usage for --help and refuses an unknown option or argument with exit code 2 before it runs', async ({ server }) => {
+  for (const script of ['token', 'reconcile', 'flusher', 'rebuild-wallets']) {
+    const help = run(script, ['--help']);
+    assert.is(help.status, 0, `${script} --help: ${help.stderr}`);
+    assert.match(help.stdout, new RegExp(`^usage: npm run ${script}`));
+    // A typo of --force must not rebuild; a stray word must not start a flusher.
+    for (const args of [['--forse'], ['now'], ['--sub']]) {
+      const refused = run(script, args);
+      assert.is(refused.status, 2, `${script} ${args.join(' ')}: ${refused.stdout}${refused.stderr}`);
+      assert.match(refused.stderr, new RegExp(`usage: npm run ${script}`));
+      assert.is(refused.stdout, '');
+    }
+  }
+  const minted = run('token', ['--sub', 'u1', '--role', 'streamer']);
+  assert.is(minted.status, 0, minted.stderr);
+  assert.equal(await server.ctx.tokens.verify(minted.stdout.trim()), { userId: 'u1', role: 'streamer' });
+});
+
 cli.run();
