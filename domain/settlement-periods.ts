@@ -57,6 +57,11 @@ export function parseInstant(text: unknown): number {
     throw new DomainError('INVALID_ARGUMENT', 'a time is ISO 8601, such as 2026-11-25T00:00:00Z');
   }
   const ms = Date.parse(text);
-  if (!Number.isSafeInteger(ms)) throw new DomainError('INVALID_ARGUMENT', `${text} is not a valid time`);
+  // Date.parse rolls a day past the month's end over: 2026-02-30 would settle as 2026-03-02.
+  const [year, month, day] = text.slice(0, 10).split('-').map(Number) as [number, number, number];
+  const calendar = new Date(0);
+  calendar.setUTCFullYear(year, month - 1, day);
+  const isCalendarDay = calendar.getUTCFullYear() === year && calendar.getUTCMonth() === month - 1 && calendar.getUTCDate() === day;
+  if (!Number.isSafeInteger(ms) || !isCalendarDay) throw new DomainError('INVALID_ARGUMENT', `${text} is not a valid time`);
   return ms;
 }

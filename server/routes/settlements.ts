@@ -20,6 +20,8 @@ const payeeParams = {
   properties: { kind: { type: 'string', enum: ['streamer', 'agency'] }, id: { type: 'string', pattern: '^[A-Za-z0-9_.:@-]{1,128}$' } },
   required: ['kind', 'id'],
 } as const;
+/** A `payee` filter: the account a payee's statements are drawn on, `earnings:<streamer>` or `agency:<agency>`. */
+const payeeAccountSchema = { type: 'string', pattern: '^(earnings|agency):[A-Za-z0-9_.:@-]{1,128}$' } as const;
 const listQuery = {
   type: 'object',
   properties: { limit: limitParam },
@@ -193,7 +195,7 @@ export async function settlementRoutes(app: FastifyInstance, ctx: AppContext): P
       security: bearerSecurity,
       querystring: {
         type: 'object',
-        properties: { ...listQuery.properties, payee: { type: 'string', maxLength: 140 }, period: { type: 'string', maxLength: 20 } },
+        properties: { ...listQuery.properties, payee: payeeAccountSchema, period: { type: 'string', pattern: '^[0-9]{4}-([0-9]{2}(-[0-9]{2})?|W[0-9]{2})$' } },
         additionalProperties: false,
       },
       response: adminErrors,
@@ -248,7 +250,7 @@ export async function settlementRoutes(app: FastifyInstance, ctx: AppContext): P
       security: bearerSecurity,
       querystring: {
         type: 'object',
-        properties: { ...listQuery.properties, status: { type: 'string', enum: ['pending', 'sending', 'exported', 'paid', 'failed'] }, payee: { type: 'string', maxLength: 140 } },
+        properties: { ...listQuery.properties, status: { type: 'string', enum: ['pending', 'sending', 'exported', 'paid', 'failed'] }, payee: payeeAccountSchema },
         additionalProperties: false,
       },
       response: adminErrors,

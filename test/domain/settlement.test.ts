@@ -2,7 +2,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Fiat, currencyExponent } from '../../domain/fiat.js';
 import { computePayable, settlementOutcome, type PayoutTerms } from '../../domain/settlement.js';
-import { lastClosedPeriod, periodContaining } from '../../domain/settlement-periods.js';
+import { lastClosedPeriod, parseInstant, periodContaining } from '../../domain/settlement-periods.js';
+import { DomainError } from '../../domain/errors.js';
 import { randomInt, seededRandom } from '../helpers/random.js';
 
 const usd: PayoutTerms = { currency: 'USD', fiatPerCoin: '0.01', withholdingRate: '0.30', feeFixed: '0.25', feePercent: '0.0025', minimumPayout: '10.00' };
@@ -65,6 +66,15 @@ test('periods: daily T+1, ISO weeks across a year end, calendar months', () => {
       assert.equal(periodContaining(schedule, period.endMs).startMs, period.endMs);
       assert.is(lastClosedPeriod(schedule, t).endMs, period.startMs);
     }
+  }
+});
+
+test('instants: ISO 8601 days that exist, in UTC or with an offset; a day past its month\'s end is refused, not rolled over', () => {
+  assert.is(parseInstant('2028-02-29'), Date.UTC(2028, 1, 29));
+  assert.is(parseInstant('2026-11-30T12:00:00+14:00'), Date.UTC(2026, 10, 29, 22));
+  assert.is(parseInstant('2026-12-31T23:59:59.999Z'), Date.UTC(2026, 11, 31, 23, 59, 59, 999));
+  for (const text of ['2026-02-29', '2026-02-30', '2026-04-31', '2026-00-10', '2026-01-00', '2026-13-01', '2026-11-30T25:00:00Z', '2026', 'now', 20261130]) {
+    assert.throws(() => parseInstant(text), (error: unknown) => error instanceof DomainError && error.code === 'INVALID_ARGUMENT', String(text));
   }
 });
 

@@ -141,7 +141,8 @@ month('contracts, profiles and bad input', async (ctx) => {
   assert.is(future.body.error.code, 'INVALID_ARGUMENT');
   const viewer = await http(ctx.server, 'POST', '/v1/admin/settlements/run', { bearer: await token('v', 'viewer'), body: {} });
   assert.is(viewer.status, 403);
-  for (const asOf of ['yesterday', '2025-13-45T00:00:00Z', 20250101]) {
+  // A day past its month's end is refused, not rolled over into the next month.
+  for (const asOf of ['yesterday', '2025-13-45T00:00:00Z', 20250101, '2025-02-30', '2025-02-29T00:00:00Z', '2025-04-31T12:00:00Z']) {
     const reply = await admin<{ error: { code: string } }>(ctx, 'POST', '/v1/admin/settlements/run', { asOf });
     assert.equal([reply.status, reply.body.error.code], [400, 'INVALID_ARGUMENT'], String(asOf));
   }
@@ -156,6 +157,16 @@ month('contracts, profiles and bad input', async (ctx) => {
   }
   const bigPage = await admin<{ error: { code: string } }>(ctx, 'GET', '/v1/admin/settlements?limit=5000');
   assert.equal([bigPage.status, bigPage.body.error.code], [400, 'INVALID_ARGUMENT']);
+  // A filter that could never match is a mistake to point out, not an empty page.
+  for (const url of ['/v1/admin/settlements?period=november', '/v1/admin/settlements?period=2025-1', `/v1/admin/settlements?payee=${tiered}`,
+    `/v1/admin/settlements?payee=streamer:${tiered}`, `/v1/admin/payouts?payee=${tiered}`]) {
+    const reply = await admin<{ error: { code: string } }>(ctx, 'GET', url);
+    assert.equal([reply.status, reply.body.error.code], [400, 'INVALID_ARGUMENT'], url);
+  }
+  for (const url of ['/v1/admin/settlements?period=2025-01', '/v1/admin/settlements?period=2025-W05', '/v1/admin/settlements?period=2025-01-31',
+    `/v1/admin/settlements?payee=earnings:${tiered}`, `/v1/admin/settlements?payee=agency:${ctx.agency}`, `/v1/admin/payouts?payee=earnings:${tiered}`]) {
+    assert.is((await admin(ctx, 'GET', url)).status, 200, url);
+  }
 });
 
 month('a month of gifts settles to the coin and the cent; re-runs change nothing; KYC carries over', async (ctx) => {
