@@ -1,7 +1,7 @@
 import { bonusCoinsAccount, coinIssuanceAccount, debtAccount, walletAccount } from '../../domain/accounts.js';
 import { takeBackPostings, type TakeBack } from '../../domain/clawback.js';
 import { DomainError } from '../../domain/errors.js';
-import type { Sql } from '../db/sql.js';
+import type { Sql, Tx } from '../db/sql.js';
 import type { WalletStore } from '../redis/wallet-store.js';
 import type { LiveNotifier } from './notifier.js';
 import { creditedCoins, lockOrder, transitionOrder } from './order-records.js';
@@ -37,7 +37,7 @@ export class ChargebackService {
       let entryId: string | null = null;
       if (owed > 0) {
         takeBack = takeBackPostings(order.user_id, credited, (await this.wallets.wallet(order.user_id)).balance);
-        entryId = (await postEntryOnce(this.wallets, this.sql, {
+        entryId = (await postEntryOnce(this.wallets, tx, {
           ...newEntryStamp(), kind: 'chargeback', meta: { orderId: order.id, disputeId, userId: order.user_id },
           postings: takeBack.postings, flooredAccounts: new Set([walletAccount(order.user_id)]),
           idempotencyKey: `dispute:${disputeId}`, fingerprint: disputeId,
@@ -56,7 +56,7 @@ export class ChargebackService {
     if (dispute === undefined || dispute.status !== 'open') return;
     const userId = await this.sql.begin(async (tx) => {
       const order = await lockOrder(tx, dispute.order_id);
-      if (outcome === 'won') await this.restore(order.user_id, disputeId, dispute, Number(order.coins));
+      if (outcome === 'won') await this.restore(tx, order.user_id, disputeId, dispute, Number(order.coins));
       await tx`update order_disputes set status = ${outcome}, closed_at = now() where id = ${disputeId}`;
       await transitionOrder(tx, order, outcome === 'won' ? 'dispute_won' : 'dispute_lost', `chargeback ${disputeId} ${outcome}`);
       return order.user_id;
@@ -65,11 +65,11 @@ export class ChargebackService {
   }
 
   /** The reverse of the claw-back; debt already repaid by a later top-up goes to the wallet instead. */
-  private async restore(userId: string, disputeId: string, dispute: { wallet_coins: bigint; debt_coins: bigint }, orderCoins: number): Promise<void> {
+  private async restore(tx: Tx, userId: string, disputeId: string, dispute: { wallet_coins: bigint; debt_coins: bigint }, orderCoins: number): Promise<void> {
     const owedNow = await debtOwed(this.wallets, userId);
     const toDebt = Math.min(Number(dispute.debt_coins), owedNow);
     const total = Number(dispute.wallet_coins + dispute.debt_coins);
-    await postEntryOnce(this.wallets, this.sql, {
+    await postEntryOnce(this.wallets, tx, {
       ...newEntryStamp(), kind: 'chargeback-reversal', meta: { disputeId, userId },
       postings: [
         { accountId: walletAccount(userId), amount: total - toDebt },

@@ -119,7 +119,7 @@ export class OrderService {
       const wallet = walletAccount(order.user_id);
       // A user who owes coins after a chargeback repays from the top-up first.
       const repay = Math.min(coins + bonus, await debtOwed(this.wallets, order.user_id));
-      const receipt = await postEntryOnce(this.wallets, this.sql, {
+      const receipt = await postEntryOnce(this.wallets, tx, {
         ...newEntryStamp(), kind: 'topup',
         meta: { orderId, userId: order.user_id, packageId: order.package_id, price: order.price, currency: order.currency },
         postings: [

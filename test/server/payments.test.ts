@@ -76,6 +76,21 @@ sandbox('sandbox payment fulfils once: coins + bonus + first-purchase bonus, one
   assert.ok((await flushAndReconcile(server)).ok);
 });
 
+sandbox('more payments of one order at once than the pool has connections: each answers, the order fulfils once', async ({ server }) => {
+  // Each waits on the order's row lock holding a pooled connection; the holder must not
+  // need another one, or all of them, and every query of the server, wait for ever.
+  const userId = uniqueId('buyer');
+  const created = await order(server, userId, 'usd-100');
+  const bearer = await token(userId, 'viewer');
+  const payments = Promise.all(Array.from({ length: 30 }, () => http<Order>(server, 'POST', `/v1/orders/${created.body.id}/sandbox-pay`, { bearer })));
+  const hung = new Promise<'hung'>((resolve) => { setTimeout(() => resolve('hung'), 15_000).unref(); });
+  const paid = await Promise.race([payments, hung]);
+  assert.ok(paid !== 'hung', 'concurrent payments of one order did not all answer within 15 s');
+  assert.ok(paid.every((r) => r.status === 200 && r.body.status === 'fulfilled'), JSON.stringify(paid.map((r) => r.status)));
+  assert.is(await balance(server, userId), 100 + 100, 'credited once, with the first-purchase bonus');
+  assert.ok((await flushAndReconcile(server)).ok);
+});
+
 sandbox('unpaid orders expire after their window; a late payment still fulfils', async ({ server }) => {
   const userId = uniqueId('buyer');
   const created = await order(server, userId, 'jpy-1000');
