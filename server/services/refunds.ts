@@ -50,28 +50,34 @@ export class RefundService {
     private readonly notifier: () => LiveNotifier) {}
 
   async request(orderId: string, requestedBy: { userId: string; admin: boolean }, coinsWanted: number | undefined): Promise<RefundView> {
-    const [order] = await this.sql<OrderRow[]>`select * from orders where id = ${orderId}`;
-    if (order === undefined || (!requestedBy.admin && order.user_id !== requestedBy.userId)) throw new DomainError('NOT_FOUND');
-    if (!refundable.includes(order.status)) throw new DomainError('CONFLICT', `an order that is ${order.status} cannot be refunded`);
-    const [refunded] = await this.sql<{ coins: string }[]>`
-      select coalesce(sum(coins), 0)::text as coins from refunds where order_id = ${orderId} and status in ('requested', 'processing', 'succeeded')`;
-    const total = creditedTotal(order);
-    const left = total - Number(refunded?.coins ?? 0);
-    const unspent = Math.min(left, Math.max(0, (await this.wallets.wallet(order.user_id)).balance));
-    const coins = coinsWanted ?? unspent;
-    if (!Number.isSafeInteger(coins) || coins <= 0 || coins > unspent) {
-      throw new DomainError('INVALID_ARGUMENT', `at most ${unspent} coins of this order can be refunded now`);
-    }
-    // Never refund more than was paid: the fiat share of the coins, rounded down.
-    const amount = roundToCurrency(new Fiat(order.price).times(coins).dividedBy(total), order.currency, rounding.down);
-    const id = `rf_${randomBytes(12).toString('base64url')}`;
-    const [row] = await this.sql<RefundRow[]>`
-      insert into refunds (id, order_id, requested_by, coins, amount, currency, status, cause)
-      values (${id}, ${orderId}, ${requestedBy.userId}, ${coins}, ${amount.toString()}, ${order.currency},
-              ${requestedBy.admin ? 'processing' : 'requested'}, ${requestedBy.admin ? 'refunded by an admin' : 'requested by the owner'})
-      returning *`;
-    if (row === undefined) throw new DomainError('INTERNAL');
-    return requestedBy.admin ? this.execute(id) : view(row);
+    // Checked and recorded under the order's row lock: requests at once for the same order
+    // are counted against each other, so together they never ask for more than it left.
+    const row = await this.sql.begin(async (tx) => {
+      const [exists] = await tx<{ user_id: string }[]>`select user_id from orders where id = ${orderId}`;
+      if (exists === undefined || (!requestedBy.admin && exists.user_id !== requestedBy.userId)) throw new DomainError('NOT_FOUND');
+      const order = await lockOrder(tx, orderId);
+      if (!refundable.includes(order.status)) throw new DomainError('CONFLICT', `an order that is ${order.status} cannot be refunded`);
+      const [refunded] = await tx<{ coins: string }[]>`
+        select coalesce(sum(coins), 0)::text as coins from refunds where order_id = ${orderId} and status in ('requested', 'processing', 'succeeded')`;
+      const total = creditedTotal(order);
+      const left = total - Number(refunded?.coins ?? 0);
+      const unspent = Math.min(left, Math.max(0, (await this.wallets.wallet(order.user_id)).balance));
+      const coins = coinsWanted ?? unspent;
+      if (!Number.isSafeInteger(coins) || coins <= 0 || coins > unspent) {
+        throw new DomainError('INVALID_ARGUMENT', `at most ${unspent} coins of this order can be refunded now`);
+      }
+      // Never refund more than was paid: the fiat share of the coins, rounded down.
+      const amount = roundToCurrency(new Fiat(order.price).times(coins).dividedBy(total), order.currency, rounding.down);
+      const id = `rf_${randomBytes(12).toString('base64url')}`;
+      const [inserted] = await tx<RefundRow[]>`
+        insert into refunds (id, order_id, requested_by, coins, amount, currency, status, cause)
+        values (${id}, ${orderId}, ${requestedBy.userId}, ${coins}, ${amount.toString()}, ${order.currency},
+                ${requestedBy.admin ? 'processing' : 'requested'}, ${requestedBy.admin ? 'refunded by an admin' : 'requested by the owner'})
+        returning *`;
+      if (inserted === undefined) throw new DomainError('INTERNAL');
+      return inserted;
+    });
+    return requestedBy.admin ? this.execute(row.id) : view(row);
   }
 
   async approve(refundId: string): Promise<RefundView> {

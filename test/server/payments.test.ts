@@ -296,6 +296,30 @@ stripeSuite('an admin refund of everything marks the order refunded; a refused r
   assert.ok((await flushAndReconcile(ctx.server)).ok);
 });
 
+stripeSuite('refund requests for one order at once never ask, together, for more than it left', async (ctx) => {
+  // Two orders: the wallet holds far more than the first one credited, so only the
+  // order's own count, not the wallet's floor, can stop a second refund of it.
+  const userId = uniqueId('buyer');
+  const admin = await token('refund-admin', 'admin');
+  const bearer = await token(userId, 'viewer');
+  const first = await paidOrder(ctx, userId, 'usd-500');
+  await paidOrder(ctx, userId, 'usd-1000');
+  const before = await balance(ctx.server, userId);
+  const refundsSent = ctx.standIn.refunds.length;
+  const full = await Promise.all(Array.from({ length: 8 }, () => http<Refund>(ctx.server, 'POST', `/v1/orders/${first.orderId}/refund`, { bearer: admin, body: {} })));
+  const made = full.filter((r) => r.status === 201);
+  assert.equal(made.map((r) => [r.body.status, r.body.coins]), [['succeeded', 625]], JSON.stringify(full.map((r) => [r.status, r.body.status ?? r.body.error?.code])));
+  assert.ok(full.every((r) => r.status === 201 || r.status === 400 || r.status === 409), 'the others are refused, not recorded as failed');
+  assert.is(ctx.standIn.refunds.length, refundsSent + 1, 'one refund reached the provider');
+  assert.is(await balance(ctx.server, userId), before - 625);
+
+  const second = await paidOrder(ctx, userId, 'usd-500');
+  const asked = await Promise.all(Array.from({ length: 6 }, () => http<Refund>(ctx.server, 'POST', `/v1/orders/${second.orderId}/refund`, { bearer, body: { coins: 400 } })));
+  assert.is(asked.filter((r) => r.status === 201 && r.body.status === 'requested').length, 1, 'one request of 400 fits in 525 coins; two do not');
+  assert.ok(asked.every((r) => r.status === 201 || r.status === 400));
+  assert.ok((await flushAndReconcile(ctx.server)).ok);
+});
+
 stripeSuite('a refund resumed after Stripe and Redis forgot its keys refunds once and debits once', async (ctx) => {
   const userId = uniqueId('buyer');
   const admin = await token('refund-admin', 'admin');
