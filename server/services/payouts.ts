@@ -121,12 +121,43 @@ export class PayoutService {
 
   /** The outcome of a manual payment, reported by an admin. */
   async settleManual(id: string, outcome: { paid: true; reference: string } | { paid: false; reason: string }): Promise<PayoutRow> {
-    const row = await this.get(id);
-    if (row === undefined) throw new DomainError('NOT_FOUND', 'no such payout');
-    if (row.method !== 'manual' || (row.status !== 'exported' && row.status !== 'pending')) {
-      return this.refuseState(id, 'only a pending or exported manual payout can be marked');
-    }
+    const row = await this.claimManual(id, outcome.paid ? `paid: ${outcome.reference}` : `failed: ${outcome.reason}`);
     return outcome.paid ? this.markPaid(row, outcome.reference) : this.fail(row, outcome.reason);
+  }
+
+  /**
+   * One outcome per manual payout. The two outcomes post under different keys, so two
+   * admins reporting paid and failed at once would both move the coins (out, and back to
+   * the payee) whenever the settling account holds other payouts too. The first report
+   * claims the payout (`sending`) under its row lock and records which outcome it is; a
+   * report of the other outcome is refused. The same outcome again finishes a mark a crash
+   * interrupted: its entry replays by key.
+   */
+  private async claimManual(id: string, intent: string): Promise<PayoutRow> {
+    return this.sql.begin(async (tx) => {
+      const [row] = await tx<PayoutRow[]>`select ${tx.unsafe(payoutColumns)} from payouts where id = ${id} for update`;
+      if (row === undefined) throw new DomainError('NOT_FOUND', 'no such payout');
+      const refused = `only a pending or exported manual payout can be marked; this one is ${row.status}`;
+      if (row.method !== 'manual') throw new DomainError('CONFLICT', refused);
+      if (row.status === 'exported' || row.status === 'pending') {
+        await tx`
+          insert into payout_attempts (payout_id, attempt, idempotency_key, outcome, detail)
+          values (${row.id}, ${row.attempts}, ${`payout:${row.id}:${row.attempts}`}, 'started', ${intent})
+          on conflict (payout_id, attempt, outcome) do update set detail = excluded.detail, at = now()`;
+        const [claimed] = await tx<PayoutRow[]>`
+          update payouts set status = 'sending', updated_at = now() where id = ${id} returning ${tx.unsafe(payoutColumns)}`;
+        if (claimed === undefined) throw new DomainError('INTERNAL');
+        return claimed;
+      }
+      if (row.status !== 'sending') throw new DomainError('CONFLICT', refused);
+      const [started] = await tx<{ detail: string | null }[]>`
+        select detail from payout_attempts where payout_id = ${id} and attempt = ${row.attempts} and outcome = 'started'`;
+      const startedOutcome = started?.detail?.split(':')[0];
+      if (startedOutcome !== intent.split(':')[0]) {
+        throw new DomainError('CONFLICT', `this payout is being marked ${startedOutcome ?? 'already'}; only that outcome can finish it`);
+      }
+      return row;
+    });
   }
 
   /**

@@ -1,4 +1,5 @@
 import { suite } from 'uvu';
+import { randomUUID } from 'node:crypto';
 import * as assert from 'uvu/assert';
 import type { RunningServer } from '../../server/server.js';
 import { uniqueId } from '../helpers/env.js';
@@ -400,8 +401,31 @@ month('manual payouts: a CSV export, then the bank\'s outcome; statements as JSO
   assert.not.ok(again.body.includes(agencyJan?.payout?.id ?? '-'), 'an exported payout is not exported twice');
   const noReference = await admin<{ error: { code: string } }>(ctx, 'POST', `/v1/admin/payouts/${agencyJan?.payout?.id ?? ''}/mark`, { outcome: 'paid' });
   assert.is(noReference.status, 400);
-  const paid = await admin<{ status: string }>(ctx, 'POST', `/v1/admin/payouts/${agencyJan?.payout?.id ?? ''}/mark`, { outcome: 'paid', reference: 'WIRE-2025-0001' });
-  assert.is(paid.body.status, 'paid');
+  // Two admins report opposite outcomes at once. Other coins sit in the same settling
+  // account (as other exported payouts of this payee would), so the account's floor cannot
+  // be what stops the second: the first report must.
+  const payoutId = agencyJan?.payout?.id ?? '';
+  const settling = `settling:agency:${ctx.agency}`;
+  const extra = (coins: number) => ctx.server.ctx.wallets.postEntry({ entryId: randomUUID(), kind: 'grant', nowMs: Date.now(), meta: { test: 'other payouts' },
+    postings: [{ accountId: 'system:grants', amount: -coins }, { accountId: settling, amount: coins }], flooredAccounts: new Set([settling]) });
+  await extra(10_000_000);
+  const agencyBefore = await hot(ctx, `agency:${ctx.agency}`);
+  const settlingBefore = await hot(ctx, settling);
+  const [paid, bounced] = await ctx.server.ctx.sql.begin(async (tx) => {
+    // Both reports queue on the payout's row, in this order, until the lock is let go.
+    await tx`select 1 from payouts where id = ${payoutId} for update`;
+    const first = admin<{ status: string; coins: string }>(ctx, 'POST', `/v1/admin/payouts/${payoutId}/mark`, { outcome: 'paid', reference: 'WIRE-2025-0001' });
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    const second = admin<{ error: { code: string; message: string } }>(ctx, 'POST', `/v1/admin/payouts/${payoutId}/mark`, { outcome: 'failed', reason: 'bounced' });
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    return [first, second];
+  });
+  assert.is((await paid).body.status, 'paid');
+  const refusedBounce = await bounced;
+  assert.equal([refusedBounce.status, refusedBounce.body.error.code], [409, 'CONFLICT'], JSON.stringify(refusedBounce.body));
+  assert.is(await hot(ctx, `agency:${ctx.agency}`), agencyBefore, 'the refused report returned nothing to the payee');
+  assert.is(await hot(ctx, settling), settlingBefore - Number((await paid).body.coins), 'the coins left settling once');
+  await extra(-10_000_000);
   for (const url of [`/v1/admin/payouts/${agencyJan?.payout?.id ?? ''}/retry`, `/v1/admin/payouts/${agencyJan?.payout?.id ?? ''}/send`]) {
     assert.is((await admin<{ error: { code: string } }>(ctx, 'POST', url)).body.error.code, 'CONFLICT', url);
   }
