@@ -53,9 +53,9 @@ export class RefundService {
     // Checked and recorded under the order's row lock: requests at once for the same order
     // are counted against each other, so together they never ask for more than it left.
     const row = await this.sql.begin(async (tx) => {
-      const [exists] = await tx<{ user_id: string }[]>`select user_id from orders where id = ${orderId}`;
-      if (exists === undefined || (!requestedBy.admin && exists.user_id !== requestedBy.userId)) throw new DomainError('NOT_FOUND');
       const order = await lockOrder(tx, orderId);
+      // Another user's order answers as an absent one does: its existence is not disclosed.
+      if (!requestedBy.admin && order.user_id !== requestedBy.userId) throw new DomainError('NOT_FOUND', `no order ${orderId}`);
       if (!refundable.includes(order.status)) throw new DomainError('CONFLICT', `an order that is ${order.status} cannot be refunded`);
       const [refunded] = await tx<{ coins: string }[]>`
         select coalesce(sum(coins), 0)::text as coins from refunds where order_id = ${orderId} and status in ('requested', 'processing', 'succeeded')`;

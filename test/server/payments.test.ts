@@ -316,6 +316,10 @@ stripeSuite('refund requests for one order at once never ask, together, for more
   const second = await paidOrder(ctx, userId, 'usd-500');
   const asked = await Promise.all(Array.from({ length: 6 }, () => http<Refund>(ctx.server, 'POST', `/v1/orders/${second.orderId}/refund`, { bearer, body: { coins: 400 } })));
   assert.is(asked.filter((r) => r.status === 201 && r.body.status === 'requested').length, 1, 'one request of 400 fits in 525 coins; two do not');
+  const stranger = await http<{ error: { code: string; message: string } }>(ctx.server, 'POST', `/v1/orders/${second.orderId}/refund`, { bearer: await token(uniqueId('other'), 'viewer'), body: {} });
+  const absent = await http<{ error: { code: string; message: string } }>(ctx.server, 'POST', '/v1/orders/ord_nosuchorder/refund', { bearer, body: {} });
+  assert.equal([stranger.status, stranger.body.error.message.replace(second.orderId, 'ID')], [404, absent.body.error.message.replace('ord_nosuchorder', 'ID')],
+    'another user\'s order answers as an absent one');
   assert.ok(asked.every((r) => r.status === 201 || r.status === 400));
   assert.ok((await flushAndReconcile(ctx.server)).ok);
 });
