@@ -121,7 +121,7 @@ export class PayoutService {
 
   /** The outcome of a manual payment, reported by an admin. */
   async settleManual(id: string, outcome: { paid: true; reference: string } | { paid: false; reason: string }): Promise<PayoutRow> {
-    const row = await this.claimManual(id, outcome.paid ? `paid: ${outcome.reference}` : `failed: ${outcome.reason}`);
+    const row = await this.claimManual(id, outcome.paid ? 'paid' : 'failed', outcome.paid ? outcome.reference : outcome.reason);
     return outcome.paid ? this.markPaid(row, outcome.reference) : this.fail(row, outcome.reason);
   }
 
@@ -133,7 +133,7 @@ export class PayoutService {
    * report of the other outcome is refused. The same outcome again finishes a mark a crash
    * interrupted: its entry replays by key.
    */
-  private async claimManual(id: string, intent: string): Promise<PayoutRow> {
+  private async claimManual(id: string, outcome: 'paid' | 'failed', detail: string): Promise<PayoutRow> {
     return this.sql.begin(async (tx) => {
       const [row] = await tx<PayoutRow[]>`select ${tx.unsafe(payoutColumns)} from payouts where id = ${id} for update`;
       if (row === undefined) throw new DomainError('NOT_FOUND', 'no such payout');
@@ -142,7 +142,7 @@ export class PayoutService {
       if (row.status === 'exported' || row.status === 'pending') {
         await tx`
           insert into payout_attempts (payout_id, attempt, idempotency_key, outcome, detail)
-          values (${row.id}, ${row.attempts}, ${`payout:${row.id}:${row.attempts}`}, 'started', ${intent})
+          values (${row.id}, ${row.attempts}, ${`payout:${row.id}:${row.attempts}`}, 'started', ${`${outcome}: ${detail}`})
           on conflict (payout_id, attempt, outcome) do update set detail = excluded.detail, at = now()`;
         const [claimed] = await tx<PayoutRow[]>`
           update payouts set status = 'sending', updated_at = now() where id = ${id} returning ${tx.unsafe(payoutColumns)}`;
@@ -152,9 +152,8 @@ export class PayoutService {
       if (row.status !== 'sending') throw new DomainError('CONFLICT', refused);
       const [started] = await tx<{ detail: string | null }[]>`
         select detail from payout_attempts where payout_id = ${id} and attempt = ${row.attempts} and outcome = 'started'`;
-      const startedOutcome = started?.detail?.split(':')[0];
-      if (startedOutcome !== intent.split(':')[0]) {
-        throw new DomainError('CONFLICT', `this payout is being marked ${startedOutcome ?? 'already'}; only that outcome can finish it`);
+      if (started?.detail?.startsWith(`${outcome}: `) !== true) {
+        throw new DomainError('CONFLICT', `this payout is being marked ${outcome === 'paid' ? 'failed' : 'paid'}; only that outcome can finish it`);
       }
       return row;
     });

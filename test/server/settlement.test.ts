@@ -409,6 +409,16 @@ month('manual payouts: a CSV export, then the bank\'s outcome; statements as JSO
   const extra = (coins: number) => ctx.server.ctx.wallets.postEntry({ entryId: randomUUID(), kind: 'grant', nowMs: Date.now(), meta: { test: 'other payouts' },
     postings: [{ accountId: 'system:grants', amount: -coins }, { accountId: settling, amount: coins }], flooredAccounts: new Set([settling]) });
   await extra(10_000_000);
+  // A mark a crash interrupted after its claim: only its own outcome may finish it.
+  const sql = ctx.server.ctx.sql;
+  await sql`update payouts set status = 'sending' where id = ${payoutId}`;
+  await sql`insert into payout_attempts (payout_id, attempt, idempotency_key, outcome, detail)
+            select id, attempts, 'payout:' || id || ':' || attempts, 'started', 'paid: WIRE-2025-0001' from payouts where id = ${payoutId}`;
+  const otherOutcome = await admin<{ error: { code: string; message: string } }>(ctx, 'POST', `/v1/admin/payouts/${payoutId}/mark`, { outcome: 'failed', reason: 'bounced' });
+  assert.equal([otherOutcome.status, otherOutcome.body.error.code], [409, 'CONFLICT']);
+  assert.match(otherOutcome.body.error.message, /being marked paid/);
+  await sql`delete from payout_attempts where payout_id = ${payoutId} and outcome = 'started'`;
+  await sql`update payouts set status = 'exported' where id = ${payoutId}`;
   const agencyBefore = await hot(ctx, `agency:${ctx.agency}`);
   const settlingBefore = await hot(ctx, settling);
   const [paid, bounced] = await ctx.server.ctx.sql.begin(async (tx) => {
@@ -423,6 +433,7 @@ month('manual payouts: a CSV export, then the bank\'s outcome; statements as JSO
   assert.is((await paid).body.status, 'paid');
   const refusedBounce = await bounced;
   assert.equal([refusedBounce.status, refusedBounce.body.error.code], [409, 'CONFLICT'], JSON.stringify(refusedBounce.body));
+  assert.match(refusedBounce.body.error.message, /being marked paid/);
   assert.is(await hot(ctx, `agency:${ctx.agency}`), agencyBefore, 'the refused report returned nothing to the payee');
   assert.is(await hot(ctx, settling), settlingBefore - Number((await paid).body.coins), 'the coins left settling once');
   await extra(-10_000_000);
