@@ -162,31 +162,44 @@ export class PayoutService {
   /**
    * Sends a failed payout again: its coins go back into settling, then out. Refused once
    * the period the coins returned in has closed: they belong to the next settlement then.
+   *
+   * Checked and moved under the payout's row lock: two retries at once move the coins once,
+   * and a retry that read the payout before another retry's attempt failed again cannot
+   * take that second failure's coins for its own. Each retry opens a new attempt, so the
+   * next failure's return posts under a key of its own (a manual payout's attempts count
+   * only here; a Stripe payout's count when they are sent).
    */
   async retry(id: string): Promise<PayoutRow> {
-    const row = await this.get(id);
-    if (row === undefined) throw new DomainError('NOT_FOUND', 'no such payout');
-    if (row.status !== 'failed' || row.returned_at === null) return this.refuseState(id, 'only a failed payout can be retried');
-    const profile = await this.payees.profile(row.payee_account);
-    const returnedIn = periodContaining(profile.schedule, row.returned_at.getTime());
-    if (this.clock() >= returnedIn.endMs) {
-      throw new DomainError('CONFLICT', `the coins returned in period ${returnedIn.id}, which has closed: the next settlement pays them`);
-    }
-    if (row.method === 'stripe') {
-      const destination = profile.stripeAccount;
-      if (destination === null) throw new DomainError('CONFLICT', 'the payee has no connected Stripe account');
-      await this.sql`update payouts set destination = ${destination} where id = ${id} and status = 'failed'`;
-    }
-    const coins = Number(row.coins);
-    await postEntryOnce(this.wallets, this.sql, {
-      ...newEntryStamp(this.clock()), kind: 'payout_retry',
-      meta: { payoutId: row.id, settlementId: row.settlement_id, payee: row.payee_account },
-      postings: [{ accountId: row.payee_account, amount: -coins }, { accountId: settlingAccount(row.payee_account), amount: coins }],
-      flooredAccounts: new Set([row.payee_account]),
-      idempotencyKey: `payout-retry:${row.id}:${row.attempts + 1}`, fingerprint: row.coins,
+    const before = await this.get(id);
+    if (before === undefined) throw new DomainError('NOT_FOUND', 'no such payout');
+    // Read before the lock: a query on the pool while holding a connection could wait for ever.
+    const profile = await this.payees.profile(before.payee_account);
+    const row = await this.sql.begin(async (tx) => {
+      const [row] = await tx<PayoutRow[]>`select ${tx.unsafe(payoutColumns)} from payouts where id = ${id} for update`;
+      if (row === undefined) throw new DomainError('NOT_FOUND', 'no such payout');
+      if (row.status !== 'failed' || row.returned_at === null) throw new DomainError('CONFLICT', `only a failed payout can be retried; this one is ${row.status}`);
+      const returnedIn = periodContaining(profile.schedule, row.returned_at.getTime());
+      if (this.clock() >= returnedIn.endMs) {
+        throw new DomainError('CONFLICT', `the coins returned in period ${returnedIn.id}, which has closed: the next settlement pays them`);
+      }
+      const destination = row.method === 'stripe' ? profile.stripeAccount : row.destination;
+      if (row.method === 'stripe' && destination === null) throw new DomainError('CONFLICT', 'the payee has no connected Stripe account');
+      const coins = Number(row.coins);
+      await postEntryOnce(this.wallets, tx, {
+        ...newEntryStamp(this.clock()), kind: 'payout_retry',
+        meta: { payoutId: row.id, settlementId: row.settlement_id, payee: row.payee_account },
+        postings: [{ accountId: row.payee_account, amount: -coins }, { accountId: settlingAccount(row.payee_account), amount: coins }],
+        flooredAccounts: new Set([row.payee_account]),
+        idempotencyKey: `payout-retry:${row.id}:${row.attempts + 1}`, fingerprint: row.coins,
+      });
+      const [pending] = await tx<PayoutRow[]>`
+        update payouts set status = 'pending', returned_at = null, destination = ${destination}, updated_at = now(),
+               attempts = case when method = 'manual' then attempts + 1 else attempts end
+         where id = ${id} returning ${tx.unsafe(payoutColumns)}`;
+      if (pending === undefined) throw new DomainError('INTERNAL');
+      return pending;
     });
-    await this.sql`update payouts set status = 'pending', returned_at = null, updated_at = now() where id = ${id} and status = 'failed'`;
-    return row.method === 'stripe' && this.transfers !== null ? this.send(id) : (await this.get(id)) ?? row;
+    return row.method === 'stripe' && this.transfers !== null ? this.send(id) : row;
   }
 
   private async markPaid(row: PayoutRow, reference: string): Promise<PayoutRow> {

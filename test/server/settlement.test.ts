@@ -481,4 +481,42 @@ month('an agency reads its own statements, and only its own', async (ctx) => {
   assert.equal([stranger.status, stranger.body], [200, []]);
 });
 
+month('a manual payout bounced, retried and bounced again returns its coins each time; two retries at once move them once', async (ctx) => {
+  const { noKyc } = ctx.streamers;
+  const [, feb] = await statements(ctx, `earnings:${noKyc}`);
+  const payoutId = feb?.payout?.id ?? '';
+  const coins = feb?.coins.total ?? 0;
+  assert.ok(coins > 0);
+  const payee = `earnings:${noKyc}`;
+  const settling = `settling:${payee}`;
+  const where = async () => [await hot(ctx, payee), await hot(ctx, settling)];
+  const mark = (body: object) => admin<{ status: string; attempts: number; error?: { code: string } }>(ctx, 'POST', `/v1/admin/payouts/${payoutId}/mark`, body);
+  const retry = () => admin<{ status: string; attempts: number; error?: { code: string; message: string } }>(ctx, 'POST', `/v1/admin/payouts/${payoutId}/retry`);
+  assert.equal(await where(), [0, coins]);
+
+  for (const round of [1, 2, 3]) {
+    const bounced = await mark({ outcome: 'failed', reason: `bounced ${round}` });
+    assert.equal([bounced.status, bounced.body.status], [200, 'failed'], JSON.stringify(bounced.body));
+    assert.equal(await where(), [coins, 0], `bounce ${round} returned the coins to the payee`);
+    // Two admins retry at once; both queue on the payout's row until the lock is let go.
+    const [first, second] = await ctx.server.ctx.sql.begin(async (tx) => {
+      await tx`select 1 from payouts where id = ${payoutId} for update`;
+      const both = [retry(), retry()];
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      return both;
+    });
+    const outcomes = [await first, await second].map((reply) => reply.body.status ?? reply.body.error?.code).sort();
+    assert.equal(outcomes, ['CONFLICT', 'pending'], `round ${round}`);
+    assert.equal(await where(), [0, coins], `retry ${round} moved the coins into settling once`);
+  }
+  const paid = await mark({ outcome: 'paid', reference: 'WIRE-2025-0300' });
+  assert.equal([paid.status, paid.body.status], [200, 'paid']);
+  assert.equal(await where(), [0, 0]);
+  const attempts = await ctx.server.ctx.sql<{ attempt: number; outcome: string }[]>`
+    select attempt, outcome from payout_attempts where payout_id = ${payoutId} and outcome <> 'started' order by attempt`;
+  assert.equal(attempts.map((a) => `${a.attempt}:${a.outcome}`), ['0:failed', '1:failed', '2:failed', '3:paid'], 'each bounce is an attempt of its own');
+  const report = await flushAndReconcile(ctx.server);
+  assert.ok(report.ok, JSON.stringify(report.mismatches));
+});
+
 month.run();
