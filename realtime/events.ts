@@ -66,6 +66,8 @@ export interface ServerToClientEvents {
   wallet: (event: WalletEvent) => void;
   earnings: (event: EarningsEvent) => void;
   leaderboard: (event: LeaderboardEvent) => void;
+  /** The token's `exp` has come: sent once, just before the server ends the connection. */
+  'session:expired': (error: WireError) => void;
 }
 
 export interface SocketData {
@@ -75,4 +77,6 @@ export interface SocketData {
   walletEcho: boolean;
   /** roomId -> streamerId for the rooms this socket joined. */
   rooms: Map<string, string>;
+  /** The token's `exp` in ms (infinite without one): the connection ends then. */
+  expiresAtMs: number;
 }

@@ -28,6 +28,12 @@ type Handler = (socket: GatewaySocket, payload: unknown) => Promise<object>;
 function bind(app: AppContext, socket: GatewaySocket, event: keyof ClientToServerEvents, handler: Handler): void {
   socket.on(event, (payload: unknown, ack: unknown) => {
     const reply = typeof ack === 'function' ? ack as (body: object) => void : null;
+    // The expiry timer may not have run yet: nothing is done on an expired token.
+    if (Date.now() >= socket.data.expiresAtMs) {
+      reply?.({ ok: false, error: toWireError(sessionExpired()) });
+      endExpiredSession(socket);
+      return;
+    }
     const startedAt = process.hrtime.bigint();
     handler(socket, payload).then((result) => {
       if (event === 'gift:send') app.metrics.gifts.inc({ outcome: 'ok' });
@@ -44,6 +50,30 @@ function bind(app: AppContext, socket: GatewaySocket, event: keyof ClientToServe
       if (event === 'gift:send') app.metrics.giftLatency.observe(Number(process.hrtime.bigint() - startedAt) / 1e9);
     });
   });
+}
+
+const sessionExpired = () => new DomainError('UNAUTHENTICATED', 'the token has expired: connect again with a fresh one');
+
+function endExpiredSession(socket: GatewaySocket): void {
+  if (!socket.connected) return;
+  socket.emit('session:expired', toWireError(sessionExpired()));
+  socket.disconnect(true);
+}
+
+/** setTimeout's longest delay (about 24.8 days); a later expiry is waited for in steps. */
+const timerDelayMax = 2 ** 31 - 1;
+
+/** Ends the connection when its token expires, as HTTP refuses the same token from then on. */
+function scheduleExpiry(socket: GatewaySocket): void {
+  if (!Number.isFinite(socket.data.expiresAtMs)) return;
+  let timer: NodeJS.Timeout | undefined;
+  const arm = () => {
+    const left = socket.data.expiresAtMs - Date.now();
+    if (left <= 0) endExpiredSession(socket);
+    else timer = setTimeout(arm, Math.min(left, timerDelayMax)).unref();
+  };
+  arm();
+  socket.once('disconnect', () => clearTimeout(timer));
 }
 
 /** Where the gateway reports what it cannot hand back to a client (fastify's pino logger). */
@@ -105,7 +135,7 @@ export function attachGateway(app: AppContext, httpServer: HttpServer, nodeId: s
     const walletEcho = echo === undefined ? true : echo;
     if (typeof walletEcho !== 'boolean') { next(new Error('INVALID_ARGUMENT')); return; }
     app.tokens.verify(field('token')).then((identity) => {
-      socket.data = { userId: identity.userId, role: identity.role, walletEcho, rooms: new Map() };
+      socket.data = { userId: identity.userId, role: identity.role, walletEcho, rooms: new Map(), expiresAtMs: identity.expiresAtMs };
       next();
     }, () => next(new Error('UNAUTHENTICATED')));
   });
@@ -113,6 +143,7 @@ export function attachGateway(app: AppContext, httpServer: HttpServer, nodeId: s
   io.on('connection', (socket) => {
     app.metrics.sockets.inc();
     void socket.join(userChannel(socket.data.userId));
+    scheduleExpiry(socket);
     bind(app, socket, 'room:join', (s, p) => roomJoin(ctx, s, p));
     bind(app, socket, 'room:leave', (s, p) => roomLeave(s, p));
     bind(app, socket, 'gift:send', (s, p) => giftSend(ctx, s, p));

@@ -10,6 +10,8 @@ export type Role = (typeof roles)[number];
 export interface Identity {
   userId: string;
   role: Role;
+  /** The token's `exp` in ms; infinite for a token without one. A live socket is closed then. */
+  expiresAtMs: number;
 }
 
 function isRole(value: unknown): value is Role {
@@ -20,14 +22,14 @@ export class TokenService {
   private readonly secret: Uint8Array<ArrayBuffer>;
   /** The HMAC key imported once: jose would import the raw secret again on every verify. */
   private verifyKey: Promise<CryptoKey> | null = null;
-  private readonly verified = new Map<string, { identity: Identity; expiresAtMs: number }>();
+  private readonly verified = new Map<string, Identity>();
 
   /** `verifiedTokensMax`: how many verified tokens are kept; past it the oldest goes first. */
   constructor(secret: string, private readonly verifiedTokensMax = 20_000) {
     this.secret = new TextEncoder().encode(secret);
   }
 
-  async mint(identity: Identity, ttlSeconds = 24 * 60 * 60): Promise<string> {
+  async mint(identity: Pick<Identity, 'userId' | 'role'>, ttlSeconds = 24 * 60 * 60): Promise<string> {
     return new SignJWT({ role: identity.role })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setSubject(identity.userId)
@@ -49,7 +51,7 @@ export class TokenService {
     }
     const known = this.verified.get(token);
     if (known !== undefined) {
-      if (nowMs < known.expiresAtMs) return known.identity;
+      if (nowMs < known.expiresAtMs) return known;
       this.verified.delete(token);
     }
     try {
@@ -59,9 +61,9 @@ export class TokenService {
       if (typeof userId !== 'string' || !limits.idPattern.test(userId) || !isRole(payload.role)) {
         throw new DomainError('UNAUTHENTICATED', 'the token claims are invalid');
       }
-      const identity: Identity = { userId, role: payload.role };
       // A token without `exp` never expires by itself; it is still dropped when the bound is reached.
-      this.remember(token, identity, typeof payload.exp === 'number' ? payload.exp * 1000 : Number.POSITIVE_INFINITY);
+      const identity: Identity = { userId, role: payload.role, expiresAtMs: typeof payload.exp === 'number' ? payload.exp * 1000 : Number.POSITIVE_INFINITY };
+      this.remember(token, identity);
       return identity;
     } catch (error) {
       if (error instanceof DomainError) throw error;
@@ -74,12 +76,12 @@ export class TokenService {
     return this.verified.size;
   }
 
-  private remember(token: string, identity: Identity, expiresAtMs: number): void {
+  private remember(token: string, identity: Identity): void {
     if (this.verified.size >= this.verifiedTokensMax) {
       const oldest = this.verified.keys().next();
       if (oldest.done !== true) this.verified.delete(oldest.value);
     }
-    this.verified.set(token, { identity, expiresAtMs });
+    this.verified.set(token, identity);
   }
 }
 

@@ -4,7 +4,7 @@ import { SignJWT } from 'jose';
 import type { Socket } from 'socket.io-client';
 import type { RunningServer } from '../../server/server.js';
 import { testAuthSecret, uniqueId } from '../helpers/env.js';
-import { connect, connectAs, flushAndReconcile, grant, openRoom, request, requestId, startTestServer, token } from '../helpers/harness.js';
+import { connect, connectAs, flushAndReconcile, grant, nextEvent, openRoom, request, requestId, startTestServer, token } from '../helpers/harness.js';
 
 interface Context { server: RunningServer; socket: Socket; roomId: string }
 const hostile = suite<Context>('hostile input', {} as Context);
@@ -125,6 +125,40 @@ hostile('forged, expired, wrong-algorithm, bad-role and missing tokens are refus
     const error = await connect(ctx.server.url, bearer).then(() => null, (e: Error) => e);
     assert.is(error?.message, 'UNAUTHENTICATED', name);
   }
+});
+
+hostile('a connection ends when its token expires: session:expired, then the server disconnects', async (ctx) => {
+  const userId = uniqueId('viewer');
+  await grant(ctx.server, userId, 100);
+  const expiresAt = Math.floor(Date.now() / 1000) + 2;
+  const shortLived = await new SignJWT({ role: 'viewer' }).setProtectedHeader({ alg: 'HS256' }).setSubject(userId)
+    .setExpirationTime(expiresAt).sign(new TextEncoder().encode(testAuthSecret));
+  const socket = await connect(ctx.server.url, shortLived);
+  const expired = nextEvent<{ code: string; message: string }>(socket, 'session:expired', 6_000);
+  const reason = new Promise<string>((resolve) => socket.once('disconnect', (why) => resolve(why)));
+  assert.ok((await request(socket, 'room:join', { roomId: ctx.roomId })).ok, 'usable until then');
+  assert.ok((await request(socket, 'gift:send', { ...valid(), roomId: ctx.roomId })).ok);
+  assert.is((await expired).code, 'UNAUTHENTICATED');
+  assert.ok(Date.now() >= expiresAt * 1000, 'not before its exp');
+  assert.is(await reason, 'io server disconnect');
+  assert.is((await connect(ctx.server.url, shortLived).then(() => null, (e: Error) => e))?.message, 'UNAUTHENTICATED', 'nor can it connect again');
+});
+
+hostile('an event on a token that expired before its timer ran is refused with UNAUTHENTICATED and moves nothing', async (ctx) => {
+  const userId = uniqueId('viewer');
+  await grant(ctx.server, userId, 100);
+  const socket = await connectAs(ctx.server, userId);
+  assert.ok((await request(socket, 'room:join', { roomId: ctx.roomId })).ok);
+  const onServer = ctx.server.gateway.io.sockets.sockets.get(socket.id ?? '');
+  assert.ok(onServer !== undefined);
+  onServer.data.expiresAtMs = Date.now() - 1;
+  const expired = nextEvent<{ code: string }>(socket, 'session:expired');
+  const reason = new Promise<string>((resolve) => socket.once('disconnect', (why) => resolve(why)));
+  const ack = await request(socket, 'gift:send', { ...valid(), roomId: ctx.roomId });
+  assert.equal([ack.ok, ack.error?.code], [false, 'UNAUTHENTICATED']);
+  assert.is((await expired).code, 'UNAUTHENTICATED');
+  assert.is(await reason, 'io server disconnect');
+  assert.is((await ctx.server.ctx.wallets.wallet(userId)).balance, 100, 'nothing was charged');
 });
 
 hostile('sending faster than the per-user rate answers RATE_LIMITED and charges nothing for those', async () => {
