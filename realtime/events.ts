@@ -56,6 +56,8 @@ export interface EarningsEvent { giftEventId: string; roomId: string; delta: num
 export interface LeaderboardEntry { userId: string; coins: number }
 /** A room's top gifters since it opened, exact against the ledger; `at` is when it was read. */
 export interface LeaderboardEvent { roomId: string; top: LeaderboardEntry[]; at: number }
+/** The room's streamer closed it, at `at` (ms): no more gifts or joins; members are out of it. */
+export interface RoomClosedEvent { roomId: string; at: number }
 
 export interface ServerToClientEvents {
   gift: (event: GiftEvent) => void;
@@ -66,6 +68,8 @@ export interface ServerToClientEvents {
   wallet: (event: WalletEvent) => void;
   earnings: (event: EarningsEvent) => void;
   leaderboard: (event: LeaderboardEvent) => void;
+  /** After the room's last gift frame: the room has closed and this connection is no longer in it. */
+  'room:closed': (event: RoomClosedEvent) => void;
   /** The token's `exp` has come: sent once, just before the server ends the connection. */
   'session:expired': (error: WireError) => void;
 }
@@ -77,6 +81,8 @@ export interface SocketData {
   walletEcho: boolean;
   /** roomId -> streamerId for the rooms this socket joined. */
   rooms: Map<string, string>;
+  /** Rooms this socket was in when they closed (the latest few): their gifts answer UNKNOWN_ROOM, not NOT_IN_ROOM. */
+  closedRooms: Set<string>;
   /** The token's `exp` in ms (infinite without one): the connection ends then. */
   expiresAtMs: number;
 }

@@ -5,7 +5,7 @@ import { limits } from '../domain/limits.js';
 import { TokenBucket } from '../domain/rate-limit.js';
 import type { AppContext } from '../server/context.js';
 import type { LiveNotifier, WalletUpdate } from '../server/services/notifier.js';
-import type { ClientToServerEvents } from './events.js';
+import type { ClientToServerEvents, RoomClosedEvent } from './events.js';
 import { giftSend } from './handlers/gift-send.js';
 import { roomJoin } from './handlers/room-join.js';
 import { roomLeave } from './handlers/room-leave.js';
@@ -52,6 +52,15 @@ function bind(app: AppContext, socket: GatewaySocket, event: keyof ClientToServe
   });
 }
 
+/** A connection remembers this many rooms closed under it, for their gifts' error code. */
+const closedRoomsRemembered = 20;
+
+function rememberClosed(closedRooms: Set<string>, roomId: string): void {
+  closedRooms.add(roomId);
+  const oldest = closedRooms.values().next().value;
+  if (closedRooms.size > closedRoomsRemembered && oldest !== undefined) closedRooms.delete(oldest);
+}
+
 const sessionExpired = () => new DomainError('UNAUTHENTICATED', 'the token has expired: connect again with a fresh one');
 
 function endExpiredSession(socket: GatewaySocket): void {
@@ -92,6 +101,19 @@ export function attachGateway(app: AppContext, httpServer: HttpServer, nodeId: s
   const leaderboards = new LeaderboardPublisher((roomId) => topGifters(app.wallets.redis, app.wallets.keys, roomId), (event) => {
     broadcaster.emitToRoom(event.roomId, 'leaderboard', event);
   });
+  // The room's last gifts, then room:closed, to this node's members; then they are out of it.
+  const closeRoomHere = (event: RoomClosedEvent) => {
+    broadcaster.closeRoom(event);
+    for (const channel of roomChannels(event.roomId)) {
+      for (const socketId of [...io.sockets.adapter.rooms.get(channel) ?? []]) {
+        const socket = io.sockets.sockets.get(socketId);
+        if (socket === undefined) continue;
+        socket.data.rooms.delete(event.roomId);
+        rememberClosed(socket.data.closedRooms, event.roomId);
+        void socket.leave(channel);
+      }
+    }
+  };
   // Another node's gifts and updates, for this node's members: its gifts join the room's next frame here.
   const receive = (batch: RelayBatch) => {
     for (const gift of batch.gifts) {
@@ -104,6 +126,11 @@ export function attachGateway(app: AppContext, httpServer: HttpServer, nodeId: s
       if (channelSize(io, channel) === 0) continue;
       if (update.event === 'wallet') io.to(channel).emit('wallet', update.payload);
       else io.to(channel).emit('earnings', update.payload);
+    }
+    for (const closed of batch.closedRooms ?? []) {
+      // Refused here at once, rather than at this node's next recheck of the room.
+      app.rooms.forget(closed.roomId);
+      closeRoomHere(closed);
     }
   };
   // The relay reads with a blocking command, which holds a connection of its own.
@@ -135,7 +162,7 @@ export function attachGateway(app: AppContext, httpServer: HttpServer, nodeId: s
     const walletEcho = echo === undefined ? true : echo;
     if (typeof walletEcho !== 'boolean') { next(new Error('INVALID_ARGUMENT')); return; }
     app.tokens.verify(field('token')).then((identity) => {
-      socket.data = { userId: identity.userId, role: identity.role, walletEcho, rooms: new Map(), expiresAtMs: identity.expiresAtMs };
+      socket.data = { userId: identity.userId, role: identity.role, walletEcho, rooms: new Map(), closedRooms: new Set(), expiresAtMs: identity.expiresAtMs };
       next();
     }, () => next(new Error('UNAUTHENTICATED')));
   });
@@ -170,6 +197,11 @@ export function attachGateway(app: AppContext, httpServer: HttpServer, nodeId: s
     walletChanged(userId: string, update: WalletUpdate) {
       io.to(userChannel(userId)).emit('wallet', update);
       relay.userEvent({ userId, event: 'wallet', payload: update });
+    },
+    roomClosed(roomId: string, atMs: number) {
+      const event: RoomClosedEvent = { roomId, at: atMs };
+      closeRoomHere(event);
+      relay.roomClosed(event);
     },
     async close() {
       ctx.broadcaster.stop();

@@ -3,7 +3,7 @@ import type { ServerToClientEvents } from './events.js';
 import type { Io } from './handlers/context.js';
 import { engineQueueEmpty, eventMessage, tcpSocketOf, textFrame } from './raw-frames.js';
 
-export type RoomEvent = 'gifts' | 'giftColumns' | 'leaderboard';
+export type RoomEvent = 'gifts' | 'giftColumns' | 'leaderboard' | 'room:closed';
 
 /** Told how many members an event was written to (room_frames_total): each costs a socket write here and a parse in a client. */
 export type FrameCounter = (event: RoomEvent | 'gift', members: number) => void;

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { EarningsEvent, GiftEvent, WalletEvent } from './events.js';
+import type { EarningsEvent, GiftEvent, RoomClosedEvent, WalletEvent } from './events.js';
 
 export type RelayedUserEvent =
   | { userId: string; event: 'wallet'; payload: WalletEvent }
@@ -9,6 +9,8 @@ export type RelayedUserEvent =
 export interface RelayBatch {
   gifts: GiftEvent[];
   userEvents: RelayedUserEvent[];
+  /** Rooms closed through the writing node, after this batch's gifts. Absent in batches of nodes that predate it. */
+  closedRooms?: RoomClosedEvent[];
 }
 
 export interface NodeRelayOptions {
@@ -38,6 +40,7 @@ type StreamReply = [key: string, entries: [id: string, fields: string[]][]][] | 
 export class NodeRelay {
   private gifts: GiftEvent[] = [];
   private userEvents: RelayedUserEvent[] = [];
+  private closedRooms: RoomClosedEvent[] = [];
   private otherNodes = 0;
   private readonly timer: NodeJS.Timeout;
   private reading: Promise<void> | null = null;
@@ -91,11 +94,17 @@ export class NodeRelay {
     if (this.otherNodes > 0) this.userEvents.push(event);
   }
 
+  roomClosed(event: RoomClosedEvent): void {
+    if (this.otherNodes > 0) this.closedRooms.push(event);
+  }
+
   flush(): void {
-    if (this.gifts.length === 0 && this.userEvents.length === 0) return;
+    if (this.gifts.length === 0 && this.userEvents.length === 0 && this.closedRooms.length === 0) return;
     const batch: RelayBatch = { gifts: this.gifts, userEvents: this.userEvents };
+    if (this.closedRooms.length > 0) batch.closedRooms = this.closedRooms;
     this.gifts = [];
     this.userEvents = [];
+    this.closedRooms = [];
     // Trimmed by age as it is appended (MINID, approximate: whole nodes of the stream go).
     const oldestKeptMs = Math.max(0, Date.now() - this.retentionMs);
     // Live delivery is best effort across a Redis outage, as on one node; the money is not.
@@ -149,7 +158,8 @@ export class NodeRelay {
     } catch {
       return; // not a batch of ours: a stray writer must not take the node down
     }
-    if (typeof batch !== 'object' || batch === null || !Array.isArray(batch.gifts) || !Array.isArray(batch.userEvents)) return;
+    if (typeof batch !== 'object' || batch === null || !Array.isArray(batch.gifts) || !Array.isArray(batch.userEvents)
+      || !(batch.closedRooms === undefined || Array.isArray(batch.closedRooms))) return;
     try {
       this.receive(batch as RelayBatch);
     } catch (error) {

@@ -1,7 +1,7 @@
 import { limits } from '../domain/limits.js';
 import { channelSize, type Io } from './handlers/context.js';
 import { MembersEmitter, type FrameCounter } from './members-emit.js';
-import { giftBatchFields, type GiftBatchRow, type GiftColumns, type GiftEvent, type LeaderboardEvent } from './events.js';
+import { giftBatchFields, type GiftBatchRow, type GiftColumns, type GiftEvent, type RoomClosedEvent, type ServerToClientEvents } from './events.js';
 
 
 /** How a room member takes gifts: `gift` per gift, `gifts` rows per tick, or `giftColumns` per tick. */
@@ -50,8 +50,15 @@ export class RoomBroadcaster {
     for (const [roomId, gifts] of pending) this.send(roomId, gifts);
   }
 
+  /** The room has closed: its queued gifts go out now, then `room:closed`, in that order, to every member. */
+  closeRoom(event: RoomClosedEvent): void {
+    const queue = this.pending.get(event.roomId);
+    if (queue !== undefined) this.flushRoom(event.roomId, queue);
+    this.emitToRoom(event.roomId, 'room:closed', event);
+  }
+
   /** A room-wide event (leaderboards) for every member, in order with the room's gift frames. */
-  emitToRoom(roomId: string, event: 'leaderboard', payload: LeaderboardEvent): void {
+  emitToRoom<E extends 'leaderboard' | 'room:closed'>(roomId: string, event: E, payload: Parameters<ServerToClientEvents[E]>[0]): void {
     for (const channel of roomChannels(roomId)) {
       const members = this.io.sockets.adapter.rooms.get(channel);
       if (members !== undefined) this.emitter.emit(members, event, payload);

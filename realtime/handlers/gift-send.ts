@@ -6,7 +6,10 @@ import { channelSize, userChannel, type GatewaySocket, type HandlerContext } fro
 export async function giftSend(ctx: HandlerContext, socket: GatewaySocket, payload: unknown): Promise<GiftAck> {
   const request = parseGiftSend(payload);
   const streamerId = socket.data.rooms.get(request.roomId);
-  if (streamerId === undefined) throw new DomainError('NOT_IN_ROOM');
+  if (streamerId === undefined) {
+    if (socket.data.closedRooms.has(request.roomId)) throw new DomainError('UNKNOWN_ROOM', 'the room has closed');
+    throw new DomainError('NOT_IN_ROOM');
+  }
   if (await ctx.app.rooms.find(request.roomId) === undefined) throw new DomainError('UNKNOWN_ROOM', 'the room has closed');
   if (!ctx.giftBucket(socket.data.userId).take(Date.now())) throw new DomainError('RATE_LIMITED');
   const receipt = await ctx.app.gifts.send({ senderId: socket.data.userId, streamerId, ...request });

@@ -63,7 +63,9 @@ export async function catalogRoutes(app: FastifyInstance, ctx: AppContext): Prom
   }, async (request) => {
     const identity = identityOf(request);
     const { id } = request.params as { id: string };
-    if (!await ctx.rooms.close(id, identity.userId)) throw new DomainError('UNKNOWN_ROOM');
+    const closed = await ctx.rooms.close(id, identity.userId);
+    if (closed === null) throw new DomainError('UNKNOWN_ROOM');
+    ctx.notifier.roomClosed(id, closed.closedAtMs);
     await retireRoomFigures(ctx.redis, ctx.wallets.keys, id).catch(() => { /* live figures only: the ledger holds the record */ });
     return { ok: true };
   });

@@ -7,6 +7,8 @@ export interface WalletUpdate {
 
 export interface LiveNotifier {
   walletChanged(userId: string, update: WalletUpdate): void;
+  /** A room closed through this node: its members everywhere are told, and other nodes stop taking its gifts. */
+  roomClosed(roomId: string, atMs: number): void;
 }
 
-export const silentNotifier: LiveNotifier = { walletChanged: () => {} };
+export const silentNotifier: LiveNotifier = { walletChanged: () => {}, roomClosed: () => {} };

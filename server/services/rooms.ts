@@ -59,12 +59,19 @@ export class RoomDirectory {
     return rows.map((row) => row.id);
   }
 
-  async close(roomId: string, streamerId: string): Promise<boolean> {
-    const closed = await this.sql`
-      update rooms set closed_at = now() where id = ${roomId} and streamer_id = ${streamerId} and closed_at is null`;
+  /** Whether the streamer's open room was closed now, and when (ms). */
+  async close(roomId: string, streamerId: string): Promise<{ closedAtMs: number } | null> {
+    const [closed] = await this.sql<{ closed_at: Date }[]>`
+      update rooms set closed_at = now() where id = ${roomId} and streamer_id = ${streamerId} and closed_at is null
+      returning closed_at`;
+    this.forget(roomId);
+    return closed === undefined ? null : { closedAtMs: closed.closed_at.getTime() };
+  }
+
+  /** The room closed (here, or through another node that said so): no more gifts or joins here, from now. */
+  forget(roomId: string): void {
     this.closes += 1;
     this.cache.delete(roomId);
-    return closed.count > 0;
   }
 
   private checkOnce(roomId: string, cached: CachedRoom | undefined): Promise<Room | undefined> {

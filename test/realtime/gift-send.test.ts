@@ -212,6 +212,43 @@ gifts('a closed room takes no more gifts', async (ctx) => {
   assert.equal(await request(socket, 'wallet:get', {}), { ok: true, balance: 50, frozen: false });
 });
 
+gifts('closing a room sends each member its last gifts, then room:closed, and takes them out of it', async (ctx) => {
+  const streamerId = uniqueId('streamer');
+  const roomId = await openRoom(ctx.server, streamerId);
+  const sender = await viewerInRoom(ctx, 50, roomId, { batch: 'columns' });
+  const single = await viewerInRoom(ctx, 0, roomId);
+  const rows = await viewerInRoom(ctx, 0, roomId, { batch: true });
+  const seen = new Map<Socket, string[]>();
+  for (const socket of [sender.socket, single.socket, rows.socket]) {
+    const events: string[] = [];
+    seen.set(socket, events);
+    socket.onAny((event: string, payload: { roomId?: string }) => { if (payload.roomId === roomId) events.push(event); });
+  }
+  const closedEvents = [sender, single, rows].map(({ socket }) => nextEvent<{ roomId: string; at: number }>(socket, 'room:closed'));
+  const ack = await request(sender.socket, 'gift:send', { requestId: requestId(), roomId, giftId: 'rose', count: 1 });
+  assert.ok(ack.ok);
+  // Closed within the gift's tick: its frame has not gone out yet, and must go out first.
+  const before = Date.now();
+  const closed = await http(ctx.server, 'POST', `/v1/rooms/${roomId}/close`, { bearer: await token(streamerId, 'streamer') });
+  assert.is(closed.status, 200);
+  for (const event of await Promise.all(closedEvents)) {
+    assert.is(event.roomId, roomId);
+    assert.ok(event.at >= before - 1_000 && event.at <= Date.now() + 1_000, 'at: when it closed');
+  }
+  await new Promise((resolve) => setTimeout(resolve, 250));
+  assert.equal(seen.get(sender.socket), ['giftColumns', 'room:closed']);
+  assert.equal(seen.get(single.socket), ['gift', 'room:closed']);
+  assert.equal(seen.get(rows.socket), ['gifts', 'room:closed']);
+  // No longer in it: nothing more arrives, a gift answers UNKNOWN_ROOM, leaving is fine once.
+  const late = await request(sender.socket, 'gift:send', { requestId: requestId(), roomId, giftId: 'rose', count: 1 });
+  assert.is(late.error?.code, 'UNKNOWN_ROOM');
+  assert.equal(await request(sender.socket, 'wallet:get', {}), { ok: true, balance: 50 - Number(ack.charged), frozen: false });
+  assert.ok((await request(single.socket, 'room:leave', { roomId })).ok);
+  assert.is((await request(single.socket, 'room:leave', { roomId })).error?.code, 'NOT_IN_ROOM');
+  assert.is((await request(rows.socket, 'room:join', { roomId })).error?.code, 'UNKNOWN_ROOM');
+  assert.equal(seen.get(single.socket), ['gift', 'room:closed']);
+});
+
 gifts('after everything, the ledger balances and reconcile is clean', async (ctx) => {
   const report = await flushAndReconcile(ctx.server);
   assert.ok(report.ok, JSON.stringify(report));
