@@ -63,7 +63,9 @@ cli('every command prints its usage for --help and refuses an unknown option or 
   }
   const minted = run('token', ['--sub', 'u1', '--role', 'streamer']);
   assert.is(minted.status, 0, minted.stderr);
-  assert.equal(await server.ctx.tokens.verify(minted.stdout.trim()), { userId: 'u1', role: 'streamer' });
+  const identity = await server.ctx.tokens.verify(minted.stdout.trim());
+  assert.equal([identity.userId, identity.role], ['u1', 'streamer']);
+  assert.ok(Number.isFinite(identity.expiresAtMs) && identity.expiresAtMs > Date.now(), 'the token expires, later');
 });
 
 cli.run();
