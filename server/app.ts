@@ -12,7 +12,7 @@ import { walletRoutes } from './routes/wallet.js';
 import { orderRoutes } from './routes/orders.js';
 import { stripeWebhookRoutes } from './routes/stripe-webhook.js';
 import { refundRoutes } from './routes/refunds.js';
-import { refuseNulCharacters } from './plugins/nul-guard.js';
+import { refuseUnstorableText } from './plugins/text-guard.js';
 
 function errorBody(code: keyof typeof errorRegistry, message?: string) {
   return { error: { code, message: message ?? errorRegistry[code].message } };
@@ -42,7 +42,7 @@ export async function buildApp(ctx: AppContext, options: { logger?: boolean } = 
     return reply.code(500).send(errorBody('INTERNAL'));
   });
   app.decorateRequest('identity', null);
-  refuseNulCharacters(app);
+  refuseUnstorableText(app);
   app.setNotFoundHandler((_request, reply) => reply.code(404).send(errorBody('NOT_FOUND')));
 
   await app.register(swagger, {

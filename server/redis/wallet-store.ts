@@ -5,6 +5,7 @@ import { assertBalanced, type Posting } from '../../domain/ledger.js';
 import { limits } from '../../domain/limits.js';
 import { walletAccount } from '../../domain/accounts.js';
 import { walletKeys, type WalletKeys } from './keys.js';
+import { isStorableText } from '../../domain/text.js';
 
 export interface GiftCharge {
   entryId: string;
@@ -117,11 +118,11 @@ export class WalletStore {
     const k = this.keys;
     const idempotent = request.idempotencyKey !== undefined;
     const postingArgs = request.postings.flatMap((p) => [p.accountId, p.amount, request.flooredAccounts.has(p.accountId) ? '0' : '-']);
-    // PostgreSQL's jsonb refuses U+0000: such an entry could never be flushed, and would
-    // stop the ledger behind it. Every edge refuses the character; this is the last line.
+    // PostgreSQL's jsonb refuses U+0000 and half a surrogate pair: such an entry could never
+    // be flushed, and would stop the ledger behind it. Every edge refuses them; this is the last line.
     const meta = JSON.stringify(idempotent ? { ...request.meta, idempotencyKey: request.idempotencyKey } : request.meta, (key, value: unknown) => {
-      if (key.includes('\u0000') || (typeof value === 'string' && value.includes('\u0000'))) {
-        throw new InvariantViolation(`entry ${request.entryId}: its meta holds U+0000, which the ledger cannot store`);
+      if (!isStorableText(key) || (typeof value === 'string' && !isStorableText(value))) {
+        throw new InvariantViolation(`entry ${request.entryId}: its meta holds text the ledger cannot store (U+0000 or half a surrogate pair)`);
       }
       return value;
     });

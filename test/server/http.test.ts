@@ -99,11 +99,12 @@ api('a body over the limit answers 413 PAYLOAD_TOO_LARGE', async ({ server }) =>
   assert.is(reply.body.error.code, 'PAYLOAD_TOO_LARGE');
 });
 
-api('text holding U+0000, which PostgreSQL cannot store, is refused with INVALID_ARGUMENT anywhere, and creates nothing', async ({ server }) => {
+api('text PostgreSQL cannot store (U+0000, a lone surrogate) is refused with INVALID_ARGUMENT anywhere, and creates nothing', async ({ server }) => {
   const admin = await token('admin-nul', 'admin');
   const streamer = uniqueId('s-nul');
   const agency = uniqueId('ag-nul');
   const user = uniqueId('v-nul');
+  const asJson = { 'content-type': 'application/json' };
   const refused = [
     await http(server, 'POST', '/v1/rooms', { bearer: await token(streamer, 'streamer'), body: { title: 'live\u0000' } }),
     await http(server, 'PUT', `/v1/admin/agencies/${agency}`, { bearer: admin, body: { name: 'a\u0000b' } }),
@@ -117,6 +118,13 @@ api('text holding U+0000, which PostgreSQL cannot store, is refused with INVALID
     await http(server, 'PUT', `/v1/admin/agencies/${agency}`, { bearer: admin, body: { name: 'ok', ['k\u0000']: 1 } }),
     await http(server, 'POST', '/v1/admin/grants', { bearer: admin, body: JSON.stringify({ userId: user, coins: 1, reason: [[[['\u0000']]]] }),
       headers: { 'content-type': 'application/json' } }),
+    // Half of a surrogate pair has no UTF-8 form: jsonb refuses its escape, so a grant's
+    // reason carrying one could never be flushed, and would stop the ledger behind it.
+    await http(server, 'POST', '/v1/admin/grants', { bearer: admin, headers: { 'idempotency-key': uniqueId('surrogate-key'), ...asJson },
+      body: '{"userId":"' + user + '","coins":5,"reason":"welcome \\ud800"}' }),
+    await http(server, 'POST', '/v1/admin/grants', { bearer: admin, body: '{"userId":"' + user + '","coins":5,"reason":"\\udc00 first"}', headers: asJson }),
+    await http(server, 'PUT', `/v1/admin/agencies/${agency}`, { bearer: admin, body: '{"name":"ok","\\ud83d":1}', headers: asJson }),
+    await http(server, 'POST', '/v1/rooms', { bearer: await token(streamer, 'streamer'), body: '{"title":"live \\ude00\\ud83d"}', headers: asJson }),
   ];
   for (const reply of refused) {
     assert.is(reply.status, 400, JSON.stringify(reply.body));

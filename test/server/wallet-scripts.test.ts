@@ -177,10 +177,14 @@ scripts('post-entry: meta holding U+0000, which the ledger could never store, is
   const broken = (e: unknown) => e instanceof InvariantViolation;
   await rejects(store.postEntry(entry({ reason: 'a\u0000b' })), broken);
   await rejects(store.postEntry(entry({ nested: [{ ['k\u0000']: 1 }] })), broken);
+  // Half a surrogate pair: jsonb refuses its escape just as it refuses U+0000.
+  await rejects(store.postEntry(entry({ reason: 'a\ud800' })), broken);
+  await rejects(store.postEntry(entry({ ['\udc00']: 'b' })), broken);
   assert.is(await redis.xlen(store.keys.journal), journalLength);
   assert.equal(await store.wallet(user), { balance: 0, frozen: false });
   // A backslash and the letters u0000 are ordinary text.
   assert.is((await store.postEntry(entry({ reason: 'C:\\u0000' }))).replay, false);
+  assert.is((await store.postEntry(entry({ reason: 'a whole pair \ud83d\ude00' }))).replay, false);
 });
 
 scripts('post-entry: a key is refused with UNAVAILABLE while an unflushed entry is older than its record lives', async ({ redis }) => {
