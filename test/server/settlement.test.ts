@@ -481,7 +481,7 @@ month('an agency reads its own statements, and only its own', async (ctx) => {
   assert.equal([stranger.status, stranger.body], [200, []]);
 });
 
-month('a manual payout bounced, retried and bounced again returns its coins each time; two retries at once move them once', async (ctx) => {
+month('a manual payout bounced, retried and bounced again returns its coins each time; retries at once move them once; a paid mark a crash cut short finishes once', async (ctx) => {
   const { noKyc } = ctx.streamers;
   const [, feb] = await statements(ctx, `earnings:${noKyc}`);
   const payoutId = feb?.payout?.id ?? '';
@@ -509,9 +509,23 @@ month('a manual payout bounced, retried and bounced again returns its coins each
     assert.equal(outcomes, ['CONFLICT', 'pending'], `round ${round}`);
     assert.equal(await where(), [0, coins], `retry ${round} moved the coins into settling once`);
   }
+  // The paid report crashes after its claim and its ledger entry, before the payout's row
+  // says paid. The same report again finishes it: the entry replays, the coins move once.
+  const sql = ctx.server.ctx.sql;
+  await sql`update payouts set status = 'sending' where id = ${payoutId}`;
+  await sql`insert into payout_attempts (payout_id, attempt, idempotency_key, outcome, detail)
+            select id, attempts, 'payout:' || id || ':' || attempts, 'started', 'paid: WIRE-2025-0300' from payouts where id = ${payoutId}`;
+  await ctx.server.ctx.wallets.postEntry({ entryId: randomUUID(), kind: 'payout', nowMs: ctx.now, meta: { payoutId, test: 'crashed mark' },
+    postings: [{ accountId: settling, amount: -coins }, { accountId: 'system:payouts', amount: coins }], flooredAccounts: new Set([settling]),
+    idempotencyKey: `payout-paid:${payoutId}`, fingerprint: String(coins) });
+  assert.equal(await where(), [0, 0], 'the crashed mark moved the coins');
   const paid = await mark({ outcome: 'paid', reference: 'WIRE-2025-0300' });
-  assert.equal([paid.status, paid.body.status], [200, 'paid']);
-  assert.equal(await where(), [0, 0]);
+  assert.equal([paid.status, paid.body.status], [200, 'paid'], JSON.stringify(paid.body));
+  assert.equal(await where(), [0, 0], 'and finishing it moved nothing more');
+  await ledgerCaughtUp(ctx.server);
+  const [paidEntries] = await sql<{ n: number }[]>`
+    select count(*)::int as n from journal_entries where kind = 'payout' and meta->>'idempotencyKey' = ${`payout-paid:${payoutId}`}`;
+  assert.is(paidEntries?.n, 1, 'one payout entry in the ledger');
   const attempts = await ctx.server.ctx.sql<{ attempt: number; outcome: string }[]>`
     select attempt, outcome from payout_attempts where payout_id = ${payoutId} and outcome <> 'started' order by attempt`;
   assert.equal(attempts.map((a) => `${a.attempt}:${a.outcome}`), ['0:failed', '1:failed', '2:failed', '3:paid'], 'each bounce is an attempt of its own');
