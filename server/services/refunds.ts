@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { walletAccount } from '../../domain/accounts.js';
 import { takeBackPostings } from '../../domain/clawback.js';
 import { refreshDebtFreeze } from './debt.js';
-import { DomainError } from '../../domain/errors.js';
+import { DomainError, invariant } from '../../domain/errors.js';
 import { Fiat, formatFiat, fromMinorUnits, rounding, roundToCurrency } from '../../domain/fiat.js';
 import type { Posting } from '../../domain/ledger.js';
 import type { Sql } from '../db/sql.js';
@@ -16,6 +16,7 @@ import { postEntryOnce } from './entries-once.js';
 interface RefundRow {
   id: string; order_id: string; requested_by: string; coins: bigint; amount: string; currency: string;
   status: 'requested' | 'processing' | 'succeeded' | 'failed' | 'rejected'; provider_refund_id: string | null; cause: string;
+  made_outside: boolean;
   created_at: Date; updated_at: Date;
 }
 
@@ -88,10 +89,18 @@ export class RefundService {
     return this.execute(refundId);
   }
 
-  /** Resumes refunds a crash left processing. */
+  /** Resumes refunds a crash left processing. One Stripe made already is only taken back, never sent again. */
   async resume(): Promise<number> {
-    const open = await this.sql<{ id: string }[]>`select id from refunds where status = 'processing' limit 100`;
-    for (const { id } of open) await this.execute(id);
+    const open = await this.sql<{ id: string; made_outside: boolean }[]>`select id, made_outside from refunds where status = 'processing' limit 100`;
+    for (const { id, made_outside: madeOutside } of open) {
+      if (!madeOutside) {
+        await this.execute(id);
+        continue;
+      }
+      const [refund] = await this.sql<RefundRow[]>`select * from refunds where id = ${id}`;
+      const [order] = await this.sql<OrderRow[]>`select o.* from orders o join refunds r on r.order_id = o.id where r.id = ${id}`;
+      if (refund !== undefined && order !== undefined) await this.takeBackOutside(refund, order);
+    }
     return open.length;
   }
 
@@ -102,31 +111,51 @@ export class RefundService {
    * until repaid, as after a chargeback). Repeats and reordering change nothing.
    */
   async refundedOutside(paymentIntentId: string, refundedMinor: bigint, currency: string, eventId: string): Promise<void> {
-    const [order] = await this.sql<OrderRow[]>`select * from orders where payment_intent_id = ${paymentIntentId}`;
-    if (order === undefined) return;
-    if (!refundable.includes(order.status) && order.status !== 'refunded') {
-      throw new DomainError('CONFLICT', `order ${order.id} has no recorded fulfilment yet; retry later`);
-    }
-    if (currency.toUpperCase() !== order.currency) throw new DomainError('CONFLICT', 'refund currency does not match the order');
-    const [known] = await this.sql<{ amount: string }[]>`
-      select coalesce(sum(amount), 0)::text as amount from refunds where order_id = ${order.id} and status in ('processing', 'succeeded')`;
-    const outside = fromMinorUnits(refundedMinor, order.currency).minus(new Fiat(known?.amount ?? '0'));
-    if (outside.lessThanOrEqualTo(0)) return;
-    const total = creditedTotal(order);
-    const coins = Math.min(total, new Fiat(total).times(outside).dividedBy(new Fiat(order.price)).toDecimalPlaces(0, rounding.down).toNumber());
+    const [ref] = await this.sql<{ id: string }[]>`select id from orders where payment_intent_id = ${paymentIntentId}`;
+    if (ref === undefined) return;
     const id = `rf_x${eventId.replace(/[^A-Za-z0-9]/g, '').slice(-36)}`;
-    const [inserted] = await this.sql<RefundRow[]>`
-      insert into refunds (id, order_id, requested_by, coins, amount, currency, status, cause)
-      values (${id}, ${order.id}, 'stripe', ${coins}, ${outside.toString()}, ${order.currency}, 'processing', 'refunded outside the app')
-      on conflict (id) do nothing returning *`;
-    if (inserted === undefined) return;
-    if (coins > 0) {
-      // Refunded already by Stripe: what the wallet cannot cover becomes debt.
-      const { postings } = takeBackPostings(order.user_id, shareOfCredit(order, coins), (await this.wallets.wallet(order.user_id)).balance);
-      await postEntryOnce(this.wallets, this.sql, { ...newEntryStamp(), kind: 'refund', meta: { orderId: order.id, refundId: id, userId: order.user_id },
-        postings, flooredAccounts: new Set([walletAccount(order.user_id)]), idempotencyKey: `refund:${id}`, fingerprint: id });
+    // Counted and recorded under the order's row lock: two reports at once (two dashboard
+    // refunds) each carry the running total, and each must count the other's refund.
+    const recorded = await this.sql.begin(async (tx) => {
+      const order = await lockOrder(tx, ref.id);
+      if (!refundable.includes(order.status) && order.status !== 'refunded') {
+        throw new DomainError('CONFLICT', `order ${order.id} has no recorded fulfilment yet; retry later`);
+      }
+      if (currency.toUpperCase() !== order.currency) throw new DomainError('CONFLICT', 'refund currency does not match the order');
+      const [known] = await tx<{ amount: string }[]>`
+        select coalesce(sum(amount), 0)::text as amount from refunds where order_id = ${order.id} and status in ('processing', 'succeeded')`;
+      const outside = fromMinorUnits(refundedMinor, order.currency).minus(new Fiat(known?.amount ?? '0'));
+      if (outside.lessThanOrEqualTo(0)) return null;
+      const total = creditedTotal(order);
+      const coins = Math.min(total, new Fiat(total).times(outside).dividedBy(new Fiat(order.price)).toDecimalPlaces(0, rounding.down).toNumber());
+      const [inserted] = await tx<RefundRow[]>`
+        insert into refunds (id, order_id, requested_by, coins, amount, currency, status, cause, made_outside)
+        values (${id}, ${order.id}, 'stripe', ${coins}, ${outside.toString()}, ${order.currency}, 'processing', 'refunded outside the app', true)
+        on conflict (id) do nothing returning *`;
+      return inserted === undefined ? null : { refund: inserted, order };
+    });
+    if (recorded !== null) {
+      await this.takeBackOutside(recorded.refund, recorded.order);
+      return;
     }
-    await this.finish(id, 'succeeded', `refunded ${formatFiat(outside, order.currency)} ${order.currency} outside the app`, null);
+    // The same event again: finish its refund if a crash stopped it half-way.
+    const [refund] = await this.sql<RefundRow[]>`select * from refunds where id = ${id} and status = 'processing'`;
+    const [order] = await this.sql<OrderRow[]>`select * from orders where id = ${ref.id}`;
+    if (refund !== undefined && order !== undefined) await this.takeBackOutside(refund, order);
+  }
+
+  /**
+   * Stripe has refunded already: the coins are taken back (what the wallet cannot cover
+   * becomes debt) and the refund finished. Never calls the provider. By key, so resumable.
+   */
+  private async takeBackOutside(refund: RefundRow, order: OrderRow): Promise<void> {
+    const coins = Number(refund.coins);
+    if (coins > 0) {
+      const { postings } = takeBackPostings(order.user_id, shareOfCredit(order, coins), (await this.wallets.wallet(order.user_id)).balance);
+      await postEntryOnce(this.wallets, this.sql, { ...newEntryStamp(), kind: 'refund', meta: { orderId: order.id, refundId: refund.id, userId: order.user_id },
+        postings, flooredAccounts: new Set([walletAccount(order.user_id)]), idempotencyKey: `refund:${refund.id}`, fingerprint: refund.id });
+    }
+    await this.finish(refund.id, 'succeeded', `refunded ${formatFiat(new Fiat(refund.amount), order.currency)} ${order.currency} outside the app`, null);
     await refreshDebtFreeze(this.wallets, order.user_id);
   }
 
@@ -139,6 +168,7 @@ export class RefundService {
     const [refund] = await this.sql<RefundRow[]>`select * from refunds where id = ${refundId}`;
     const [order] = await this.sql<OrderRow[]>`select o.* from orders o join refunds r on r.order_id = o.id where r.id = ${refundId}`;
     if (refund === undefined || order === undefined || refund.status !== 'processing') throw new DomainError('CONFLICT', 'this refund is not in progress');
+    invariant(!refund.made_outside, `refund ${refundId} was made by Stripe already: sending it again would refund twice`);
     const debit = this.postings(order, Number(refund.coins));
     try {
       await postEntryOnce(this.wallets, this.sql, { ...newEntryStamp(), kind: 'refund', meta: { orderId: order.id, refundId, userId: order.user_id },

@@ -394,4 +394,55 @@ stripeSuite('charge.refunded for a refund the app made itself takes nothing more
   assert.ok((await flushAndReconcile(ctx.server)).ok);
 });
 
+stripeSuite('two dashboard refunds reported at once take back what was refunded, not more', async (ctx) => {
+  const userId = uniqueId('buyer');
+  const { orderId, intent } = await paidOrder(ctx, userId, 'usd-1000');
+  assert.is(await balance(ctx.server, userId), 1200);
+  // Two refunds of 3.00 in the dashboard: Stripe reports each with the charge's running total.
+  const events = [chargeRefunded(intent.id, 300), chargeRefunded(intent.id, 600)];
+  // Both handlers get as far as recording their refund, and wait there together.
+  const replies = await ctx.server.ctx.sql.begin(async (tx) => {
+    await tx`lock table refunds in exclusive mode`;
+    const both = events.map((event) => deliver(ctx, event));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    return both;
+  });
+  for (const reply of await Promise.all(replies)) assert.is(reply.status, 200);
+  // 6.00 of 9.99 refunded: 720 of the 1,200 coins, however the reports interleave.
+  assert.is(await balance(ctx.server, userId), 480);
+  const [taken] = await ctx.server.ctx.sql<{ coins: string }[]>`
+    select coalesce(sum(coins), 0)::text as coins from refunds where order_id = ${orderId} and status = 'succeeded'`;
+  assert.is(taken?.coins, '720');
+  assert.ok((await flushAndReconcile(ctx.server)).ok);
+});
+
+stripeSuite('a dashboard refund a crash left half-done is finished by the sweep or by its redelivery, never sent to Stripe again', async (ctx) => {
+  const userId = uniqueId('buyer');
+  const { orderId, intent } = await paidOrder(ctx, userId, 'usd-1000');
+  const refundsAtStripe = ctx.standIn.refunds.length;
+  const sql = ctx.server.ctx.sql;
+  // What the handler records before it takes the coins back; the crash comes right after.
+  const recordedThenCrashed = async (event: string, coins: number, amount: string) => {
+    const eventId = (JSON.parse(event) as { id: string }).id;
+    const id = `rf_x${eventId.replace(/[^A-Za-z0-9]/g, '').slice(-36)}`;
+    await sql`insert into refunds (id, order_id, requested_by, coins, amount, currency, status, cause, made_outside)
+              values (${id}, ${orderId}, 'stripe', ${coins}, ${amount}, 'USD', 'processing', 'refunded outside the app', true)`;
+    return id;
+  };
+  const first = chargeRefunded(intent.id, 300);
+  const firstId = await recordedThenCrashed(first, 360, '3.00');
+  await ctx.server.ctx.refunds.resume();
+  assert.is((await http<Refund>(ctx.server, 'GET', `/v1/refunds/${firstId}`, { bearer: await token('refund-admin', 'admin') })).body.status, 'succeeded');
+  assert.is(await balance(ctx.server, userId), 840, 'the sweep took the 360 coins back');
+  assert.is((await deliver(ctx, first)).status, 200);
+  assert.is(await balance(ctx.server, userId), 840, 'its redelivery takes nothing more');
+
+  const second = chargeRefunded(intent.id, 600);
+  await recordedThenCrashed(second, 360, '3.00');
+  assert.is((await deliver(ctx, second)).status, 200);
+  assert.is(await balance(ctx.server, userId), 480, 'the redelivery finished it');
+  assert.is(ctx.standIn.refunds.length, refundsAtStripe, 'no refund was sent to Stripe');
+  assert.ok((await flushAndReconcile(ctx.server)).ok);
+});
+
 stripeSuite.run();
