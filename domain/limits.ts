@@ -19,6 +19,9 @@ export const limits = {
   pageSizeDefault: 50,
   pageSizeMax: 200,
   grantCoinsMax: 1_000_000_000,
+  // Each new order opens a PaymentIntent at Stripe: a user may hold this many unpaid ones
+  // (they expire after 30 minutes), so a script cannot open them without end.
+  unpaidOrdersPerUserMax: 10,
   reasonLengthMax: 200,
   // Coins travel as JSON integers: never past the safe-integer range.
   coinsMax: Number.MAX_SAFE_INTEGER,

@@ -17,7 +17,7 @@ export async function orderRoutes(app: FastifyInstance, ctx: AppContext): Promis
       body: { type: 'object', properties: { packageId: { type: 'string', pattern: '^[a-z0-9_-]{1,40}$' } }, required: ['packageId'], additionalProperties: false },
       response: {
         200: { type: 'object', additionalProperties: true }, 201: { type: 'object', additionalProperties: true },
-        400: errorReply, 401: errorReply, 404: errorReply, 409: errorReply, 503: errorReply,
+        400: errorReply, 401: errorReply, 404: errorReply, 409: errorReply, 429: errorReply, 503: errorReply,
       },
     },
   }, async (request, reply) => {

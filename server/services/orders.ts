@@ -3,6 +3,7 @@ import { bonusCoinsAccount, coinIssuanceAccount, debtAccount, walletAccount } fr
 import { debtOwed, refreshDebtFreeze } from './debt.js';
 import type { CoinPackage } from '../../domain/coin-packages.js';
 import { DomainError } from '../../domain/errors.js';
+import { limits } from '../../domain/limits.js';
 import { Fiat, formatFiat, fromMinorUnits, toMinorUnits } from '../../domain/fiat.js';
 import type { OrderStatus } from '../../domain/order-states.js';
 import type { Sql } from '../db/sql.js';
@@ -149,6 +150,16 @@ export class OrderService {
   private async insert(userId: string, pkg: CoinPackage, idempotencyKey: string): Promise<{ row: OrderRow; created: boolean }> {
     const id = `ord_${randomBytes(12).toString('base64url')}`;
     const inserted = await this.sql.begin(async (tx) => {
+      // Orders of one user at once are counted one after the other.
+      await tx`select pg_advisory_xact_lock(hashtext(${`orders:${userId}`}))`;
+      const [replay] = await tx<{ n: number }[]>`select count(*)::int as n from orders where user_id = ${userId} and idempotency_key = ${idempotencyKey}`;
+      if ((replay?.n ?? 0) === 0) {
+        const [unpaid] = await tx<{ n: number }[]>`
+          select count(*)::int as n from orders where user_id = ${userId} and status = 'pending_payment' and expires_at > now()`;
+        if ((unpaid?.n ?? 0) >= limits.unpaidOrdersPerUserMax) {
+          throw new DomainError('RATE_LIMITED', `at most ${limits.unpaidOrdersPerUserMax} unpaid orders at once: pay one, or wait until one expires`);
+        }
+      }
       const [row] = await tx<OrderRow[]>`
         insert into orders (id, user_id, package_id, price, currency, coins, bonus_coins, status, provider, idempotency_key,
                             request_fingerprint, expires_at)

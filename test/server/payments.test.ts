@@ -1,4 +1,5 @@
 import { suite } from 'uvu';
+import { limits } from '../../domain/limits.js';
 import * as assert from 'uvu/assert';
 import Stripe from 'stripe';
 import type { RunningServer } from '../../server/server.js';
@@ -102,6 +103,32 @@ sandbox('unpaid orders expire after their window; a late payment still fulfils',
   const late = await http<Order>(server, 'POST', `/v1/orders/${created.body.id}/sandbox-pay`, { bearer });
   assert.is(late.body.status, 'fulfilled');
   assert.equal(late.body.transitions?.map((t) => t.to), ['pending_payment', 'expired', 'paid', 'fulfilled']);
+});
+
+sandbox('a user holds at most 10 unpaid orders: the next is RATE_LIMITED, even at once; replays, payment and expiry free the way', async ({ server }) => {
+  const userId = uniqueId('buyer');
+  const bearer = await token(userId, 'viewer');
+  const keys = Array.from({ length: 15 }, (_, i) => `bound_${i}_${userId}`.slice(0, 64).replace(/[^A-Za-z0-9_-]/g, '_'));
+  const created = await Promise.all(keys.map((k) => order(server, userId, 'usd-500', k)));
+  const made = created.filter((r) => r.status === 201);
+  assert.is(made.length, limits.unpaidOrdersPerUserMax, JSON.stringify(created.map((r) => r.status)));
+  for (const refused of created.filter((r) => r.status !== 201)) {
+    assert.equal([refused.status, refused.body.error?.code], [429, 'RATE_LIMITED']);
+  }
+  const [rows] = await server.ctx.sql<{ n: number }[]>`select count(*)::int as n from orders where user_id = ${userId}`;
+  assert.is(rows?.n, limits.unpaidOrdersPerUserMax, 'nothing was recorded for the refused');
+  // The same key again answers its order, whatever the bound.
+  const madeKey = keys[created.findIndex((r) => r.status === 201)] ?? '';
+  assert.is((await order(server, userId, 'usd-500', madeKey)).status, 200);
+  assert.is((await order(server, userId, 'usd-500', key())).status, 429);
+  // Paying one makes room for one; so does one expiring.
+  assert.is((await http<Order>(server, 'POST', `/v1/orders/${made[0]?.body.id ?? ''}/sandbox-pay`, { bearer })).body.status, 'fulfilled');
+  assert.is((await order(server, userId, 'usd-500', key())).status, 201);
+  assert.is((await order(server, userId, 'usd-500', key())).status, 429);
+  await server.ctx.sql`update orders set expires_at = now() - interval '1 minute' where id = ${made[1]?.body.id ?? ''}`;
+  assert.is((await order(server, userId, 'usd-500', key())).status, 201);
+  // Another user is not held back by this one.
+  assert.is((await order(server, uniqueId('buyer'), 'usd-500', key())).status, 201);
 });
 
 sandbox.run();
