@@ -16,6 +16,9 @@ export const limits = {
   roomsPerSocketMax: 20,
   socketPayloadBytesMax: 16 * 1024,
   httpBodyBytesMax: 64 * 1024,
+  // Stripe's events carry whole objects (metadata, descriptions, dispute evidence): one
+  // refused as too large would be retried for days and never applied.
+  webhookBodyBytesMax: 1024 * 1024,
   pageSizeDefault: 50,
   pageSizeMax: 200,
   grantCoinsMax: 1_000_000_000,

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type Stripe from 'stripe';
 import { DomainError } from '../../domain/errors.js';
+import { limits } from '../../domain/limits.js';
 import type { AppContext } from '../context.js';
 
 /**
@@ -12,6 +13,7 @@ export async function stripeWebhookRoutes(app: FastifyInstance, ctx: AppContext)
   await app.register(async (scope) => {
     scope.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
     scope.post('/v1/webhooks/stripe', {
+      bodyLimit: limits.webhookBodyBytesMax,
       schema: { description: 'Stripe webhook endpoint (signature required).' },
     }, async (request) => {
       const secret = ctx.config.stripeWebhookSecret;

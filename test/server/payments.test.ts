@@ -472,4 +472,18 @@ stripeSuite('a dashboard refund a crash left half-done is finished by the sweep 
   assert.ok((await flushAndReconcile(ctx.server)).ok);
 });
 
+stripeSuite('an event larger than other requests may be (a long description, full metadata) is applied; past 1 MiB, 413', async (ctx) => {
+  const userId = uniqueId('buyer');
+  const { intent } = await orderWithIntent(ctx, userId, 'usd-500');
+  const metadata = { ...intent.metadata, ...Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`note_${i}`, 'm'.repeat(500)])) };
+  const large = stripeEvent('payment_intent.succeeded', { ...intent, metadata, description: 'd'.repeat(100_000), object: 'payment_intent',
+    amount_received: intent.amount, status: 'succeeded' });
+  assert.ok(Buffer.byteLength(large) > limits.httpBodyBytesMax, 'larger than any other request may be');
+  const applied = await deliver(ctx, large);
+  assert.is(applied.status, 200, JSON.stringify(applied.body));
+  assert.is(await balance(ctx.server, userId), 625);
+  const huge = await deliver(ctx, stripeEvent('payment_intent.succeeded', { ...intent, description: 'd'.repeat(limits.webhookBodyBytesMax) }));
+  assert.is(huge.status, 413);
+});
+
 stripeSuite.run();
