@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type Stripe from 'stripe';
 import { DomainError } from '../../domain/errors.js';
 import { limits } from '../../domain/limits.js';
+import { storableJson } from '../../domain/text.js';
 import type { AppContext } from '../context.js';
 
 /**
@@ -26,7 +27,9 @@ export async function stripeWebhookRoutes(app: FastifyInstance, ctx: AppContext)
       } catch {
         throw new DomainError('INVALID_ARGUMENT', 'the webhook signature does not verify');
       }
-      await ctx.sql`insert into stripe_events (id, type, payload) values (${event.id}, ${event.type}, ${JSON.stringify(event)}::text::jsonb)
+      // The copy kept is made storable: an event whose text jsonb refuses (U+0000 in a
+      // customer's name) would otherwise answer 500 for ever and never be applied.
+      await ctx.sql`insert into stripe_events (id, type, payload) values (${event.id}, ${event.type}, ${JSON.stringify(storableJson(event))}::text::jsonb)
                     on conflict (id) do nothing`;
       const [stored] = await ctx.sql<{ processed_at: Date | null }[]>`select processed_at from stripe_events where id = ${event.id}`;
       if (stored?.processed_at !== null && stored?.processed_at !== undefined) return { received: true, duplicate: true };

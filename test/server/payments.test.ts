@@ -486,4 +486,17 @@ stripeSuite('an event larger than other requests may be (a long description, ful
   assert.is(huge.status, 413);
 });
 
+stripeSuite('an event holding text jsonb refuses (U+0000, half a surrogate pair) is applied, its kept copy made storable', async (ctx) => {
+  const userId = uniqueId('buyer');
+  const { intent } = await orderWithIntent(ctx, userId, 'usd-500');
+  const event = succeeded({ ...intent, metadata: { ...intent.metadata, ['note\u0000']: 'x' }, description: 'Zo\u0000e \ud800' } as typeof intent);
+  const reply = await deliver(ctx, event);
+  assert.is(reply.status, 200, JSON.stringify(reply.body));
+  assert.is(await balance(ctx.server, userId), 625);
+  const eventId = (JSON.parse(event) as { id: string }).id;
+  const [kept] = await ctx.server.ctx.sql<{ description: string; processed: boolean }[]>`
+    select payload->'data'->'object'->>'description' as description, processed_at is not null as processed from stripe_events where id = ${eventId}`;
+  assert.equal([kept?.description, kept?.processed], ['Zo\ufffde \ufffd', true]);
+});
+
 stripeSuite.run();
