@@ -1,8 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { DomainError } from '../../domain/errors.js';
+import { limits } from '../../domain/limits.js';
 import type { AppContext } from '../context.js';
 import { identityOf, requireRole } from '../plugins/auth.js';
-import { bearerSecurity, errorReply } from './schemas.js';
+import { bearerSecurity, errorReply, limitParam, pageLimit } from './schemas.js';
 
 const idParams = (prefix: string) => ({ type: 'object', properties: { id: { type: 'string', pattern: `^${prefix}_[A-Za-z0-9_-]{1,40}$` } }, required: ['id'] });
 
@@ -25,8 +26,37 @@ export async function refundRoutes(app: FastifyInstance, ctx: AppContext): Promi
 
   app.post('/v1/admin/refunds/:id/approve', {
     onRequest: requireRole(ctx.tokens, ['admin']),
-    schema: { description: 'Approve a requested refund: it runs at once.', security: bearerSecurity, params: idParams('rf'), response: { 401: errorReply, 403: errorReply, 409: errorReply } },
+    schema: { description: 'Approve a requested refund: it runs at once.', security: bearerSecurity, params: idParams('rf'), response: { 401: errorReply, 403: errorReply, 404: errorReply, 409: errorReply } },
   }, async (request) => ctx.refunds.approve((request.params as { id: string }).id));
+
+  app.post('/v1/admin/refunds/:id/reject', {
+    onRequest: requireRole(ctx.tokens, ['admin']),
+    schema: {
+      description: 'Turn down a requested refund, with the reason the owner will read. Nothing was debited for it; the coins stay spendable.',
+      security: bearerSecurity, params: idParams('rf'),
+      body: { type: 'object', properties: { reason: { type: 'string', minLength: 1, maxLength: limits.reasonLengthMax } }, required: ['reason'], additionalProperties: false },
+      response: { 400: errorReply, 401: errorReply, 403: errorReply, 404: errorReply, 409: errorReply },
+    },
+  }, async (request) => ctx.refunds.reject((request.params as { id: string }).id, (request.body as { reason: string }).reason));
+
+  app.get('/v1/admin/refunds', {
+    onRequest: requireRole(ctx.tokens, ['admin']),
+    schema: {
+      description: 'Refunds, newest first; `status=requested` is the queue waiting for an admin.',
+      security: bearerSecurity,
+      querystring: {
+        type: 'object', additionalProperties: false,
+        properties: {
+          status: { type: 'string', enum: ['requested', 'processing', 'succeeded', 'failed', 'rejected'] },
+          limit: limitParam,
+        },
+      },
+      response: { 400: errorReply, 401: errorReply, 403: errorReply },
+    },
+  }, async (request) => {
+    const query = request.query as { status?: 'requested' | 'processing' | 'succeeded' | 'failed' | 'rejected'; limit: string };
+    return ctx.refunds.list({ ...(query.status === undefined ? {} : { status: query.status }), limit: pageLimit(query.limit) });
+  });
 
   app.get('/v1/refunds/:id', {
     onRequest: requireRole(ctx.tokens),

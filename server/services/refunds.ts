@@ -85,8 +85,31 @@ export class RefundService {
     const [row] = await this.sql<RefundRow[]>`
       update refunds set status = 'processing', cause = 'approved by an admin', updated_at = now()
        where id = ${refundId} and status = 'requested' returning *`;
-    if (row === undefined) throw new DomainError('CONFLICT', 'only a requested refund can be approved');
+    if (row === undefined) return this.refuseState(refundId, 'only a requested refund can be approved');
     return this.execute(refundId);
+  }
+
+  private async refuseState(refundId: string, message: string): Promise<never> {
+    const [row] = await this.sql<{ status: string }[]>`select status from refunds where id = ${refundId}`;
+    if (row === undefined) throw new DomainError('NOT_FOUND', 'no such refund');
+    throw new DomainError('CONFLICT', `${message}; this one is ${row.status}`);
+  }
+
+  /** An admin turns a request down: nothing was debited for it, and nothing moves. */
+  async reject(refundId: string, reason: string): Promise<RefundView> {
+    const [row] = await this.sql<RefundRow[]>`
+      update refunds set status = 'rejected', cause = ${`rejected by an admin: ${reason}`}, updated_at = now()
+       where id = ${refundId} and status = 'requested' returning *`;
+    if (row === undefined) return this.refuseState(refundId, 'only a requested refund can be rejected');
+    return view(row);
+  }
+
+  /** Refunds for admins, newest first: `requested` ones are the queue to approve or reject. */
+  async list(filter: { status?: RefundRow['status']; limit: number }): Promise<RefundView[]> {
+    const rows = await this.sql<RefundRow[]>`
+      select * from refunds ${filter.status === undefined ? this.sql`` : this.sql`where status = ${filter.status}`}
+       order by created_at desc, id desc limit ${filter.limit}`;
+    return rows.map(view);
   }
 
   /** Resumes refunds a crash left processing. One Stripe made already is only taken back, never sent again. */

@@ -279,7 +279,7 @@ stripeSuite('a lost dispute keeps the account frozen until a new top-up repays t
   assert.ok((await flushAndReconcile(ctx.server)).ok);
 });
 
-interface Refund { id: string; status: string; coins: number; amount: string; providerRefundId: string | null; error?: { code: string } }
+interface Refund { id: string; status: string; coins: number; amount: string; providerRefundId: string | null; cause: string; error?: { code: string } }
 
 stripeSuite('refunds: the owner asks, an admin approves; the unspent part is debited then refunded pro rata, rounded down', async (ctx) => {
   const userId = uniqueId('buyer');
@@ -301,6 +301,51 @@ stripeSuite('refunds: the owner asks, an admin approves; the unspent part is deb
   assert.equal([sent?.amount, sent?.idempotencyKey], [499, `refund-${asked.body.id}`]);
   assert.is((await http<Order>(ctx.server, 'GET', `/v1/orders/${orderId}`, { bearer })).body.status, 'partially_refunded');
   assert.is((await http(ctx.server, 'POST', `/v1/admin/refunds/${asked.body.id}/approve`, { bearer: admin })).status, 409, 'approved once');
+  assert.ok((await flushAndReconcile(ctx.server)).ok);
+});
+
+stripeSuite('refunds: an admin lists the requests and rejects one with a reason; nothing moves, and the order can be asked for again', async (ctx) => {
+  const userId = uniqueId('buyer');
+  const { orderId } = await paidOrder(ctx, userId, 'usd-1000');
+  const bearer = await token(userId, 'viewer');
+  const admin = await token('refund-admin', 'admin');
+  const ask = () => http<Refund>(ctx.server, 'POST', `/v1/orders/${orderId}/refund`, { bearer, body: { coins: 1000 } });
+  const asked = await ask();
+  assert.equal([asked.status, asked.body.status], [201, 'requested']);
+  const queue = await http<Refund[]>(ctx.server, 'GET', '/v1/admin/refunds?status=requested&limit=200', { bearer: admin });
+  assert.is(queue.status, 200);
+  assert.ok(queue.body.some((r) => r.id === asked.body.id), 'the request is in the queue');
+  assert.ok(queue.body.every((r) => r.status === 'requested'));
+  assert.is((await http(ctx.server, 'GET', '/v1/admin/refunds', { bearer })).status, 403);
+  for (const bad of ['/v1/admin/refunds?status=lost', '/v1/admin/refunds?limit=0', '/v1/admin/refunds?limit=201', '/v1/admin/refunds?other=1']) {
+    assert.is((await http(ctx.server, 'GET', bad, { bearer: admin })).status, 400, bad);
+  }
+  const reject = (id: string, body: unknown, who = admin) => http<Refund & { error?: { code: string; message: string } }>(ctx.server, 'POST', `/v1/admin/refunds/${id}/reject`, { bearer: who, body });
+  for (const body of [{}, { reason: '' }, { reason: 'x'.repeat(201) }, { reason: 5 }, { reason: 'ok', extra: 1 }]) {
+    assert.is((await reject(asked.body.id, body)).status, 400, JSON.stringify(body));
+  }
+  assert.is((await reject(asked.body.id, { reason: 'mine' }, bearer)).status, 403);
+  assert.is((await reject('rf_nosuchrefund', { reason: 'no' })).status, 404);
+  const rejected = await reject(asked.body.id, { reason: 'bought and gifted within the hour' });
+  assert.equal([rejected.status, rejected.body.status, rejected.body.cause], [200, 'rejected', 'rejected by an admin: bought and gifted within the hour']);
+  assert.is(await balance(ctx.server, userId), 1200, 'nothing moved');
+  assert.equal((await http<Refund>(ctx.server, 'GET', `/v1/refunds/${asked.body.id}`, { bearer })).body.status, 'rejected', 'the owner reads it');
+  const approveRejected = await http<{ error: { code: string; message: string } }>(ctx.server, 'POST', `/v1/admin/refunds/${asked.body.id}/approve`, { bearer: admin });
+  assert.equal([approveRejected.status, approveRejected.body.error.code], [409, 'CONFLICT']);
+  assert.match(approveRejected.body.error.message, /this one is rejected/);
+  assert.is((await reject(asked.body.id, { reason: 'again' })).status, 409);
+
+  // A rejected request no longer holds the order's coins: the owner may ask again. An
+  // approval and a rejection at once: one of them decides.
+  const again = await ask();
+  assert.equal([again.status, again.body.status], [201, 'requested']);
+  const [approved, turnedDown] = await Promise.all([
+    http<Refund>(ctx.server, 'POST', `/v1/admin/refunds/${again.body.id}/approve`, { bearer: admin }),
+    reject(again.body.id, { reason: 'race' }),
+  ]);
+  assert.equal([approved.status, turnedDown.status].sort(), [200, 409].sort());
+  const final = (await http<Refund>(ctx.server, 'GET', `/v1/refunds/${again.body.id}`, { bearer: admin })).body.status;
+  assert.is(await balance(ctx.server, userId), final === 'succeeded' ? 200 : 1200);
   assert.ok((await flushAndReconcile(ctx.server)).ok);
 });
 
