@@ -54,16 +54,17 @@ export async function catalogRoutes(app: FastifyInstance, ctx: AppContext): Prom
   });
 
   app.post('/v1/rooms/:id/close', {
-    onRequest: requireRole(ctx.tokens, ['streamer']),
+    onRequest: requireRole(ctx.tokens, ['streamer', 'admin']),
     schema: {
-      description: 'Close a live room (its streamer): no more joins or gifts.',
+      description: 'Close a live room (its streamer, or an admin moderating): no more joins or gifts; its members are told (`room:closed`).',
       security: bearerSecurity,
       params: { type: 'object', properties: { id: { type: 'string', maxLength: 64 } }, required: ['id'] },
     },
   }, async (request) => {
     const identity = identityOf(request);
     const { id } = request.params as { id: string };
-    const closed = await ctx.rooms.close(id, identity.userId);
+    // An admin closes any open room; a streamer only their own.
+    const closed = await ctx.rooms.close(id, identity.role === 'admin' ? null : identity.userId);
     if (closed === null) throw new DomainError('UNKNOWN_ROOM');
     ctx.notifier.roomClosed(id, closed.closedAtMs);
     await retireRoomFigures(ctx.redis, ctx.wallets.keys, id).catch(() => { /* live figures only: the ledger holds the record */ });

@@ -59,10 +59,11 @@ export class RoomDirectory {
     return rows.map((row) => row.id);
   }
 
-  /** Whether the streamer's open room was closed now, and when (ms). */
-  async close(roomId: string, streamerId: string): Promise<{ closedAtMs: number } | null> {
+  /** Whether the open room (of this streamer; of anyone for null) was closed now, and when (ms). */
+  async close(roomId: string, streamerId: string | null): Promise<{ closedAtMs: number } | null> {
     const [closed] = await this.sql<{ closed_at: Date }[]>`
-      update rooms set closed_at = now() where id = ${roomId} and streamer_id = ${streamerId} and closed_at is null
+      update rooms set closed_at = now()
+       where id = ${roomId} and closed_at is null ${streamerId === null ? this.sql`` : this.sql`and streamer_id = ${streamerId}`}
       returning closed_at`;
     this.forget(roomId);
     return closed === undefined ? null : { closedAtMs: closed.closed_at.getTime() };

@@ -249,6 +249,20 @@ gifts('closing a room sends each member its last gifts, then room:closed, and ta
   assert.equal(seen.get(single.socket), ['gift', 'room:closed']);
 });
 
+gifts('an admin closes any room (moderation); another streamer or a viewer cannot', async (ctx) => {
+  const streamerId = uniqueId('streamer');
+  const roomId = await openRoom(ctx.server, streamerId);
+  const { socket } = await viewerInRoom(ctx, 0, roomId);
+  const told = nextEvent<{ roomId: string }>(socket, 'room:closed');
+  const close = async (bearer: string) => http<{ error?: { code: string } }>(ctx.server, 'POST', `/v1/rooms/${roomId}/close`, { bearer });
+  assert.is((await close(await token(uniqueId('other'), 'streamer'))).body.error?.code, 'UNKNOWN_ROOM', 'not their room');
+  assert.is((await close(await token(uniqueId('v'), 'viewer'))).status, 403);
+  assert.is((await close(await token(uniqueId('mod'), 'admin'))).status, 200);
+  assert.is((await told).roomId, roomId);
+  assert.is((await close(await token(uniqueId('mod'), 'admin'))).body.error?.code, 'UNKNOWN_ROOM', 'closed once');
+  assert.is((await request(socket, 'room:join', { roomId })).error?.code, 'UNKNOWN_ROOM');
+});
+
 gifts('after everything, the ledger balances and reconcile is clean', async (ctx) => {
   const report = await flushAndReconcile(ctx.server);
   assert.ok(report.ok, JSON.stringify(report));
