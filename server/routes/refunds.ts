@@ -47,16 +47,24 @@ export async function refundRoutes(app: FastifyInstance, ctx: AppContext): Promi
       querystring: {
         type: 'object', additionalProperties: false,
         properties: {
-          status: { type: 'string', enum: ['requested', 'processing', 'succeeded', 'failed', 'rejected'] },
+          status: { type: 'string', enum: ['requested', 'processing', 'succeeded', 'failed', 'rejected', 'canceled'] },
           limit: limitParam,
         },
       },
       response: { 400: errorReply, 401: errorReply, 403: errorReply },
     },
   }, async (request) => {
-    const query = request.query as { status?: 'requested' | 'processing' | 'succeeded' | 'failed' | 'rejected'; limit: string };
+    const query = request.query as { status?: 'requested' | 'processing' | 'succeeded' | 'failed' | 'rejected' | 'canceled'; limit: string };
     return ctx.refunds.list({ ...(query.status === undefined ? {} : { status: query.status }), limit: pageLimit(query.limit) });
   });
+
+  app.post('/v1/refunds/:id/cancel', {
+    onRequest: requireRole(ctx.tokens),
+    schema: {
+      description: 'Withdraw your own refund request while no admin has decided it. Nothing was debited for it.',
+      security: bearerSecurity, params: idParams('rf'), response: { 401: errorReply, 404: errorReply, 409: errorReply },
+    },
+  }, async (request) => ctx.refunds.cancel((request.params as { id: string }).id, identityOf(request).userId));
 
   app.get('/v1/refunds/:id', {
     onRequest: requireRole(ctx.tokens),

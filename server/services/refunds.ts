@@ -15,7 +15,7 @@ import { postEntryOnce } from './entries-once.js';
 
 interface RefundRow {
   id: string; order_id: string; requested_by: string; coins: bigint; amount: string; currency: string;
-  status: 'requested' | 'processing' | 'succeeded' | 'failed' | 'rejected'; provider_refund_id: string | null; cause: string;
+  status: 'requested' | 'processing' | 'succeeded' | 'failed' | 'rejected' | 'canceled'; provider_refund_id: string | null; cause: string;
   made_outside: boolean;
   created_at: Date; updated_at: Date;
 }
@@ -102,6 +102,21 @@ export class RefundService {
        where id = ${refundId} and status = 'requested' returning *`;
     if (row === undefined) return this.refuseState(refundId, 'only a requested refund can be rejected');
     return view(row);
+  }
+
+  /** The owner withdraws a request no admin has decided yet: nothing was debited, and nothing moves. */
+  async cancel(refundId: string, ownerId: string): Promise<RefundView> {
+    const [row] = await this.sql<RefundRow[]>`
+      update refunds r set status = 'canceled', cause = 'canceled by the owner', updated_at = now()
+        from orders o
+       where r.id = ${refundId} and o.id = r.order_id and o.user_id = ${ownerId} and r.status = 'requested'
+      returning r.*`;
+    if (row !== undefined) return view(row);
+    const [existing] = await this.sql<{ status: string }[]>`
+      select r.status from refunds r join orders o on o.id = r.order_id where r.id = ${refundId} and o.user_id = ${ownerId}`;
+    // Another user's refund answers as an absent one does.
+    if (existing === undefined) throw new DomainError('NOT_FOUND', 'no such refund');
+    throw new DomainError('CONFLICT', `only a requested refund can be canceled; this one is ${existing.status}`);
   }
 
   /** Refunds for admins, newest first: `requested` ones are the queue to approve or reject. */

@@ -349,6 +349,34 @@ stripeSuite('refunds: an admin lists the requests and rejects one with a reason;
   assert.ok((await flushAndReconcile(ctx.server)).ok);
 });
 
+stripeSuite('refunds: the owner withdraws a request no admin has decided; another user cannot, and a decided one stays', async (ctx) => {
+  const userId = uniqueId('buyer');
+  const { orderId } = await paidOrder(ctx, userId, 'usd-500');
+  const bearer = await token(userId, 'viewer');
+  const admin = await token('refund-admin', 'admin');
+  const ask = () => http<Refund>(ctx.server, 'POST', `/v1/orders/${orderId}/refund`, { bearer, body: { coins: 100 } });
+  const cancel = (id: string, who: string) => http<Refund & { error?: { code: string; message: string } }>(ctx.server, 'POST', `/v1/refunds/${id}/cancel`, { bearer: who });
+  const asked = await ask();
+  assert.is(asked.body.status, 'requested');
+  assert.is((await cancel(asked.body.id, await token(uniqueId('other'), 'viewer'))).status, 404, 'another user\'s refund is not found');
+  assert.is((await cancel('rf_nosuchrefund', bearer)).status, 404);
+  const canceled = await cancel(asked.body.id, bearer);
+  assert.equal([canceled.status, canceled.body.status, canceled.body.cause], [200, 'canceled', 'canceled by the owner']);
+  assert.is(await balance(ctx.server, userId), 625, 'nothing moved');
+  const twice = await cancel(asked.body.id, bearer);
+  assert.equal([twice.status, twice.body.error?.code], [409, 'CONFLICT']);
+  assert.match(twice.body.error?.message ?? '', /this one is canceled/);
+  assert.is((await http(ctx.server, 'POST', `/v1/admin/refunds/${asked.body.id}/approve`, { bearer: admin })).status, 409);
+  const listed = await http<Refund[]>(ctx.server, 'GET', '/v1/admin/refunds?status=canceled', { bearer: admin });
+  assert.ok(listed.body.some((r) => r.id === asked.body.id));
+  // Decided by an admin: no longer the owner's to withdraw.
+  const again = await ask();
+  assert.is((await http<Refund>(ctx.server, 'POST', `/v1/admin/refunds/${again.body.id}/approve`, { bearer: admin })).body.status, 'succeeded');
+  assert.is((await cancel(again.body.id, bearer)).status, 409);
+  assert.is(await balance(ctx.server, userId), 525);
+  assert.ok((await flushAndReconcile(ctx.server)).ok);
+});
+
 stripeSuite('an admin refund of everything marks the order refunded; a refused refund credits the coins back', async (ctx) => {
   const userId = uniqueId('buyer');
   const admin = await token('refund-admin', 'admin');
