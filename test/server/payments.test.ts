@@ -304,12 +304,18 @@ stripeSuite('refunds: the owner asks, an admin approves; the unspent part is deb
   assert.ok((await flushAndReconcile(ctx.server)).ok);
 });
 
-stripeSuite('refunds: an admin lists the requests and rejects one with a reason; nothing moves, and the order can be asked for again', async (ctx) => {
+/** A paid order, its owner's and an admin's tokens, and the owner's request for `coins` of it. */
+async function refundable(ctx: StripeContext, packageId: string, coins: number) {
   const userId = uniqueId('buyer');
-  const { orderId } = await paidOrder(ctx, userId, 'usd-1000');
+  const { orderId } = await paidOrder(ctx, userId, packageId);
   const bearer = await token(userId, 'viewer');
   const admin = await token('refund-admin', 'admin');
-  const ask = () => http<Refund>(ctx.server, 'POST', `/v1/orders/${orderId}/refund`, { bearer, body: { coins: 1000 } });
+  const ask = () => http<Refund>(ctx.server, 'POST', `/v1/orders/${orderId}/refund`, { bearer, body: { coins } });
+  return { userId, bearer, admin, ask };
+}
+
+stripeSuite('refunds: an admin lists the requests and rejects one with a reason; nothing moves, and the order can be asked for again', async (ctx) => {
+  const { userId, bearer, admin, ask } = await refundable(ctx, 'usd-1000', 1000);
   const asked = await ask();
   assert.equal([asked.status, asked.body.status], [201, 'requested']);
   const queue = await http<Refund[]>(ctx.server, 'GET', '/v1/admin/refunds?status=requested&limit=200', { bearer: admin });
@@ -350,11 +356,7 @@ stripeSuite('refunds: an admin lists the requests and rejects one with a reason;
 });
 
 stripeSuite('refunds: the owner withdraws a request no admin has decided; another user cannot, and a decided one stays', async (ctx) => {
-  const userId = uniqueId('buyer');
-  const { orderId } = await paidOrder(ctx, userId, 'usd-500');
-  const bearer = await token(userId, 'viewer');
-  const admin = await token('refund-admin', 'admin');
-  const ask = () => http<Refund>(ctx.server, 'POST', `/v1/orders/${orderId}/refund`, { bearer, body: { coins: 100 } });
+  const { userId, bearer, admin, ask } = await refundable(ctx, 'usd-500', 100);
   const cancel = (id: string, who: string) => http<Refund & { error?: { code: string; message: string } }>(ctx.server, 'POST', `/v1/refunds/${id}/cancel`, { bearer: who });
   const asked = await ask();
   assert.is(asked.body.status, 'requested');
