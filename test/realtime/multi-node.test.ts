@@ -113,14 +113,21 @@ nodes('peers are the other relaying gateways: not this node, not a solo server (
   }
 });
 
-nodes('a room closed through one node: members on the other are told at once, and it takes no more gifts or joins there', async (ctx) => {
+/** A room opened through node A, and a fan with 100 coins connected to node B. */
+async function roomOnAFanOnB(ctx: Context) {
   const streamer = uniqueId('streamer');
   const roomId = await openRoom(ctx.a, streamer);
   const sender = uniqueId('fan');
   await grant(ctx.a, sender, 100);
   const onB = await connectAs(ctx.b, sender);
+  ctx.sockets.push(onB);
+  return { streamer, roomId, onB };
+}
+
+nodes('a room closed through one node: members on the other are told at once, and it takes no more gifts or joins there', async (ctx) => {
+  const { streamer, roomId, onB } = await roomOnAFanOnB(ctx);
   const watcherOnB = await connectAs(ctx.b, uniqueId('watch'));
-  ctx.sockets.push(onB, watcherOnB);
+  ctx.sockets.push(watcherOnB);
   for (const socket of [onB, watcherOnB]) assert.ok((await request(socket, 'room:join', { roomId, batch: 'columns' })).ok);
   const seen: string[] = [];
   watcherOnB.onAny((event: string) => seen.push(event));
@@ -142,12 +149,7 @@ nodes('a room closed through one node: members on the other are told at once, an
 });
 
 nodes('a room closed without a word through the relay is found closed on the other node within the recheck interval', async (ctx) => {
-  const streamer = uniqueId('streamer');
-  const roomId = await openRoom(ctx.a, streamer);
-  const sender = uniqueId('fan');
-  await grant(ctx.a, sender, 100);
-  const onB = await connectAs(ctx.b, sender);
-  ctx.sockets.push(onB);
+  const { streamer, roomId, onB } = await roomOnAFanOnB(ctx);
   assert.ok((await request(onB, 'room:join', { roomId })).ok);
   const send = () => request(onB, 'gift:send', { requestId: requestId(), roomId, giftId: 'heart', count: 1 });
   assert.ok((await send()).ok, 'node B has the room open in its cache');
