@@ -135,9 +135,8 @@ export class RefundService {
         await this.execute(id);
         continue;
       }
-      const [refund] = await this.sql<RefundRow[]>`select * from refunds where id = ${id}`;
-      const [order] = await this.sql<OrderRow[]>`select o.* from orders o join refunds r on r.order_id = o.id where r.id = ${id}`;
-      if (refund !== undefined && order !== undefined) await this.takeBackOutside(refund, order);
+      const found = await this.withOrder(id);
+      if (found !== undefined) await this.takeBackOutside(found.refund, found.order);
     }
     return open.length;
   }
@@ -177,9 +176,15 @@ export class RefundService {
       return;
     }
     // The same event again: finish its refund if a crash stopped it half-way.
-    const [refund] = await this.sql<RefundRow[]>`select * from refunds where id = ${id} and status = 'processing'`;
-    const [order] = await this.sql<OrderRow[]>`select * from orders where id = ${ref.id}`;
-    if (refund !== undefined && order !== undefined) await this.takeBackOutside(refund, order);
+    const found = await this.withOrder(id);
+    if (found?.refund.status === 'processing') await this.takeBackOutside(found.refund, found.order);
+  }
+
+  /** A refund and the order it refunds. */
+  private async withOrder(refundId: string): Promise<{ refund: RefundRow; order: OrderRow } | undefined> {
+    const [refund] = await this.sql<RefundRow[]>`select * from refunds where id = ${refundId}`;
+    const [order] = await this.sql<OrderRow[]>`select o.* from orders o join refunds r on r.order_id = o.id where r.id = ${refundId}`;
+    return refund === undefined || order === undefined ? undefined : { refund, order };
   }
 
   /**
@@ -203,9 +208,9 @@ export class RefundService {
   }
 
   private async execute(refundId: string): Promise<RefundView> {
-    const [refund] = await this.sql<RefundRow[]>`select * from refunds where id = ${refundId}`;
-    const [order] = await this.sql<OrderRow[]>`select o.* from orders o join refunds r on r.order_id = o.id where r.id = ${refundId}`;
-    if (refund === undefined || order === undefined || refund.status !== 'processing') throw new DomainError('CONFLICT', 'this refund is not in progress');
+    const found = await this.withOrder(refundId);
+    if (found === undefined || found.refund.status !== 'processing') throw new DomainError('CONFLICT', 'this refund is not in progress');
+    const { refund, order } = found;
     invariant(!refund.made_outside, `refund ${refundId} was made by Stripe already: sending it again would refund twice`);
     const debit = this.postings(order, Number(refund.coins));
     try {
