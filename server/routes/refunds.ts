@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { DomainError } from '../../domain/errors.js';
 import { limits } from '../../domain/limits.js';
 import type { AppContext } from '../context.js';
+import { refundStatuses, type RefundStatus } from '../services/refunds.js';
 import { identityOf, requireRole } from '../plugins/auth.js';
 import { bearerSecurity, errorReply, limitParam, pageLimit } from './schemas.js';
 
@@ -47,14 +48,14 @@ export async function refundRoutes(app: FastifyInstance, ctx: AppContext): Promi
       querystring: {
         type: 'object', additionalProperties: false,
         properties: {
-          status: { type: 'string', enum: ['requested', 'processing', 'succeeded', 'failed', 'rejected', 'canceled'] },
+          status: { type: 'string', enum: refundStatuses },
           limit: limitParam,
         },
       },
       response: { 400: errorReply, 401: errorReply, 403: errorReply },
     },
   }, async (request) => {
-    const query = request.query as { status?: 'requested' | 'processing' | 'succeeded' | 'failed' | 'rejected' | 'canceled'; limit: string };
+    const query = request.query as { status?: RefundStatus; limit: string };
     return ctx.refunds.list({ ...(query.status === undefined ? {} : { status: query.status }), limit: pageLimit(query.limit) });
   });
 

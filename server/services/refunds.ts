@@ -13,9 +13,12 @@ import { creditedCoins, lockOrder, shareOfCredit, transitionOrder, type OrderRow
 import { newEntryStamp } from '../db/entry-ids.js';
 import { postEntryOnce } from './entries-once.js';
 
+export const refundStatuses = ['requested', 'processing', 'succeeded', 'failed', 'rejected', 'canceled'] as const;
+export type RefundStatus = (typeof refundStatuses)[number];
+
 interface RefundRow {
   id: string; order_id: string; requested_by: string; coins: bigint; amount: string; currency: string;
-  status: 'requested' | 'processing' | 'succeeded' | 'failed' | 'rejected' | 'canceled'; provider_refund_id: string | null; cause: string;
+  status: RefundStatus; provider_refund_id: string | null; cause: string;
   made_outside: boolean;
   created_at: Date; updated_at: Date;
 }
@@ -120,7 +123,7 @@ export class RefundService {
   }
 
   /** Refunds for admins, newest first: `requested` ones are the queue to approve or reject. */
-  async list(filter: { status?: RefundRow['status']; limit: number }): Promise<RefundView[]> {
+  async list(filter: { status?: RefundStatus; limit: number }): Promise<RefundView[]> {
     const rows = await this.sql<RefundRow[]>`
       select * from refunds ${filter.status === undefined ? this.sql`` : this.sql`where status = ${filter.status}`}
        order by created_at desc, id desc limit ${filter.limit}`;
