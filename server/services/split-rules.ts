@@ -48,12 +48,23 @@ export class SplitRules {
       values (${streamerId}, ${JSON.stringify(contract.creatorTiers)}::text::jsonb, ${contract.agency?.agencyId ?? null}, ${contract.agency?.bps ?? null})
       on conflict (streamer_id) do update set creator_tiers = excluded.creator_tiers, agency_id = excluded.agency_id,
         agency_bps = excluded.agency_bps, updated_at = now()`;
+    await this.afterReloadInFlight();
     this.contracts.set(streamerId, contract);
   }
 
   async removeContract(streamerId: string): Promise<void> {
     await this.sql`delete from split_contracts where streamer_id = ${streamerId}`;
+    await this.afterReloadInFlight();
     this.contracts.delete(streamerId);
+  }
+
+  /**
+   * A reload that read the table before a change committed would put its older copy in
+   * place after the change was applied here: a change waits for it, then applies. A reload
+   * starting later reads the change itself.
+   */
+  private async afterReloadInFlight(): Promise<void> {
+    await this.loading?.catch(() => { /* a failed reload replaced nothing */ });
   }
 
   private refresh(): Promise<void> {
