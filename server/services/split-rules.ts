@@ -13,13 +13,19 @@ const cacheTtlMs = 2_000;
 
 /**
  * Per-streamer split contracts: PostgreSQL is the record, and every node keeps all of
- * them in memory, refreshed every 2 s, so the gift path never waits on a query. A change
- * takes effect on this node at once and on the others within the refresh.
+ * them in memory, checked every 2 s, so the gift path never waits on a query. A change
+ * takes effect on this node at once and on the others within the check. The check reads
+ * one counter (split_contracts_version, bumped by every write); the table is read again
+ * only when it moved, so a platform with many contracts does not reread them all, on
+ * every node, every 2 s.
  */
 export class SplitRules {
   private contracts = new Map<string, SplitContract>();
   private loadedAtMs = 0;
+  /** The counter's value when the table was last read; null before the first read. */
+  private version: string | null = null;
   private loading: Promise<void> | null = null;
+  private tableReads = 0;
 
   constructor(private readonly sql: Sql) {}
 
@@ -72,7 +78,21 @@ export class SplitRules {
     return this.loading;
   }
 
+  /** How many times the whole table was read (tests: a check that finds nothing new reads none). */
+  get fullReads(): number {
+    return this.tableReads;
+  }
+
   private async load(): Promise<void> {
+    // The counter first, then the table: a write between the two is in the rows and moves
+    // the counter past what is kept, so at worst the next check reads the table once more.
+    const [counter] = await this.sql<{ version: string }[]>`select version::text from split_contracts_version`;
+    const version = counter?.version ?? null;
+    if (version !== null && version === this.version) {
+      this.loadedAtMs = Date.now();
+      return;
+    }
+    this.tableReads += 1;
     const rows = await this.sql<ContractRow[]>`select streamer_id, creator_tiers, agency_id, agency_bps from split_contracts`;
     const contracts = new Map<string, SplitContract>();
     for (const row of rows) {
@@ -82,6 +102,7 @@ export class SplitRules {
       });
     }
     this.contracts = contracts;
+    this.version = version;
     this.loadedAtMs = Date.now();
   }
 }

@@ -37,4 +37,35 @@ rules('a contract set while a reload is reading the table is what gifts use afte
   }
 });
 
+rules('a node rereads the contracts only when they changed, and then sees every change another node made', async () => {
+  const sql = connectPostgres(testStorage.databaseUrl(), { max: 4 });
+  try {
+    await migrate(sql);
+    const nodeA = new SplitRules(sql);
+    const nodeB = new SplitRules(sql);
+    await nodeA.preload();
+    await nodeB.preload();
+    const reads = nodeB.fullReads;
+    for (let i = 0; i < 5; i += 1) await nodeB.preload();
+    assert.is(nodeB.fullReads, reads, 'nothing changed: one counter read each time, not the table');
+
+    const streamer = uniqueId('moving');
+    const contract = { creatorTiers: [{ fromMonthCoins: 0, bps: 6100 }], agency: null };
+    await nodeA.setContract(streamer, contract);
+    await nodeB.preload();
+    assert.is(nodeB.fullReads, reads + 1);
+    assert.is((await nodeB.payeesFor(streamer))[0]?.tiers[0]?.bps, 6100, 'node B sees node A\'s change');
+    // A change made straight in the table (an operator, a migration) counts too, deletes included.
+    await sql`update split_contracts set creator_tiers = '[{"fromMonthCoins":0,"bps":6200}]'::jsonb where streamer_id = ${streamer}`;
+    await nodeB.preload();
+    assert.is((await nodeB.payeesFor(streamer))[0]?.tiers[0]?.bps, 6200);
+    await sql`delete from split_contracts where streamer_id = ${streamer}`;
+    await nodeB.preload();
+    assert.is((await nodeB.payeesFor(streamer))[0]?.tiers[0]?.bps, 7000, 'removed: the default contract again');
+    assert.is(nodeB.fullReads, reads + 3);
+  } finally {
+    await sql.end();
+  }
+});
+
 rules.run();
