@@ -42,6 +42,15 @@ export class InvariantViolation extends Error {
   }
 }
 
+/**
+ * An operation its subject's state does not allow: NOT_FOUND when there is no such
+ * subject, else CONFLICT saying what is allowed and the state it is in.
+ */
+export function refuseInState(subject: { status: string } | undefined, noun: string, allowed: string): never {
+  if (subject === undefined) throw new DomainError('NOT_FOUND', `no such ${noun}`);
+  throw new DomainError('CONFLICT', `${allowed}; this one is ${subject.status}`);
+}
+
 export function invariant(condition: unknown, message: string): asserts condition {
   if (!condition) throw new InvariantViolation(message);
 }

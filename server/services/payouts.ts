@@ -1,5 +1,5 @@
 import { payoutsAccount, settlingAccount } from '../../domain/accounts.js';
-import { DomainError } from '../../domain/errors.js';
+import { DomainError, refuseInState } from '../../domain/errors.js';
 import { Fiat, toMinorUnits } from '../../domain/fiat.js';
 import { periodContaining } from '../../domain/settlement-periods.js';
 import type { Sql } from '../db/sql.js';
@@ -136,9 +136,8 @@ export class PayoutService {
   private async claimManual(id: string, outcome: 'paid' | 'failed', detail: string): Promise<PayoutRow> {
     return this.sql.begin(async (tx) => {
       const [row] = await tx<PayoutRow[]>`select ${tx.unsafe(payoutColumns)} from payouts where id = ${id} for update`;
-      if (row === undefined) throw new DomainError('NOT_FOUND', 'no such payout');
-      const refused = `only a pending or exported manual payout can be marked; this one is ${row.status}`;
-      if (row.method !== 'manual') throw new DomainError('CONFLICT', refused);
+      const refuse = () => refuseInState(row, 'payout', 'only a pending or exported manual payout can be marked');
+      if (row === undefined || row.method !== 'manual') return refuse();
       if (row.status === 'exported' || row.status === 'pending') {
         await tx`
           insert into payout_attempts (payout_id, attempt, idempotency_key, outcome, detail)
@@ -149,7 +148,7 @@ export class PayoutService {
         if (claimed === undefined) throw new DomainError('INTERNAL');
         return claimed;
       }
-      if (row.status !== 'sending') throw new DomainError('CONFLICT', refused);
+      if (row.status !== 'sending') return refuse();
       const [started] = await tx<{ detail: string | null }[]>`
         select detail from payout_attempts where payout_id = ${id} and attempt = ${row.attempts} and outcome = 'started'`;
       if (started?.detail?.startsWith(`${outcome}: `) !== true) {
@@ -176,8 +175,7 @@ export class PayoutService {
     const profile = await this.payees.profile(before.payee_account);
     const row = await this.sql.begin(async (tx) => {
       const [row] = await tx<PayoutRow[]>`select ${tx.unsafe(payoutColumns)} from payouts where id = ${id} for update`;
-      if (row === undefined) throw new DomainError('NOT_FOUND', 'no such payout');
-      if (row.status !== 'failed' || row.returned_at === null) throw new DomainError('CONFLICT', `only a failed payout can be retried; this one is ${row.status}`);
+      if (row === undefined || row.status !== 'failed' || row.returned_at === null) return refuseInState(row, 'payout', 'only a failed payout can be retried');
       const returnedIn = periodContaining(profile.schedule, row.returned_at.getTime());
       if (this.clock() >= returnedIn.endMs) {
         throw new DomainError('CONFLICT', `the coins returned in period ${returnedIn.id}, which has closed: the next settlement pays them`);
@@ -242,9 +240,7 @@ export class PayoutService {
     return failed ?? (await this.get(row.id)) ?? row;
   }
 
-  private async refuseState(id: string, message: string): Promise<never> {
-    const row = await this.get(id);
-    if (row === undefined) throw new DomainError('NOT_FOUND', 'no such payout');
-    throw new DomainError('CONFLICT', `${message}; this one is ${row.status}`);
+  private async refuseState(id: string, allowed: string): Promise<never> {
+    return refuseInState(await this.get(id), 'payout', allowed);
   }
 }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { walletAccount } from '../../domain/accounts.js';
 import { takeBackPostings } from '../../domain/clawback.js';
 import { refreshDebtFreeze } from './debt.js';
-import { DomainError, invariant } from '../../domain/errors.js';
+import { DomainError, invariant, refuseInState } from '../../domain/errors.js';
 import { Fiat, formatFiat, fromMinorUnits, rounding, roundToCurrency } from '../../domain/fiat.js';
 import type { Posting } from '../../domain/ledger.js';
 import type { Sql } from '../db/sql.js';
@@ -92,10 +92,9 @@ export class RefundService {
     return this.execute(refundId);
   }
 
-  private async refuseState(refundId: string, message: string): Promise<never> {
+  private async refuseState(refundId: string, allowed: string): Promise<never> {
     const [row] = await this.sql<{ status: string }[]>`select status from refunds where id = ${refundId}`;
-    if (row === undefined) throw new DomainError('NOT_FOUND', 'no such refund');
-    throw new DomainError('CONFLICT', `${message}; this one is ${row.status}`);
+    return refuseInState(row, 'refund', allowed);
   }
 
   /** An admin turns a request down: nothing was debited for it, and nothing moves. */
@@ -115,11 +114,10 @@ export class RefundService {
        where r.id = ${refundId} and o.id = r.order_id and o.user_id = ${ownerId} and r.status = 'requested'
       returning r.*`;
     if (row !== undefined) return view(row);
+    // Another user's refund answers as an absent one does.
     const [existing] = await this.sql<{ status: string }[]>`
       select r.status from refunds r join orders o on o.id = r.order_id where r.id = ${refundId} and o.user_id = ${ownerId}`;
-    // Another user's refund answers as an absent one does.
-    if (existing === undefined) throw new DomainError('NOT_FOUND', 'no such refund');
-    throw new DomainError('CONFLICT', `only a requested refund can be canceled; this one is ${existing.status}`);
+    return refuseInState(existing, 'refund', 'only a requested refund can be canceled');
   }
 
   /** Refunds for admins, newest first: `requested` ones are the queue to approve or reject. */
