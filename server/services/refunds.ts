@@ -130,14 +130,11 @@ export class RefundService {
 
   /** Resumes refunds a crash left processing. One Stripe made already is only taken back, never sent again. */
   async resume(): Promise<number> {
-    const open = await this.sql<{ id: string; made_outside: boolean }[]>`select id, made_outside from refunds where status = 'processing' limit 100`;
-    for (const { id, made_outside: madeOutside } of open) {
-      if (!madeOutside) {
-        await this.execute(id);
-        continue;
-      }
+    const open = await this.sql<{ id: string }[]>`select id from refunds where status = 'processing' limit 100`;
+    for (const { id } of open) {
       const found = await this.withOrder(id);
-      if (found !== undefined) await this.takeBackOutside(found.refund, found.order);
+      if (found?.refund.made_outside === true) await this.takeBackOutside(found.refund, found.order);
+      else await this.execute(id);
     }
     return open.length;
   }
