@@ -1,4 +1,4 @@
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { DomainError, InvariantViolation, errorRegistry } from '../domain/errors.js';
@@ -25,6 +25,11 @@ export async function buildApp(ctx: AppContext, options: { logger?: boolean } = 
     bodyLimit: limits.httpBodyBytesMax,
     // No type coercion: a coin amount sent as a string is refused, never converted.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false } },
+    // The router's own refusals (a path that does not decode, a path segment over 100
+    // characters) answer in the contract's error shape too, not in fastify's.
+    frameworkErrors: (error: FastifyError, _request: FastifyRequest, reply: FastifyReply) => {
+      void reply.code(error.statusCode ?? 400).send(errorBody('INVALID_ARGUMENT', error.message));
+    },
   });
 
   app.setErrorHandler((error: FastifyError | DomainError | InvariantViolation, request, reply) => {

@@ -66,6 +66,13 @@ api('routes refuse missing tokens with 401 and wrong roles with 403, in the cont
     assert.is(reply.body.error.code, status === 401 ? 'UNAUTHENTICATED' : 'FORBIDDEN', name);
   }
   assert.equal((await http(server, 'GET', '/v1/nope')).body, { error: { code: 'NOT_FOUND', message: errorRegistry.NOT_FOUND.message } });
+  // The router's own refusals keep the contract's shape: a path that does not decode, a segment too long.
+  for (const [url, status] of [['/v1/orders/%ED%A0%80', 400], ['/v1/orders/%E0%A4%A', 400], [`/v1/orders/${'a'.repeat(101)}`, 414]] as const) {
+    const reply = await http<{ error: { code: string; message: string } }>(server, 'GET', url, { bearer: viewer });
+    assert.is(reply.status, status, url);
+    assert.is(reply.body.error.code, 'INVALID_ARGUMENT', url);
+    assert.type(reply.body.error.message, 'string');
+  }
 });
 
 api('grants: validated, one journal entry each, idempotent by key, 409 for a reused key with another body', async ({ server }) => {
