@@ -189,21 +189,27 @@ class Target {
     }));
   }
 
-  async call<T>(method: string, url: string, role: Role, body?: unknown): Promise<T> {
+  async call<T>(method: string, url: string, role: Role, body?: unknown, userId = `bench-${role}`): Promise<T> {
     const response = await fetch(`${this.server.url}${url}`, {
-      method, headers: { authorization: `Bearer ${await this.tokens.mint({ userId: `bench-${role}`, role })}`, 'content-type': 'application/json' },
+      method, headers: { authorization: `Bearer ${await this.tokens.mint({ userId, role })}`, 'content-type': 'application/json' },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     if (!response.ok) throw new Error(`${method} ${url}: ${response.status} ${await response.text()}`);
     return await response.json() as T;
   }
 
+  private readonly roomsOpened: { roomId: string; streamerId: string }[] = [];
+
   async openRoom(streamerId: string): Promise<string> {
-    const response = await fetch(`${this.server.url}/v1/rooms`, {
-      method: 'POST', body: '{}',
-      headers: { authorization: `Bearer ${await this.tokens.mint({ userId: streamerId, role: 'streamer' })}`, 'content-type': 'application/json' },
-    });
-    return (await response.json() as { id: string }).id;
+    const { id } = await this.call<{ id: string }>('POST', '/v1/rooms', 'streamer', {}, streamerId);
+    this.roomsOpened.push({ roomId: id, streamerId });
+    return id;
+  }
+
+  /** The bench's rooms close when it ends: a server at --url keeps no open rooms from it (a streamer may hold 20). */
+  async closeRooms(): Promise<void> {
+    const opened = this.roomsOpened.splice(0);
+    await Promise.all(opened.map(({ roomId, streamerId }) => this.call('POST', `/v1/rooms/${roomId}/close`, 'streamer', {}, streamerId)));
   }
 
   async giftEntries(): Promise<number> {
@@ -439,6 +445,7 @@ async function main(): Promise<void> {
       await runRound(scenarios);
     }
   } finally {
+    await target.closeRooms().catch((error: unknown) => process.stderr.write(`bench: could not close its rooms: ${String(error)}\n`));
     await target.close();
     await started?.destroy();
   }

@@ -25,6 +25,10 @@ export const limits = {
   // Each new order opens a PaymentIntent at Stripe: a user may hold this many unpaid ones
   // (they expire after 30 minutes), so a script cannot open them without end.
   unpaidOrdersPerUserMax: 10,
+  // Rooms a streamer holds open at once: each is a row, a cached entry on every node and live
+  // figures in Redis, so a script with a streamer token cannot open them without end. The
+  // streamer's earnings view lists them all.
+  openRoomsPerStreamerMax: 20,
   reasonLengthMax: 200,
   // Coins travel as JSON integers: never past the safe-integer range.
   coinsMax: Number.MAX_SAFE_INTEGER,

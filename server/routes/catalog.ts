@@ -37,14 +37,14 @@ export async function catalogRoutes(app: FastifyInstance, ctx: AppContext): Prom
   app.post('/v1/rooms', {
     onRequest: requireRole(ctx.tokens, ['streamer']),
     schema: {
-      description: 'Open a live room (streamers).',
+      description: `Open a live room (streamers). A streamer holds at most ${limits.openRoomsPerStreamerMax} open rooms at once (409 CONFLICT beyond: close one first).`,
       security: bearerSecurity,
       body: {
         type: ['object', 'null'],
         properties: { title: { type: 'string', maxLength: limits.reasonLengthMax } },
         additionalProperties: false,
       },
-      response: { 201: { type: 'object', properties: { id: { type: 'string' }, streamerId: { type: 'string' }, title: { type: 'string' }, createdAt: { type: 'string' } } }, 401: errorReply, 403: errorReply },
+      response: { 201: { type: 'object', properties: { id: { type: 'string' }, streamerId: { type: 'string' }, title: { type: 'string' }, createdAt: { type: 'string' } } }, 401: errorReply, 403: errorReply, 409: errorReply },
     },
   }, async (request, reply) => {
     const identity = identityOf(request);

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { DomainError } from '../../domain/errors.js';
 import { limits } from '../../domain/limits.js';
 import type { Sql } from '../db/sql.js';
 
@@ -32,10 +33,20 @@ export class RoomDirectory {
   constructor(private readonly sql: Sql, private readonly recheckMs: number = limits.roomRecheckMs,
     private readonly clock: () => number = Date.now) {}
 
+  /** Opens a room; CONFLICT when the streamer already holds `openRoomsPerStreamerMax` open. */
   async open(streamerId: string, title: string): Promise<Room> {
     const id = `r_${randomBytes(9).toString('base64url')}`;
-    const [row] = await this.sql<{ created_at: Date }[]>`
-      insert into rooms (id, streamer_id, title) values (${id}, ${streamerId}, ${title}) returning created_at`;
+    const row = await this.sql.begin(async (tx) => {
+      // One streamer's opens are counted one after the other, so two at once cannot both pass the bound.
+      await tx`select pg_advisory_xact_lock(hashtext(${`rooms:${streamerId}`}))`;
+      const [open] = await tx<{ n: number }[]>`select count(*)::int as n from rooms where streamer_id = ${streamerId} and closed_at is null`;
+      if ((open?.n ?? 0) >= limits.openRoomsPerStreamerMax) {
+        throw new DomainError('CONFLICT', `a streamer may hold at most ${limits.openRoomsPerStreamerMax} open rooms: close one first`);
+      }
+      const [inserted] = await tx<{ created_at: Date }[]>`
+        insert into rooms (id, streamer_id, title) values (${id}, ${streamerId}, ${title}) returning created_at`;
+      return inserted;
+    });
     const room = { id, streamerId, title, createdAt: (row?.created_at ?? new Date()).toISOString() };
     this.remember(room);
     return room;
@@ -55,7 +66,7 @@ export class RoomDirectory {
 
   async openRoomsOf(streamerId: string): Promise<string[]> {
     const rows = await this.sql<{ id: string }[]>`
-      select id from rooms where streamer_id = ${streamerId} and closed_at is null order by created_at desc limit 20`;
+      select id from rooms where streamer_id = ${streamerId} and closed_at is null order by created_at desc limit ${limits.openRoomsPerStreamerMax}`;
     return rows.map((row) => row.id);
   }
 

@@ -3,6 +3,8 @@ import * as assert from 'uvu/assert';
 import { migrate } from '../../server/db/migrate.js';
 import { connectPostgres } from '../../server/db/sql.js';
 import { RoomDirectory } from '../../server/services/rooms.js';
+import { DomainError } from '../../domain/errors.js';
+import { limits } from '../../domain/limits.js';
 import { testStorage, uniqueId } from '../helpers/env.js';
 
 // Two directories on one database stand for two gateway nodes; each has its own clock.
@@ -47,6 +49,39 @@ rooms('a room closed through another node is found closed at the next recheck, n
   } finally {
     await sqlA.end();
     await sqlB.end();
+  }
+});
+
+rooms('a streamer holds at most openRoomsPerStreamerMax open rooms, counted one after the other; closing one frees a place', async () => {
+  const sql = connectPostgres(testStorage.databaseUrl(), { max: 4 });
+  const directory = new RoomDirectory(sql);
+  const max = limits.openRoomsPerStreamerMax;
+  try {
+    const streamer = uniqueId('streamer');
+    const opened = [];
+    for (let i = 0; i < max - 1; i += 1) opened.push(await directory.open(streamer, `room ${i}`));
+    // Three opens at once for the last place: exactly one gets it.
+    const race = await Promise.allSettled([1, 2, 3].map((i) => directory.open(streamer, `race ${i}`)));
+    assert.is(race.filter((r) => r.status === 'fulfilled').length, 1);
+    for (const refused of race.filter((r): r is PromiseRejectedResult => r.status === 'rejected')) {
+      assert.instance(refused.reason, DomainError);
+      assert.is((refused.reason as DomainError).code, 'CONFLICT');
+    }
+    assert.is((await directory.openRoomsOf(streamer)).length, max, 'the earnings view lists every open room');
+    // Another streamer is not held to this one's rooms.
+    assert.ok(await directory.open(uniqueId('streamer'), 'other'));
+    const first = opened[0];
+    assert.ok(first);
+    assert.ok(await directory.close(first.id, streamer));
+    assert.ok(await directory.open(streamer, 'after a close'));
+    try {
+      await directory.open(streamer, 'one too many');
+      assert.unreachable('the bound was passed');
+    } catch (error) {
+      assert.is((error as DomainError).code, 'CONFLICT');
+    }
+  } finally {
+    await sql.end();
   }
 });
 
