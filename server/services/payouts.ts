@@ -88,7 +88,12 @@ export class PayoutService {
   }
 
   async send(id: string): Promise<PayoutRow> {
-    if (this.transfers === null) throw new DomainError('UNAVAILABLE', 'Stripe is not configured: pay this payee manually');
+    if (this.transfers === null) {
+      // An unknown or manual payout is refused for what it is; only a Stripe one waits for Stripe.
+      const payout = await this.get(id);
+      if (payout?.method !== 'stripe' || !['pending', 'sending'].includes(payout.status)) return this.refuseState(id, 'only a pending Stripe payout can be sent');
+      throw new DomainError('UNAVAILABLE', 'Stripe is not configured: pay this payee manually');
+    }
     const [claimed] = await this.sql<PayoutRow[]>`
       update payouts set status = 'sending', attempts = case when status = 'pending' then attempts + 1 else attempts end, updated_at = now()
        where id = ${id} and method = 'stripe' and status in ('pending', 'sending')

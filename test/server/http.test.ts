@@ -99,6 +99,13 @@ api('grants: validated, one journal entry each, idempotent by key, 409 for a reu
   assert.equal(wallet.body, { userId, balance: 25, frozen: false });
 });
 
+api('without Stripe, sending an unknown payout answers 404, not that Stripe is missing', async ({ server }) => {
+  assert.is(server.ctx.stripe, null);
+  const admin = await token('admin-http', 'admin');
+  const reply = await http<{ error: { code: string } }>(server, 'POST', '/v1/admin/payouts/po_no_such_payout/send', { bearer: admin });
+  assert.equal([reply.status, reply.body.error.code], [404, 'NOT_FOUND']);
+});
+
 api('a body over the limit answers 413 PAYLOAD_TOO_LARGE', async ({ server }) => {
   const reply = await http<{ error: { code: string } }>(server, 'POST', '/v1/admin/grants', {
     bearer: await token('admin-http', 'admin'), body: { userId: 'u', coins: 1, reason: 'x'.repeat(100_000) } });
