@@ -28,7 +28,8 @@ export async function buildApp(ctx: AppContext, options: { logger?: boolean } = 
     // The router's own refusals (a path that does not decode, a path segment over 100
     // characters) answer in the contract's error shape too, not in fastify's.
     frameworkErrors: (error: FastifyError, _request: FastifyRequest, reply: FastifyReply) => {
-      void reply.code(error.statusCode ?? 400).send(errorBody('INVALID_ARGUMENT', error.message));
+      const status = error.statusCode ?? 400;
+      void reply.code(status).send(status >= 500 ? errorBody('INTERNAL') : errorBody('INVALID_ARGUMENT', error.message));
     },
   });
 
