@@ -91,7 +91,7 @@ export class PayoutService {
     if (this.transfers === null) {
       // An unknown or manual payout is refused for what it is; only a Stripe one waits for Stripe.
       const payout = await this.get(id);
-      if (payout?.method !== 'stripe' || !['pending', 'sending'].includes(payout.status)) return this.refuseState(id, 'only a pending Stripe payout can be sent');
+      if (payout?.method !== 'stripe' || !['pending', 'sending'].includes(payout.status)) return refuseInState(payout, 'payout', 'only a pending Stripe payout can be sent');
       throw new DomainError('UNAVAILABLE', 'Stripe is not configured: pay this payee manually');
     }
     const [claimed] = await this.sql<PayoutRow[]>`
