@@ -52,8 +52,8 @@ function bind(app: AppContext, socket: GatewaySocket, event: keyof ClientToServe
   });
 }
 
-/** A connection remembers this many rooms closed under it, for their gifts' error code. */
-const closedRoomsRemembered = 20;
+/** A connection remembers as many rooms closed under it as it can be in, for their gifts' error code. */
+const closedRoomsRemembered = limits.roomsPerSocketMax;
 
 function rememberClosed(closedRooms: Set<string>, roomId: string): void {
   closedRooms.add(roomId);

@@ -3,14 +3,16 @@ import type { EarningsEvent, GiftAck, GiftEvent } from '../events.js';
 import { parseGiftSend } from '../validate.js';
 import { channelSize, userChannel, type GatewaySocket, type HandlerContext } from './context.js';
 
+const roomClosed = () => new DomainError('UNKNOWN_ROOM', 'the room has closed');
+
 export async function giftSend(ctx: HandlerContext, socket: GatewaySocket, payload: unknown): Promise<GiftAck> {
   const request = parseGiftSend(payload);
   const streamerId = socket.data.rooms.get(request.roomId);
   if (streamerId === undefined) {
-    if (socket.data.closedRooms.has(request.roomId)) throw new DomainError('UNKNOWN_ROOM', 'the room has closed');
+    if (socket.data.closedRooms.has(request.roomId)) throw roomClosed();
     throw new DomainError('NOT_IN_ROOM');
   }
-  if (await ctx.app.rooms.find(request.roomId) === undefined) throw new DomainError('UNKNOWN_ROOM', 'the room has closed');
+  if (await ctx.app.rooms.find(request.roomId) === undefined) throw roomClosed();
   if (!ctx.giftBucket(socket.data.userId).take(Date.now())) throw new DomainError('RATE_LIMITED');
   const receipt = await ctx.app.gifts.send({ senderId: socket.data.userId, streamerId, ...request });
   if (receipt.credit !== undefined) {

@@ -38,6 +38,8 @@ export interface PayoutRow {
 
 const payoutColumns = 'id, settlement_id, payee_account, method, destination, currency, amount::text, coins::text, status, attempts, transfer_id, last_error, returned_at, created_at, updated_at';
 
+const onlyPendingStripeSent = 'only a pending Stripe payout can be sent';
+
 export class PayoutService {
   constructor(
     private readonly sql: Sql,
@@ -91,14 +93,14 @@ export class PayoutService {
     if (this.transfers === null) {
       // An unknown or manual payout is refused for what it is; only a Stripe one waits for Stripe.
       const payout = await this.get(id);
-      if (payout?.method !== 'stripe' || !['pending', 'sending'].includes(payout.status)) return refuseInState(payout, 'payout', 'only a pending Stripe payout can be sent');
+      if (payout?.method !== 'stripe' || !['pending', 'sending'].includes(payout.status)) return refuseInState(payout, 'payout', onlyPendingStripeSent);
       throw new DomainError('UNAVAILABLE', 'Stripe is not configured: pay this payee manually');
     }
     const [claimed] = await this.sql<PayoutRow[]>`
       update payouts set status = 'sending', attempts = case when status = 'pending' then attempts + 1 else attempts end, updated_at = now()
        where id = ${id} and method = 'stripe' and status in ('pending', 'sending')
       returning ${this.sql.unsafe(payoutColumns)}`;
-    if (claimed === undefined) return this.refuseState(id, 'only a pending Stripe payout can be sent');
+    if (claimed === undefined) return this.refuseState(id, onlyPendingStripeSent);
     const idempotencyKey = `payout:${claimed.id}:${claimed.attempts}`;
     await this.sql`
       insert into payout_attempts (payout_id, attempt, idempotency_key, outcome) values (${claimed.id}, ${claimed.attempts}, ${idempotencyKey}, 'started')

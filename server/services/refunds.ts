@@ -181,8 +181,9 @@ export class RefundService {
   /** A refund and the order it refunds. */
   private async withOrder(refundId: string): Promise<{ refund: RefundRow; order: OrderRow } | undefined> {
     const [refund] = await this.sql<RefundRow[]>`select * from refunds where id = ${refundId}`;
-    const [order] = await this.sql<OrderRow[]>`select o.* from orders o join refunds r on r.order_id = o.id where r.id = ${refundId}`;
-    return refund === undefined || order === undefined ? undefined : { refund, order };
+    if (refund === undefined) return undefined;
+    const [order] = await this.sql<OrderRow[]>`select * from orders where id = ${refund.order_id}`;
+    return order === undefined ? undefined : { refund, order };
   }
 
   /**
