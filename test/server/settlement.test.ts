@@ -6,6 +6,8 @@ import { uniqueId } from '../helpers/env.js';
 import { flushAndReconcile, grant, http, ledgerCaughtUp, openRoom, token } from '../helpers/harness.js';
 import { startTestServer } from '../helpers/harness.js';
 import { StripeStandIn } from '../helpers/stripe-stand-in.js';
+import { DomainError } from '../../domain/errors.js';
+import { PayoutService } from '../../server/services/payouts.js';
 import { randomInt, seededRandom } from '../helpers/random.js';
 
 // A simulated month under a fake clock: gifts to three streamers on different contracts
@@ -393,6 +395,17 @@ month('a payout resumed after Stripe and Redis forgot its keys pays once: one tr
 
 month('manual payouts: a CSV export, then the bank\'s outcome; statements as JSON and CSV, for their owner only', async (ctx) => {
   const [agencyJan] = await statements(ctx, `agency:${ctx.agency}`);
+  // Sending is for Stripe payouts: a manual one is refused for what it is, whether Stripe
+  // is configured or not, and stays as it was.
+  const manualId = agencyJan?.payout?.id ?? '';
+  const sentWithStripe = await admin<{ error: { code: string; message: string } }>(ctx, 'POST', `/v1/admin/payouts/${manualId}/send`);
+  assert.equal([sentWithStripe.status, sentWithStripe.body.error.code], [409, 'CONFLICT']);
+  const { sql: storage, wallets, payees } = ctx.server.ctx;
+  const withoutStripe = new PayoutService(storage, wallets, payees, null, () => ctx.now);
+  const refusal = await withoutStripe.send(manualId).then(() => null, (error: unknown) => error);
+  assert.ok(refusal instanceof DomainError, String(refusal));
+  assert.equal([refusal.code, refusal.message], ['CONFLICT', sentWithStripe.body.error.message]);
+  assert.equal([(await withoutStripe.get(manualId))?.status, (await withoutStripe.get(manualId))?.attempts], ['pending', agencyJan?.payout?.attempts]);
   const csv = await admin<string>(ctx, 'POST', '/v1/admin/payouts/export');
   assert.is(csv.status, 200);
   assert.ok(csv.body.startsWith('payout_id,settlement_id,payee,currency,amount,coins\n'));
