@@ -52,10 +52,26 @@ export class JournalFlusher {
   }
 
   async ensureGroup(): Promise<void> {
+    // Looked for before it is made: Redis refuses XGROUP CREATE, even of a group that
+    // exists, while it is out of memory, and a full Redis needs its journal drained most.
+    if (await this.groupExists()) return;
     try {
       await this.redis.xgroup('CREATE', this.keys.journal, flusherGroup, '0', 'MKSTREAM');
     } catch (error) {
       if (!(error instanceof Error && error.message.includes('BUSYGROUP'))) throw error;
+    }
+  }
+
+  private async groupExists(): Promise<boolean> {
+    try {
+      const groups = await this.redis.xinfo('GROUPS', this.keys.journal) as unknown[][];
+      return groups.some((fields) => {
+        const name = fields.indexOf('name');
+        return name >= 0 && fields[name + 1] === flusherGroup;
+      });
+    } catch (error) {
+      if (error instanceof Error && error.message.includes('no such key')) return false;
+      throw error;
     }
   }
 
@@ -87,7 +103,7 @@ export class JournalFlusher {
     const inserted = await writeLedgerBatch(this.sql, records);
     await this.options.afterCommit?.(records);
     const ids = records.map((r) => r.streamId);
-    await this.redis.multi().xack(this.keys.journal, flusherGroup, ...ids).xdel(this.keys.journal, ...ids).exec();
+    await this.redis.ackJournalV1(this.keys.journal, flusherGroup, ...ids);
     this.stats.flushedEntries += inserted;
     this.stats.duplicateEntries += records.length - inserted;
     this.stats.batches += 1;

@@ -9,6 +9,8 @@ declare module 'ioredis' {
   interface RedisCommander<Context> {
     giftV4(...keysAndArgs: ScriptArg[]): Result<unknown[], Context>;
     postEntryV3(...keysAndArgs: ScriptArg[]): Result<unknown[], Context>;
+    ackJournalV1(...keysAndArgs: ScriptArg[]): Result<number, Context>;
+    reconcileSnapshotV1(...keysAndArgs: ScriptArg[]): Result<[string[], [string, string[]][], string], Context>;
   }
 }
 
@@ -17,6 +19,8 @@ declare module 'ioredis' {
 const scripts = [
   { command: 'giftV4', file: 'gift-9.lua', numberOfKeys: 11 },
   { command: 'postEntryV3', file: 'post-entry-4.lua', numberOfKeys: 3 },
+  { command: 'ackJournalV1', file: 'ack-journal-1.lua', numberOfKeys: 1 },
+  { command: 'reconcileSnapshotV1', file: 'reconcile-snapshot-1.lua', numberOfKeys: 2 },
 ] as const;
 
 export function defineWalletCommands(redis: Redis): void {

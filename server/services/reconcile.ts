@@ -33,21 +33,10 @@ interface HotSnapshot {
 }
 
 async function hotSnapshot(redis: Redis, keys: WalletKeys): Promise<HotSnapshot> {
-  // One MULTI: balances, the unflushed journal and the stream's position are read at one instant.
-  const results = await redis.multi()
-    .hgetall(keys.balances)
-    .xrange(keys.journal, '-', '+')
-    .xinfo('STREAM', keys.journal)
-    .exec();
-  invariant(results !== null, 'reconcile snapshot transaction aborted');
-  const [balancesReply, journalReply, infoReply] = results;
-  if (balancesReply?.[0] || journalReply?.[0]) throw balancesReply?.[0] ?? journalReply?.[0];
-  const info = infoReply?.[0] ? [] : infoReply?.[1] as unknown[];
-  const lastIndex = info.indexOf('last-generated-id');
-  const lastStreamId = lastIndex >= 0 ? String(info[lastIndex + 1]) : '0-0';
-  const balances = new Map(Object.entries(balancesReply?.[1] as Record<string, string>).map(([k, v]) => [k, BigInt(v)]));
-  const records = parseStreamRecords(journalReply?.[1] as [string, string[]][]);
-  return { balances, records, lastStreamId };
+  const [balancesFlat, journal, lastStreamId] = await redis.reconcileSnapshotV1(keys.balances, keys.journal);
+  const balances = new Map<string, bigint>();
+  for (let i = 0; i < balancesFlat.length; i += 2) balances.set(String(balancesFlat[i]), BigInt(String(balancesFlat[i + 1])));
+  return { balances, records: parseStreamRecords(journal), lastStreamId: String(lastStreamId) };
 }
 
 /**

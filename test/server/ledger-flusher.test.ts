@@ -130,6 +130,31 @@ ledger('entries left pending by a dead consumer are reclaimed by another', async
   assert.is(row?.n, 2n);
 });
 
+ledger('a Redis out of memory still drains the journal into the ledger, freeing what it flushed, and still reconciles', async ({ server }) => {
+  const { redis, sql, wallets } = server.ctx;
+  const userId = uniqueId('v');
+  const entryIds = [await grantDirect({ server }, userId, 3), await grantDirect({ server }, userId, 4)];
+  const consumer = uniqueId('full');
+  const flusher = new JournalFlusher(redis, sql, wallets.keys, { consumerName: consumer });
+  await flusher.ensureGroup();
+  const [, maxmemory] = await redis.config('GET', 'maxmemory') as [string, string];
+  try {
+    // Below what Redis already holds: with noeviction, every command that may grow the data
+    // is refused. Draining the journal is what gives memory back, so it must still work.
+    await redis.config('SET', 'maxmemory', '1');
+    const before = await reconcile(redis, sql, wallets.keys);
+    assert.ok(before.ok && before.unflushedEntries >= 2, `reconcile reads a full Redis too: ${JSON.stringify(before)}`);
+    await flusher.drain();
+    assert.is(await redis.xlen(wallets.keys.journal), 0);
+    const after = await reconcile(redis, sql, wallets.keys);
+    assert.ok(after.ok && after.unflushedEntries === 0, JSON.stringify(after));
+  } finally {
+    await redis.config('SET', 'maxmemory', maxmemory);
+  }
+  const [row] = await sql<{ n: bigint }[]>`select count(*)::bigint as n from postings where entry_id = any(${sql.array(entryIds)}::uuid[])`;
+  assert.is(row?.n, 4n);
+});
+
 ledger('two flushers racing over 2,000 entries write each exactly once', async ({ server }) => {
   const { redis, sql, wallets } = server.ctx;
   const userId = uniqueId('v');
