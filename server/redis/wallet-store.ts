@@ -138,11 +138,13 @@ export class WalletStore {
 
   async wallet(userId: string): Promise<WalletState> {
     const [balance, frozen] = await this.call(async () => {
-      const results = await this.redis.multi()
+      // A pipeline, not MULTI: Redis refuses to queue a transaction while it is out of
+      // memory, and a wallet should still read then. The two are independent facts.
+      const results = await this.redis.pipeline()
         .hget(this.keys.balances, walletAccount(userId))
         .hexists(this.keys.frozen, userId)
         .exec();
-      if (results === null) throw new Error('transaction aborted');
+      if (results === null) throw new Error('pipeline not sent');
       return results.map(([error, value]) => { if (error) throw error; return value; });
     });
     return { balance: Number(balance ?? 0), frozen: Number(frozen) === 1 };
