@@ -42,12 +42,17 @@ export interface Config {
 
 type Env = Record<string, string | undefined>;
 
+/** A setting the server cannot start with: said in one line naming the setting, not as a crash. */
+export class SettingError extends Error {
+  override readonly name = 'SettingError';
+}
+
 function integerSetting(env: Env, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
   if (!Number.isInteger(value) || value < min || value > max) {
-    throw new Error(`${name} must be an integer from ${min} to ${max}, got ${raw}`);
+    throw new SettingError(`${name} must be an integer from ${min} to ${max}, got ${raw}`);
   }
   return value;
 }
@@ -57,7 +62,7 @@ function choiceSetting<T extends string>(env: Env, name: string, allowed: readon
   const raw = env[name];
   if (raw === undefined || raw === '') return allowed[0];
   const value = allowed.find((choice) => choice === raw);
-  if (value === undefined) throw new Error(`${name} must be ${allowed.join(' or ')}, got ${raw}`);
+  if (value === undefined) throw new SettingError(`${name} must be ${allowed.join(' or ')}, got ${raw}`);
   return value;
 }
 
@@ -65,10 +70,10 @@ function choiceSetting<T extends string>(env: Env, name: string, allowed: readon
 function authSecret(env: Env, dataDir: string, production: boolean): { secret: string; generated: boolean } {
   const given = env.AUTH_SECRET;
   if (given !== undefined && given !== '') {
-    if (given.length < 16) throw new Error('AUTH_SECRET must be at least 16 characters');
+    if (given.length < 16) throw new SettingError('AUTH_SECRET must be at least 16 characters');
     return { secret: given, generated: false };
   }
-  if (production) throw new Error('AUTH_SECRET is required when NODE_ENV=production');
+  if (production) throw new SettingError('AUTH_SECRET is required when NODE_ENV=production');
   const file = path.join(dataDir, 'auth-secret');
   if (!existsSync(file)) {
     mkdirSync(dataDir, { recursive: true });
@@ -80,7 +85,7 @@ function authSecret(env: Env, dataDir: string, production: boolean): { secret: s
 /** The hot wallets' key namespace (WALLET_NAMESPACE, default `w`); tools that reach a server's Redis read it here too. */
 export function walletNamespace(env: Env = process.env): string {
   const namespace = env.WALLET_NAMESPACE ?? 'w';
-  if (!/^[a-z0-9_-]{1,32}$/.test(namespace)) throw new Error('WALLET_NAMESPACE must match [a-z0-9_-]{1,32}');
+  if (!/^[a-z0-9_-]{1,32}$/.test(namespace)) throw new SettingError('WALLET_NAMESPACE must match [a-z0-9_-]{1,32}');
   return namespace;
 }
 

@@ -1,8 +1,21 @@
-import { loadConfig } from './config.js';
-import { startServer } from './server.js';
+import { loadConfig, SettingError, type Config } from './config.js';
+import { startServer, type RunningServer } from './server.js';
 
-const config = loadConfig();
-const server = await startServer(config, { logger: true });
+/** A start that cannot go on says why in one line (a setting) or with its stack (anything else), and exits 1. */
+function notStarted(error: unknown): never {
+  const why = error instanceof SettingError ? error.message : error instanceof Error ? error.stack ?? error.message : String(error);
+  process.stderr.write(`live gifting server not started: ${why}\n`);
+  process.exit(1);
+}
+
+let config: Config;
+let server: RunningServer;
+try {
+  config = loadConfig();
+  server = await startServer(config, { logger: true });
+} catch (error) {
+  notStarted(error);
+}
 server.app.log.info(`live gifting server on ${server.url} (durability ${config.durability}, ` +
   `redis ${server.storage.localRedis === null ? 'from REDIS_URL' : 'private'}, ` +
   `postgres ${server.storage.localPostgres === null ? 'from DATABASE_URL' : 'private'})`);

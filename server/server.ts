@@ -6,6 +6,8 @@ import type { Config } from './config.js';
 import { createContext, type AppContext } from './context.js';
 import { FlusherThread } from './flusher/flusher-thread.js';
 import { ensureStorage, type StorageUrls } from './local-services/index.js';
+import { listenRefusal } from './local-services/processes.js';
+import { SettingError } from './config.js';
 import { pruneMonthEarned } from './services/live-earnings.js';
 import { reconcile } from './services/reconcile.js';
 
@@ -18,15 +20,35 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
+export interface StartOptions { logger?: boolean; stopStorage?: boolean; clock?: () => number }
+
 const reconcileEveryMs = 60_000;
 const settlementEveryMs = 15 * 60_000;
 const pruneEveryMs = 60 * 60_000;
 
 /** Storage (private when no URLs are given), migrations, HTTP, the gateway and the flusher. */
-export async function startServer(config: Config, options: { logger?: boolean; stopStorage?: boolean; clock?: () => number } = {}): Promise<RunningServer> {
+export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
+  // Before anything starts: a port another process holds would otherwise be found only at
+  // the end, after private services were started and this node announced to the others.
+  const refusal = config.port === 0 ? null : await listenRefusal(config.port, config.host);
+  if (refusal !== null) {
+    throw new SettingError(refusal === 'EADDRINUSE'
+      ? `PORT ${config.port} on ${config.host} is in use by another process (another server?): stop it or set PORT`
+      : `PORT ${config.port} on ${config.host} cannot be listened on (${refusal}): set PORT or HOST`);
+  }
   const storage = await ensureStorage({
     dataDir: config.dataDir, redisUrl: config.redisUrl, databaseUrl: config.databaseUrl, durability: config.durability,
   });
+  try {
+    return await startOnStorage(config, storage, options);
+  } catch (error) {
+    // Nothing outlives a start that failed, and services found running are not ours to stop.
+    await storage.stopStarted().catch(() => {});
+    throw error;
+  }
+}
+
+async function startOnStorage(config: Config, storage: StorageUrls, options: StartOptions): Promise<RunningServer> {
   const ctx = await createContext(config, {
     redisUrl: storage.redisUrl, databaseUrl: storage.databaseUrl, ownsRedis: storage.localRedis !== null,
   }, options.clock);

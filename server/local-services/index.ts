@@ -11,8 +11,10 @@ export type { LocalService } from './types.js';
 export interface StorageUrls {
   redisUrl: string;
   databaseUrl: string;
-  /** Stops what this call started; servers named by URL are left alone. */
+  /** Stops the private services; servers named by URL are left alone. */
   stop(): Promise<void>;
+  /** Stops only the private services this call started, not ones it found running: a start that failed leaves nothing behind and takes nothing from another server. */
+  stopStarted(): Promise<void>;
   /** The private services, when started here (fault tests kill them). */
   localRedis: LocalService | null;
   localPostgres: LocalService | null;
@@ -51,14 +53,20 @@ export async function ensureStorage(options: EnsureOptions): Promise<StorageUrls
   const localRedis = options.redisUrl === undefined
     ? await startLocalRedis({ dataDir: path.join(options.dataDir, 'redis'), port: ports.redisPort, durability: options.durability })
     : null;
-  const localPostgres = options.databaseUrl === undefined
-    ? await startLocalPostgres({
-      dataDir: path.join(options.dataDir, 'postgres', 'cluster'),
-      port: ports.postgresPort,
-      database: options.database ?? 'gifting',
-      throwaway: options.throwaway ?? false,
-    })
-    : null;
+  let localPostgres: LocalService | null = null;
+  try {
+    localPostgres = options.databaseUrl === undefined
+      ? await startLocalPostgres({
+        dataDir: path.join(options.dataDir, 'postgres', 'cluster'),
+        port: ports.postgresPort,
+        database: options.database ?? 'gifting',
+        throwaway: options.throwaway ?? false,
+      })
+      : null;
+  } catch (error) {
+    if (localRedis !== null && !localRedis.adopted) await localRedis.stop();
+    throw error;
+  }
   return {
     redisUrl: options.redisUrl ?? localRedis?.url ?? '',
     databaseUrl: options.databaseUrl ?? localPostgres?.url ?? '',
@@ -66,6 +74,9 @@ export async function ensureStorage(options: EnsureOptions): Promise<StorageUrls
     localPostgres,
     async stop() {
       await Promise.all([localRedis?.stop(), localPostgres?.stop()]);
+    },
+    async stopStarted() {
+      await Promise.all([localRedis, localPostgres].map((service) => (service !== null && !service.adopted ? service.stop() : undefined)));
     },
   };
 }

@@ -106,6 +106,7 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
   initCluster(binDir, dataDir, user);
   const adminUrl = `postgres://postgres@127.0.0.1:${options.port}/postgres`;
   let pid = runningPostmaster(dataDir);
+  const adopted = pid !== null;
   if (pid === null) {
     const settings = ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=200'];
     if (options.throwaway === true) settings.push('-c', 'fsync=off', '-c', 'full_page_writes=off');
@@ -126,6 +127,7 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
   return {
     url: `postgres://postgres@127.0.0.1:${options.port}/${options.database}`,
     pid: postmaster,
+    adopted,
     async stop() {
       if (!isAlive(postmaster)) return;
       process.kill(postmaster, 'SIGINT');

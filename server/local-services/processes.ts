@@ -41,6 +41,16 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** Why host:port cannot be listened on (its system error code, such as EADDRINUSE), or null when it can. */
+export async function listenRefusal(port: number, host: string): Promise<string | null> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.unref();
+    server.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+    server.listen(port, host, () => server.close(() => resolve(null)));
+  });
+}
+
 export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {

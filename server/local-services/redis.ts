@@ -24,7 +24,7 @@ export async function startLocalRedis(options: LocalRedisOptions): Promise<Local
   const leftOver = readPid(pidFile);
   if (leftOver !== null && isAlive(leftOver) && processCommandLine(leftOver).includes('redis-server')
     && await canConnect(options.port)) {
-    return localRedis(leftOver, options.port);
+    return localRedis(leftOver, options.port, true);
   }
   rmSync(pidFile, { force: true });
   const log = openSync(path.join(options.dataDir, 'redis.log'), 'a');
@@ -44,13 +44,14 @@ export async function startLocalRedis(options: LocalRedisOptions): Promise<Local
     if (!isAlive(pid)) throw new Error(`redis-server exited; see ${path.join(options.dataDir, 'redis.log')}`);
     return canConnect(options.port);
   }, 15_000, 'redis-server');
-  return localRedis(pid, options.port);
+  return localRedis(pid, options.port, false);
 }
 
-function localRedis(pid: number, port: number): LocalService {
+function localRedis(pid: number, port: number, adopted: boolean): LocalService {
   return {
     url: `redis://127.0.0.1:${port}`,
     pid,
+    adopted,
     async stop() {
       if (!isAlive(pid)) return;
       process.kill(pid, 'SIGTERM');

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Durability } from '../local-services/index.js';
+import { SettingError } from '../config.js';
 
 function configValue(reply: unknown): string {
   return Array.isArray(reply) ? String(reply[1] ?? '') : '';
@@ -26,7 +27,7 @@ export function isRedisVersionSupported(version: readonly number[]): boolean {
 export async function checkRedisVersion(redis: Redis): Promise<void> {
   const version = redisVersionOf(await redis.info('server'));
   if (version !== null && !isRedisVersionSupported(version)) {
-    throw new Error(`Redis ${version.join('.')} is too old: ${redisVersionMin.join('.')} or newer is needed (XAUTOCLAIM, XADD MINID).`);
+    throw new SettingError(`Redis ${version.join('.')} is too old: ${redisVersionMin.join('.')} or newer is needed (XAUTOCLAIM, XADD MINID).`);
   }
 }
 
@@ -39,7 +40,7 @@ export async function checkRedisSafety(redis: Redis, durability: Durability, own
   await checkRedisVersion(redis);
   const policy = configValue(await redis.config('GET', 'maxmemory-policy'));
   if (policy !== 'noeviction') {
-    throw new Error(`Redis maxmemory-policy is ${policy}; money keys would be evicted. Set maxmemory-policy noeviction.`);
+    throw new SettingError(`Redis maxmemory-policy is ${policy}; money keys would be evicted. Set maxmemory-policy noeviction.`);
   }
   const fsync = durability === 'durable' ? 'always' : 'everysec';
   if (ownsRedis) {

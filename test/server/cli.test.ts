@@ -1,8 +1,12 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { walletAccount } from '../../domain/accounts.js';
+import { canConnect } from '../../server/local-services/processes.js';
 import { projectRoot } from '../../server/paths.js';
 import type { RunningServer } from '../../server/server.js';
 import { testAuthSecret, testStorage, uniqueId } from '../helpers/env.js';
@@ -66,6 +70,45 @@ cli('every command prints its usage for --help and refuses an unknown option or 
   const identity = await server.ctx.tokens.verify(minted.stdout.trim());
   assert.equal([identity.userId, identity.role], ['u1', 'streamer']);
   assert.ok(Number.isFinite(identity.expiresAtMs) && identity.expiresAtMs > Date.now(), 'the token expires, later');
+});
+
+/** `npm start` as a user runs it: no storage URLs unless given, a data folder of its own. */
+function start(env: Record<string, string>) {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'start-'));
+  const { REDIS_URL: _redis, DATABASE_URL: _database, ...inherited } = process.env;
+  const result = spawnSync(process.execPath, [path.join(projectRoot, 'dist', 'server', 'main.js')], {
+    encoding: 'utf8', timeout: 60_000, env: { ...inherited, DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...env },
+  });
+  return { ...result, dataDir };
+}
+
+cli('a server that cannot start says why in one line, exits 1 and leaves nothing running', async () => {
+  const holder = net.createServer();
+  await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+  const port = (holder.address() as net.AddressInfo).port;
+  try {
+    // The port is looked at first: no private Redis or PostgreSQL is started for nothing.
+    const taken = start({ PORT: String(port), HOST: '127.0.0.1' });
+    assert.is(taken.status, 1, taken.stderr);
+    assert.match(taken.stderr, `live gifting server not started: PORT ${port} on 127.0.0.1 is in use by another process`);
+    assert.not.match(taken.stderr, /\n\s+at /, 'a sentence, not a stack');
+    assert.not.ok(existsSync(path.join(taken.dataDir, 'redis')), 'nothing was started');
+    rmSync(taken.dataDir, { recursive: true, force: true });
+  } finally {
+    holder.close();
+  }
+  const mistyped = start({ DURABILITY: 'fsat', PORT: '0' });
+  assert.is(mistyped.status, 1);
+  assert.is(mistyped.stderr, 'live gifting server not started: DURABILITY must be durable or fast, got fsat\n');
+  rmSync(mistyped.dataDir, { recursive: true, force: true });
+  // A failure after the private Redis started (its PostgreSQL is unreachable) stops it again.
+  const noDatabase = start({ PORT: '0', DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none' });
+  assert.is(noDatabase.status, 1);
+  assert.match(noDatabase.stderr, 'live gifting server not started: Error: connect ECONNREFUSED');
+  assert.match(readFileSync(path.join(noDatabase.dataDir, 'redis', 'redis.log'), 'utf8'), 'Ready to accept connections', 'its Redis had started');
+  const { redisPort } = JSON.parse(readFileSync(path.join(noDatabase.dataDir, 'ports.json'), 'utf8')) as { redisPort: number };
+  assert.not.ok(await canConnect(redisPort), 'and was stopped');
+  rmSync(noDatabase.dataDir, { recursive: true, force: true });
 });
 
 cli.run();
