@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chownSync, closeSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import postgres from 'postgres';
 import { postgresBinDir } from './binaries.js';
@@ -49,6 +49,12 @@ function prepareClusterDir(dataDir: string, user: RunAs | null): string {
   rmSync(dataDir, { recursive: true, force: true });
   const digest = createHash('sha1').update(path.resolve(dataDir)).digest('hex').slice(0, 12);
   const elsewhere = path.join('/var/lib/live-gifting', digest, 'pg');
+  // The folders above the cluster are root's; PostgreSQL's user must be able to pass
+  // through them (set again, in case an earlier run made them private).
+  for (const parent of [path.dirname(path.dirname(elsewhere)), path.dirname(elsewhere)]) {
+    mkdirSync(parent, { recursive: true, mode: 0o755 });
+    chmodSync(parent, 0o755);
+  }
   mkdirSync(elsewhere, { recursive: true, mode: 0o700 });
   chownSync(elsewhere, user.uid, user.gid);
   symlinkSync(elsewhere, dataDir);
