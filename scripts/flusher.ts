@@ -6,7 +6,7 @@ import { openStorage } from './storage.js';
 // npm run flusher: a standalone journal flusher beside (or instead of) the servers' own.
 // FLUSHER_CRASH_AFTER_COMMIT=1 kills it with SIGKILL between COMMIT and XACK (fault tests).
 commandLine('npm run flusher  (flushes the journal into the ledger until Ctrl-C; FLUSHER_NAME names its consumer)', {});
-const storage = await openStorage('flusher-cli');
+const storage = await openStorage('flusher');
 const crashAfterCommit = process.env.FLUSHER_CRASH_AFTER_COMMIT === '1';
 const flusher = new JournalFlusher(storage.redis, storage.sql, storage.keys, {
   consumerName: process.env.FLUSHER_NAME ?? `standalone-${hostname()}`,

@@ -8,7 +8,7 @@ import { openStorage } from './storage.js';
 // data; refuses while a gateway is taking gifts unless --force. Reconciles afterwards.
 const values = commandLine('npm run rebuild-wallets [-- --force]  (rebuilds Redis from the ledger; --force even while a gateway takes gifts)',
   { force: { type: 'boolean', default: false } });
-const storage = await openStorage('rebuild-cli');
+const storage = await openStorage('rebuild-wallets');
 try {
   const report = await rebuildWallets(storage.redis, storage.sql, storage.keys, { force: values.force });
   process.stderr.write(`rebuilt ${report.accounts} balances, ${report.earners} earnings totals, ${report.carries} carries, ` +

@@ -3,8 +3,8 @@ import { commandLine } from './command-line.js';
 import { openStorage } from './storage.js';
 
 // npm run reconcile: prints the report as JSON; exits 1 on any mismatch.
-commandLine('npm run reconcile  (prints the report as JSON on stdout, a summary on stderr; exit 0 clean, 1 on any mismatch)', {});
-const storage = await openStorage('reconcile-cli');
+commandLine('npm run reconcile  (prints the report as JSON on stdout, a summary on stderr; exit 0 clean, 1 on any mismatch, 3 when storage is not reached)', {});
+const storage = await openStorage('reconcile');
 try {
   const report = await reconcile(storage.redis, storage.sql, storage.keys);
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);

@@ -18,20 +18,35 @@ export interface ScriptStorage {
 /**
  * The same storage the server uses: REDIS_URL/DATABASE_URL, or the private services in
  * the data folder (adopted when running, started otherwise and stopped again on close).
+ * Storage that cannot be reached ends the command with one line and exit code 3, which
+ * no command uses for its own outcome.
  */
-export async function openStorage(name: string): Promise<ScriptStorage> {
-  const config = loadConfig();
-  const storage = await ensureStorage({
-    dataDir: config.dataDir, redisUrl: config.redisUrl, databaseUrl: config.databaseUrl, durability: config.durability,
-  });
-  const redis = connectRedis(storage.redisUrl, { name, offlineQueue: true });
-  const sql = connectPostgres(storage.databaseUrl, { max: 4 });
-  await migrate(sql);
-  return {
-    config, redis, sql, storage, keys: walletKeys(config.walletNamespace),
-    async close() {
+/** `command`: the npm script's name, as the user typed it. */
+export async function openStorage(command: string): Promise<ScriptStorage> {
+  let storage: StorageUrls | null = null;
+  try {
+    const config = loadConfig();
+    storage = await ensureStorage({
+      dataDir: config.dataDir, redisUrl: config.redisUrl, databaseUrl: config.databaseUrl, durability: config.durability,
+    });
+    const redis = connectRedis(storage.redisUrl, { name: `${command}-cli`, offlineQueue: true });
+    const sql = connectPostgres(storage.databaseUrl, { max: 4 });
+    const opened = storage;
+    const close = async () => {
       redis.disconnect();
       await sql.end({ timeout: 5 });
-    },
-  };
+      await opened.stopStarted();
+    };
+    try {
+      await migrate(sql);
+    } catch (error) {
+      await close().catch(() => {});
+      throw error;
+    }
+    return { config, redis, sql, storage, keys: walletKeys(config.walletNamespace), close };
+  } catch (error) {
+    await storage?.stopStarted().catch(() => {});
+    process.stderr.write(`npm run ${command}: storage not reached: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(3);
+  }
 }

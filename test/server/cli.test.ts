@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -18,11 +18,11 @@ const cli = suite<Context>('operations CLIs', {} as Context);
 cli.before(async (ctx) => { ctx.server = await startTestServer(); });
 cli.after(async (ctx) => { await ctx.server.stop(); });
 
-function run(script: string, args: string[] = []) {
+function run(script: string, args: string[] = [], env: Record<string, string> = {}) {
   return spawnSync(process.execPath, [path.join(projectRoot, 'dist', 'scripts', `${script}.js`), ...args], {
     encoding: 'utf8', timeout: 60_000,
     env: { ...process.env, REDIS_URL: testStorage.redisUrl(), DATABASE_URL: testStorage.databaseUrl(),
-      WALLET_NAMESPACE: testStorage.namespace(), AUTH_SECRET: testAuthSecret },
+      WALLET_NAMESPACE: testStorage.namespace(), AUTH_SECRET: testAuthSecret, ...env },
   });
 }
 
@@ -70,6 +70,34 @@ cli('every command prints its usage for --help and refuses an unknown option or 
   const identity = await server.ctx.tokens.verify(minted.stdout.trim());
   assert.equal([identity.userId, identity.role], ['u1', 'streamer']);
   assert.ok(Number.isFinite(identity.expiresAtMs) && identity.expiresAtMs > Date.now(), 'the token expires, later');
+});
+
+cli('a command whose storage is not reached says so in one line with exit code 3, apart from its own outcomes', () => {
+  for (const script of ['reconcile', 'rebuild-wallets', 'flusher']) {
+    const unreached = run(script, [], { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none' });
+    assert.is(unreached.status, 3, `${script}: ${unreached.stderr}`);
+    assert.is(unreached.stderr, `npm run ${script}: storage not reached: connect ECONNREFUSED 127.0.0.1:1\n`);
+  }
+});
+
+cli('a command that started the private services of its data folder stops them when it ends', async () => {
+  // A private folder (mode 700): run as root, PostgreSQL's own user cannot reach it, so its
+  // cluster lives under /var/lib/live-gifting behind a link, as for a clone under /root.
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'command-'));
+  const cluster = path.join(dataDir, 'postgres', 'cluster');
+  try {
+    const { REDIS_URL: _redis, DATABASE_URL: _database, ...inherited } = process.env;
+    const clean = spawnSync(process.execPath, [path.join(projectRoot, 'dist', 'scripts', 'reconcile.js')], {
+      encoding: 'utf8', timeout: 120_000, env: { ...inherited, DATA_DIR: dataDir },
+    });
+    assert.is(clean.status, 0, clean.stderr);
+    const { redisPort, postgresPort } = JSON.parse(readFileSync(path.join(dataDir, 'ports.json'), 'utf8')) as { redisPort: number; postgresPort: number };
+    assert.not.ok(await canConnect(redisPort), 'its Redis is stopped');
+    assert.not.ok(await canConnect(postgresPort), 'its PostgreSQL is stopped');
+  } finally {
+    if (existsSync(cluster) && lstatSync(cluster).isSymbolicLink()) rmSync(path.dirname(realpathSync(cluster)), { recursive: true, force: true });
+    rmSync(dataDir, { recursive: true, force: true });
+  }
 });
 
 /** `npm start` as a user runs it: no storage URLs unless given, a data folder of its own. */
