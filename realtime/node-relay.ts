@@ -121,7 +121,12 @@ export class NodeRelay {
     this.running = false;
     // A read blocked on the server ends with its connection; the loop then sees it is stopped.
     this.reader?.disconnect();
-    await this.reading;
+    // But a read queued while ioredis reconnects to a Redis that is gone is never settled
+    // by disconnect(): the stop waits no longer than a blocking read could take.
+    let timer: NodeJS.Timeout | undefined;
+    const readCouldTake = new Promise<void>((resolve) => { timer = setTimeout(resolve, 2 * this.blockMs); });
+    await Promise.race([this.reading, readCouldTake]);
+    clearTimeout(timer);
   }
 
   private async readFrom(start: string): Promise<void> {

@@ -136,8 +136,14 @@ async function startOnStorage(config: Config, storage: StorageUrls, options: Sta
       await flusherThread?.stop();
       await ctx.flusher.stop();
       await ctx.flusher.drain().catch(() => {});
+      // Another server on the same data folder (a second `npm start` on another PORT)
+      // runs on these private services too: the last one to stop stops them.
+      const othersAlive = storage.localRedis === null && storage.localPostgres === null ? []
+        : await ctx.redis.zrangebyscore(ctx.wallets.keys.liveGateways, Date.now(), '+inf').catch(() => []);
       await ctx.close();
-      if (options.stopStorage ?? true) await storage.stop();
+      if (!(options.stopStorage ?? true)) return;
+      if (othersAlive.length === 0) await storage.stop();
+      else app.log.info({ gateways: othersAlive }, 'private Redis and PostgreSQL left running for the other servers on them');
     },
   };
 }

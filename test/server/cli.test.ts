@@ -1,15 +1,15 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { walletAccount } from '../../domain/accounts.js';
 import { canConnect } from '../../server/local-services/processes.js';
 import { projectRoot } from '../../server/paths.js';
-import type { RunningServer } from '../../server/server.js';
-import { testAuthSecret, testStorage, uniqueId } from '../helpers/env.js';
+import { startServer, type RunningServer } from '../../server/server.js';
+import { testAuthSecret, testConfig, testStorage, uniqueId } from '../helpers/env.js';
 import { flushAndReconcile, grant, startTestServer } from '../helpers/harness.js';
 
 interface Context { server: RunningServer }
@@ -96,6 +96,44 @@ cli('a command that started the private services of its data folder stops them w
     assert.not.ok(await canConnect(postgresPort), 'its PostgreSQL is stopped');
   } finally {
     if (existsSync(cluster) && lstatSync(cluster).isSymbolicLink()) rmSync(path.dirname(realpathSync(cluster)), { recursive: true, force: true });
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+cli('two servers on one data folder: the first to stop leaves its private services to the other, the last stops them', async () => {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'shared-'));
+  chmodSync(dataDir, 0o755);
+  const privateStorage = { redisUrl: undefined, databaseUrl: undefined, dataDir };
+  const first = await startServer(testConfig(privateStorage));
+  try {
+    const second = await startServer(testConfig(privateStorage));
+    assert.equal([second.storage.localRedis?.pid, second.storage.localRedis?.adopted], [first.storage.localRedis?.pid, true]);
+    await new Promise((resolve) => setTimeout(resolve, 1_200)); // a heartbeat: each sees the other
+    await first.stop();
+    const ready = await fetch(`${second.url}/ready`);
+    assert.is(ready.status, 200, 'the second still has its storage');
+    await second.stop();
+    const { redisPort, postgresPort } = JSON.parse(readFileSync(path.join(dataDir, 'ports.json'), 'utf8')) as { redisPort: number; postgresPort: number };
+    assert.not.ok(await canConnect(redisPort), 'the last stopped its Redis');
+    assert.not.ok(await canConnect(postgresPort), 'and its PostgreSQL');
+  } finally {
+    await first.storage.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+cli('a server whose Redis and PostgreSQL went away still stops, in seconds', async () => {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'orphan-'));
+  chmodSync(dataDir, 0o755);
+  const server = await startServer(testConfig({ redisUrl: undefined, databaseUrl: undefined, dataDir }));
+  try {
+    await server.storage.stop();
+    let timer: NodeJS.Timeout | undefined;
+    const stopped = await Promise.race([server.stop().then(() => true),
+      new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), 20_000); })]);
+    clearTimeout(timer);
+    assert.ok(stopped, 'stop() still waiting after 20 s');
+  } finally {
     rmSync(dataDir, { recursive: true, force: true });
   }
 });
