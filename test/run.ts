@@ -62,9 +62,18 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 let output = '';
+let lingering: NodeJS.Timeout | undefined;
 child.stdout.on('data', (chunk: Buffer) => {
   output += chunk.toString();
   process.stdout.write(chunk);
+  // uvu has printed its totals: the outcome is known, and a handle a failed test left
+  // open (a server whose stop hung) must not keep the run waiting for the bound below.
+  if (lingering === undefined && /Duration:/.test(output)) {
+    lingering = setTimeout(() => {
+      process.stderr.write('\nthe suites ended but their process did not exit within 30 s; stopping it\n');
+      child.kill('SIGKILL');
+    }, 30_000);
+  }
 });
 // A suite that leaks a handle would keep uvu alive forever: bound the whole run.
 const runBoundMs = Number(process.env.TEST_TIMEOUT_MS ?? 20 * 60_000);
@@ -74,6 +83,7 @@ const bound = setTimeout(() => {
 }, runBoundMs);
 const exitCode = await new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? 1)));
 clearTimeout(bound);
+clearTimeout(lingering);
 
 await storage.stop();
 await dropDatabase?.();
