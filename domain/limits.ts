@@ -14,6 +14,10 @@ export const limits = {
   comboWindowMs: 10_000,
   comboMax: 1_000_000,
   roomsPerSocketMax: 20,
+  // Connections one user holds open on one gateway node (phone, tablet, dashboard, a few
+  // tabs): each holds buffers, timers and its user channel, so one token must not open
+  // thousands of them.
+  connectionsPerUserMax: 10,
   socketPayloadBytesMax: 16 * 1024,
   httpBodyBytesMax: 64 * 1024,
   // Stripe's events carry whole objects (metadata, descriptions, dispute evidence): one

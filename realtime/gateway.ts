@@ -97,6 +97,12 @@ export function attachGateway(app: AppContext, httpServer: HttpServer, nodeId: s
     pingTimeout: 20_000,
   });
   const buckets = new Map<string, TokenBucket>();
+  const connectionsByUser = new Map<string, number>();
+  const releaseConnection = (userId: string) => {
+    const open = (connectionsByUser.get(userId) ?? 0) - 1;
+    if (open > 0) connectionsByUser.set(userId, open);
+    else connectionsByUser.delete(userId);
+  };
   const broadcaster = new RoomBroadcaster(io, app.config.broadcastTickMs, (event, members) => app.metrics.roomFrames.inc({ event }, members));
   const leaderboards = new LeaderboardPublisher((roomId) => topGifters(app.wallets.redis, app.wallets.keys, roomId), (event) => {
     broadcaster.emitToRoom(event.roomId, 'leaderboard', event);
@@ -162,6 +168,13 @@ export function attachGateway(app: AppContext, httpServer: HttpServer, nodeId: s
     const walletEcho = echo === undefined ? true : echo;
     if (typeof walletEcho !== 'boolean') { next(new Error('INVALID_ARGUMENT')); return; }
     app.tokens.verify(field('token')).then((identity) => {
+      // Counted from here until the transport closes, whether or not the connection
+      // completes: handshakes at once cannot all pass a count not yet raised.
+      if (socket.conn.readyState === 'closed') { next(new Error('UNAVAILABLE')); return; } // gone while its token was checked
+      const open = connectionsByUser.get(identity.userId) ?? 0;
+      if (open >= limits.connectionsPerUserMax) { next(new Error('RATE_LIMITED')); return; }
+      connectionsByUser.set(identity.userId, open + 1);
+      socket.conn.once('close', () => releaseConnection(identity.userId));
       socket.data = { userId: identity.userId, role: identity.role, walletEcho, rooms: new Map(), closedRooms: new Set(), expiresAtMs: identity.expiresAtMs };
       next();
     }, () => next(new Error('UNAUTHENTICATED')));

@@ -2,6 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { SignJWT } from 'jose';
 import type { Socket } from 'socket.io-client';
+import { limits } from '../../domain/limits.js';
 import type { RunningServer } from '../../server/server.js';
 import { testAuthSecret, uniqueId } from '../helpers/env.js';
 import { connect, connectAs, flushAndReconcile, grant, nextEvent, openRoom, request, requestId, startTestServer, token } from '../helpers/harness.js';
@@ -159,6 +160,24 @@ hostile('an event on a token that expired before its timer ran is refused with U
   assert.is((await expired).code, 'UNAUTHENTICATED');
   assert.is(await reason, 'io server disconnect');
   assert.is((await ctx.server.ctx.wallets.wallet(userId)).balance, 100, 'nothing was charged');
+});
+
+hostile('one user holds at most connectionsPerUserMax connections on a node: more are refused with RATE_LIMITED, even at once', async (ctx) => {
+  const userId = uniqueId('many');
+  const bearer = await token(userId, 'viewer');
+  const attempts = await Promise.allSettled(Array.from({ length: limits.connectionsPerUserMax + 5 }, () => connect(ctx.server.url, bearer)));
+  const open = attempts.flatMap((a) => (a.status === 'fulfilled' ? [a.value] : []));
+  const refusals = attempts.flatMap((a) => (a.status === 'rejected' ? [(a.reason as Error).message] : []));
+  assert.is(open.length, limits.connectionsPerUserMax);
+  assert.equal(refusals, Array<string>(5).fill('RATE_LIMITED'));
+  const other = await connectAs(ctx.server, uniqueId('other'));
+  assert.ok(other.connected, 'another user is not counted with this one');
+  open.pop()?.close();
+  await new Promise((resolve) => setTimeout(resolve, 200)); // the server sees the close
+  const again = await connect(ctx.server.url, bearer);
+  assert.ok(again.connected, 'a closed connection frees its place');
+  assert.is(await connect(ctx.server.url, bearer).then(() => 'connected', (error: Error) => error.message), 'RATE_LIMITED');
+  for (const socket of [...open, again, other]) socket.close();
 });
 
 hostile('sending faster than the per-user rate answers RATE_LIMITED and charges nothing for those', async () => {
