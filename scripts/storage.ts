@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { loadConfig, type Config } from '../server/config.js';
+import { loadConfig, SettingError, type Config } from '../server/config.js';
 import { migrate } from '../server/db/migrate.js';
 import { connectPostgres, type Sql } from '../server/db/sql.js';
 import { ensureStorage, type StorageUrls } from '../server/local-services/index.js';
@@ -18,8 +18,8 @@ export interface ScriptStorage {
 /**
  * The same storage the server uses: REDIS_URL/DATABASE_URL, or the private services in
  * the data folder (adopted when running, started otherwise and stopped again on close).
- * Storage that cannot be reached ends the command with one line and exit code 3, which
- * no command uses for its own outcome.
+ * A setting it cannot use or storage it cannot reach ends the command with one line and
+ * exit code 3, which no command uses for its own outcome.
  */
 /** `command`: the npm script's name, as the user typed it. */
 export async function openStorage(command: string): Promise<ScriptStorage> {
@@ -46,7 +46,8 @@ export async function openStorage(command: string): Promise<ScriptStorage> {
     return { config, redis, sql, storage, keys: walletKeys(config.walletNamespace), close };
   } catch (error) {
     await storage?.stopStarted().catch(() => {});
-    process.stderr.write(`npm run ${command}: storage not reached: ${error instanceof Error ? error.message : String(error)}\n`);
+    const why = error instanceof SettingError ? error.message : `storage not reached: ${error instanceof Error ? error.message : String(error)}`;
+    process.stderr.write(`npm run ${command}: ${why}\n`);
     process.exit(3);
   }
 }

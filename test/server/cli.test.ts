@@ -72,11 +72,13 @@ cli('every command prints its usage for --help and refuses an unknown option or 
   assert.ok(Number.isFinite(identity.expiresAtMs) && identity.expiresAtMs > Date.now(), 'the token expires, later');
 });
 
-cli('a command whose storage is not reached says so in one line with exit code 3, apart from its own outcomes', () => {
+cli('a command whose storage is not reached, or with a setting it cannot use, says so in one line with exit code 3, apart from its own outcomes', () => {
   for (const script of ['reconcile', 'rebuild-wallets', 'flusher']) {
     const unreached = run(script, [], { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none' });
     assert.is(unreached.status, 3, `${script}: ${unreached.stderr}`);
     assert.is(unreached.stderr, `npm run ${script}: storage not reached: connect ECONNREFUSED 127.0.0.1:1\n`);
+    const mistyped = run(script, [], { DURABILITY: 'fsat' });
+    assert.equal([mistyped.status, mistyped.stderr], [3, `npm run ${script}: DURABILITY must be durable or fast, got fsat\n`]);
   }
 });
 
