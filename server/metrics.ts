@@ -6,6 +6,8 @@ export interface Metrics {
   giftLatency: Histogram;
   journalEntries: Gauge;
   journalLagSeconds: Gauge;
+  redisUsedMemoryBytes: Gauge;
+  redisMaxMemoryBytes: Gauge;
   ledgerFlushed: Counter;
   flushFailures: Counter;
   reconcileMismatches: Gauge;
@@ -26,6 +28,8 @@ export function createMetrics(): Metrics {
     }),
     journalEntries: new Gauge({ name: 'journal_entries', help: 'journal entries in Redis not yet in the ledger', registers: [registry] }),
     journalLagSeconds: new Gauge({ name: 'journal_lag_seconds', help: 'age of the oldest unflushed journal entry', registers: [registry] }),
+    redisUsedMemoryBytes: new Gauge({ name: 'redis_used_memory_bytes', help: 'memory Redis uses; at redis_maxmemory_bytes it refuses every movement (UNAVAILABLE)', registers: [registry] }),
+    redisMaxMemoryBytes: new Gauge({ name: 'redis_maxmemory_bytes', help: 'Redis maxmemory; 0 when it has none', registers: [registry] }),
     ledgerFlushed: new Counter({ name: 'ledger_flushed_entries_total', help: 'journal entries written to the ledger', registers: [registry] }),
     flushFailures: new Counter({ name: 'ledger_flush_failures_total', help: 'failed flush attempts (retried)', registers: [registry] }),
     reconcileMismatches: new Gauge({ name: 'reconcile_mismatches', help: 'accounts whose hot balance differs from ledger + journal at the last check', registers: [registry] }),

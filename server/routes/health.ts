@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.js';
 import { journalLag } from '../flusher/journal-lag.js';
+import { redisMemory } from '../redis/memory.js';
 
 export async function healthRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   app.get('/health', { schema: { description: 'The process is up.' } }, async () => ({ ok: true }));
@@ -19,10 +20,17 @@ export async function healthRoutes(app: FastifyInstance, ctx: AppContext): Promi
   });
 
   app.get('/metrics', { schema: { description: 'Prometheus text format.' } }, async (_request, reply) => {
-    const lag = await journalLag(ctx.redis, ctx.wallets.keys).catch(() => null);
+    const [lag, memory] = await Promise.all([
+      journalLag(ctx.redis, ctx.wallets.keys).catch(() => null),
+      redisMemory(ctx.redis).catch(() => null),
+    ]);
     if (lag !== null) {
       ctx.metrics.journalEntries.set(lag.entries);
       ctx.metrics.journalLagSeconds.set(lag.oldestAgeMs / 1000);
+    }
+    if (memory !== null) {
+      ctx.metrics.redisUsedMemoryBytes.set(memory.usedBytes);
+      ctx.metrics.redisMaxMemoryBytes.set(memory.maxBytes);
     }
     return reply.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
   });

@@ -25,6 +25,12 @@ api('health, readiness with journal lag, metrics and the OpenAPI document', asyn
   for (const name of ['gifts_total', 'gift_latency_seconds', 'journal_entries', 'journal_lag_seconds', 'reconcile_mismatches']) {
     assert.ok(metrics.body.includes(name), `metrics lack ${name}`);
   }
+  // Redis's memory against its limit, so a full Redis is seen coming (see README Capacity).
+  const gauge = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(metrics.body)?.[1]);
+  const [, maxmemory] = await server.ctx.redis.config('GET', 'maxmemory') as [string, string];
+  assert.is(gauge('redis_maxmemory_bytes'), Number(maxmemory));
+  const used = gauge('redis_used_memory_bytes');
+  assert.ok(used > 100_000 && used < 16 * 1024 ** 3, `redis_used_memory_bytes ${used}`);
   const openapi = await http<{ openapi: string; paths: Record<string, unknown> }>(server, 'GET', '/docs/json');
   assert.ok(openapi.body.openapi.startsWith('3.'));
   for (const route of ['/v1/gifts', '/v1/rooms', '/v1/wallet', '/v1/wallet/entries', '/v1/admin/grants', '/v1/admin/reconcile']) {
