@@ -18,6 +18,11 @@ export const limits = {
   // tabs): each holds buffers, timers and its user channel, so one token must not open
   // thousands of them.
   connectionsPerUserMax: 10,
+  // room:join, room:leave and wallet:get each read storage: a connection may send this many
+  // a second (and this many at once) before they answer RATE_LIMITED. gift:send has its own
+  // per-user rate below.
+  requestsPerSecondPerConnection: 20,
+  requestBurstPerConnection: 40,
   socketPayloadBytesMax: 16 * 1024,
   httpBodyBytesMax: 64 * 1024,
   // Stripe's events carry whole objects (metadata, descriptions, dispute evidence): one

@@ -1,4 +1,5 @@
 import type { WireError } from '../domain/errors.js';
+import type { TokenBucket } from '../domain/rate-limit.js';
 
 export type Ack<T> = (reply: ({ ok: true } & T) | { ok: false; error: WireError }) => void;
 
@@ -85,4 +86,6 @@ export interface SocketData {
   closedRooms: Set<string>;
   /** The token's `exp` in ms (infinite without one): the connection ends then. */
   expiresAtMs: number;
+  /** This connection's rate for requests other than gift:send. */
+  requests: TokenBucket;
 }

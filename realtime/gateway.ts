@@ -26,12 +26,19 @@ type Handler = (socket: GatewaySocket, payload: unknown) => Promise<object>;
 
 /** Runs a handler so that every request gets exactly one ack and no input can break the socket. */
 function bind(app: AppContext, socket: GatewaySocket, event: keyof ClientToServerEvents, handler: Handler): void {
+  // gift:send has its own per-user rate; the bench's ceiling must not be capped.
+  const metered = event !== 'gift:send' && event !== 'bench:ack';
   socket.on(event, (payload: unknown, ack: unknown) => {
     const reply = typeof ack === 'function' ? ack as (body: object) => void : null;
     // The expiry timer may not have run yet: nothing is done on an expired token.
     if (Date.now() >= socket.data.expiresAtMs) {
       reply?.({ ok: false, error: toWireError(sessionExpired()) });
       endExpiredSession(socket);
+      return;
+    }
+    if (metered && !socket.data.requests.take(Date.now())) {
+      reply?.({ ok: false, error: toWireError(new DomainError('RATE_LIMITED',
+        `at most ${limits.requestsPerSecondPerConnection} room and wallet requests a second per connection`)) });
       return;
     }
     const startedAt = process.hrtime.bigint();
@@ -175,7 +182,10 @@ export function attachGateway(app: AppContext, httpServer: HttpServer, nodeId: s
       if (open >= limits.connectionsPerUserMax) { next(new Error('RATE_LIMITED')); return; }
       connectionsByUser.set(identity.userId, open + 1);
       socket.conn.once('close', () => releaseConnection(identity.userId));
-      socket.data = { userId: identity.userId, role: identity.role, walletEcho, rooms: new Map(), closedRooms: new Set(), expiresAtMs: identity.expiresAtMs };
+      socket.data = {
+        userId: identity.userId, role: identity.role, walletEcho, rooms: new Map(), closedRooms: new Set(), expiresAtMs: identity.expiresAtMs,
+        requests: new TokenBucket(limits.requestsPerSecondPerConnection, limits.requestBurstPerConnection, Date.now()),
+      };
       next();
     }, () => next(new Error('UNAUTHENTICATED')));
   });

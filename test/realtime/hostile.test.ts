@@ -180,6 +180,26 @@ hostile('one user holds at most connectionsPerUserMax connections on a node: mor
   for (const socket of [...open, again, other]) socket.close();
 });
 
+hostile('room and wallet requests beyond a connection\'s burst answer RATE_LIMITED and do nothing; the rate refills', async (ctx) => {
+  const userId = uniqueId('reader');
+  await grant(ctx.server, userId, 30);
+  const socket = await connectAs(ctx.server, userId);
+  const burst = limits.requestBurstPerConnection;
+  const replies = await Promise.all(Array.from({ length: burst + 20 }, () => request(socket, 'wallet:get', {})));
+  const answered = replies.filter((reply) => reply.ok).length;
+  // The bucket refills while the burst is read: a few more than the burst may pass, never all.
+  assert.ok(answered >= burst && answered <= burst + 5, `${answered} answered`);
+  assert.ok(replies.filter((reply) => !reply.ok).every((reply) => reply.error?.code === 'RATE_LIMITED'));
+  const refused = await request(socket, 'room:join', { roomId: ctx.roomId });
+  assert.is(refused.error?.code, 'RATE_LIMITED', 'a refused join joins nothing');
+  const gift = await request(socket, 'gift:send', { requestId: requestId(), roomId: ctx.roomId, giftId: 'rose', count: 1 });
+  assert.is(gift.error?.code, 'NOT_IN_ROOM', 'gift:send has its own rate, and the join above did not happen');
+  await new Promise((resolve) => setTimeout(resolve, 1_000 / limits.requestsPerSecondPerConnection * 3));
+  assert.ok((await request(socket, 'room:join', { roomId: ctx.roomId })).ok, 'the rate refills');
+  assert.equal(await request(socket, 'wallet:get', {}), { ok: true, balance: 30, frozen: false });
+  socket.close();
+});
+
 hostile('sending faster than the per-user rate answers RATE_LIMITED and charges nothing for those', async () => {
   const limited = await startTestServer({ giftsPerSecondPerUser: 1, giftBurstPerUser: 3 });
   try {
