@@ -24,10 +24,11 @@ export interface Gateway extends LiveNotifier {
 
 type Handler = (socket: GatewaySocket, payload: unknown) => Promise<object>;
 
-/** Runs a handler so that every request gets exactly one ack and no input can break the socket. */
-function bind(app: AppContext, socket: GatewaySocket, event: keyof ClientToServerEvents, handler: Handler): void {
-  // gift:send has its own per-user rate; the bench's ceiling must not be capped.
-  const metered = event !== 'gift:send' && event !== 'bench:ack';
+/**
+ * Runs a handler so that every request gets exactly one ack and no input can break the
+ * socket. A metered event takes a token from the connection's request bucket first.
+ */
+function bind(app: AppContext, socket: GatewaySocket, event: keyof ClientToServerEvents, handler: Handler, metered: boolean): void {
   socket.on(event, (payload: unknown, ack: unknown) => {
     const reply = typeof ack === 'function' ? ack as (body: object) => void : null;
     // The expiry timer may not have run yet: nothing is done on an expired token.
@@ -194,12 +195,13 @@ export function attachGateway(app: AppContext, httpServer: HttpServer, nodeId: s
     app.metrics.sockets.inc();
     void socket.join(userChannel(socket.data.userId));
     scheduleExpiry(socket);
-    bind(app, socket, 'room:join', (s, p) => roomJoin(ctx, s, p));
-    bind(app, socket, 'room:leave', (s, p) => roomLeave(s, p));
-    bind(app, socket, 'gift:send', (s, p) => giftSend(ctx, s, p));
-    bind(app, socket, 'wallet:get', (s, p) => walletGet(ctx, s, p));
+    bind(app, socket, 'room:join', (s, p) => roomJoin(ctx, s, p), true);
+    bind(app, socket, 'room:leave', (s, p) => roomLeave(s, p), true);
+    // gift:send has its own per-user rate (giftBucket and the gift script).
+    bind(app, socket, 'gift:send', (s, p) => giftSend(ctx, s, p), false);
+    bind(app, socket, 'wallet:get', (s, p) => walletGet(ctx, s, p), true);
     // The benchmarks' ceiling: the same gateway and ack path, no work at all.
-    if (app.config.benchHandlers) bind(app, socket, 'bench:ack', async () => ({}));
+    if (app.config.benchHandlers) bind(app, socket, 'bench:ack', async () => ({}), false);
     // A mistyped or unsupported event still gets its one reply, instead of leaving the
     // client waiting for its own timeout.
     socket.onAny((event: unknown, ...args: unknown[]) => {
