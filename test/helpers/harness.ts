@@ -1,4 +1,5 @@
 import { io as connectClient, type Socket } from 'socket.io-client';
+import type { Redis } from 'ioredis';
 import type { Config } from '../../server/config.js';
 import { startServer, type RunningServer } from '../../server/server.js';
 import { TokenService, type Role } from '../../server/auth/tokens.js';
@@ -81,6 +82,20 @@ export function nextEvent<T>(socket: Socket, event: string, timeoutMs = 5_000): 
     const timer = setTimeout(() => reject(new Error(`no ${event} within ${timeoutMs} ms`)), timeoutMs);
     socket.once(event, (payload: T) => { clearTimeout(timer); resolve(payload); });
   });
+}
+
+/**
+ * Runs `during` with Redis full: maxmemory below what it holds, so with noeviction every
+ * command that may grow its data is refused. The limit is put back however it ends.
+ */
+export async function whileRedisIsFull<T>(redis: Redis, during: () => Promise<T>): Promise<T> {
+  const [, maxmemory] = await redis.config('GET', 'maxmemory') as [string, string];
+  await redis.config('SET', 'maxmemory', '1');
+  try {
+    return await during();
+  } finally {
+    await redis.config('SET', 'maxmemory', maxmemory);
+  }
 }
 
 export function requestId(): string {

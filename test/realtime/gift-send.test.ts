@@ -3,10 +3,9 @@ import * as assert from 'uvu/assert';
 import type { Socket } from 'socket.io-client';
 import type { RunningServer } from '../../server/server.js';
 import { rejects } from '../helpers/assert.js';
-import { connectRedis } from '../../server/redis/commands.js';
-import { testStorage, uniqueId } from '../helpers/env.js';
+import { uniqueId } from '../helpers/env.js';
 import {
-  connectAs, flushAndReconcile, grant, http, nextEvent, openRoom, request, requestId, startTestServer, token,
+  connectAs, flushAndReconcile, grant, http, nextEvent, openRoom, request, requestId, startTestServer, token, whileRedisIsFull,
 } from '../helpers/harness.js';
 
 interface Context { server: RunningServer; sockets: Socket[] }
@@ -206,18 +205,11 @@ gifts('a Redis out of memory refuses a gift with UNAVAILABLE and charges nothing
   const roomId = await openRoom(ctx.server, uniqueId('streamer'));
   const { socket } = await viewerInRoom(ctx, 50, roomId);
   const gift = { requestId: requestId(), roomId, giftId: 'rose', count: 1 };
-  const redis = connectRedis(testStorage.redisUrl(), { name: 'oom-test', offlineQueue: true });
-  const [, maxmemory] = await redis.config('GET', 'maxmemory') as [string, string];
-  try {
-    // Below what Redis already holds: with noeviction, every command that may grow the data is refused.
-    await redis.config('SET', 'maxmemory', '1');
+  await whileRedisIsFull(ctx.server.ctx.redis, async () => {
     const refused = await request(socket, 'gift:send', gift);
     assert.is(refused.error?.code, 'UNAVAILABLE', JSON.stringify(refused));
     assert.equal(await request(socket, 'wallet:get', {}), { ok: true, balance: 50, frozen: false }, 'reads still answer');
-  } finally {
-    await redis.config('SET', 'maxmemory', maxmemory);
-    redis.disconnect();
-  }
+  });
   const charged = await request(socket, 'gift:send', gift);
   assert.equal([charged.ok, charged.balance], [true, 49], JSON.stringify(charged));
   assert.equal((await request(socket, 'gift:send', gift)).giftEventId, charged.giftEventId, 'a replay, not a second charge');

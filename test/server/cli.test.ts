@@ -82,29 +82,49 @@ cli('a command whose storage is not reached, or with a setting it cannot use, sa
   }
 });
 
-cli('a command that started the private services of its data folder stops them when it ends', async () => {
-  // A private folder (mode 700): run as root, PostgreSQL's own user cannot reach it, so its
-  // cluster lives under /var/lib/live-gifting behind a link, as for a clone under /root.
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'command-'));
+/** A fresh data folder: one PostgreSQL's own user can reach, or (`private`, mode 700) one it cannot when run as root. */
+function dataFolder(prefix: string, access: 'reachable' | 'private' = 'reachable'): string {
+  const dataDir = mkdtempSync(path.join(tmpdir(), prefix));
+  if (access === 'reachable') chmodSync(dataDir, 0o755);
+  return dataDir;
+}
+
+/** Removes a data folder, and the cluster it links to under /var/lib when it had to. */
+function removeDataFolder(dataDir: string): void {
   const cluster = path.join(dataDir, 'postgres', 'cluster');
+  if (existsSync(cluster) && lstatSync(cluster).isSymbolicLink()) rmSync(path.dirname(realpathSync(cluster)), { recursive: true, force: true });
+  rmSync(dataDir, { recursive: true, force: true });
+}
+
+/** Runs a file of dist/ as a user does: no storage URLs unless given, on the data folder given. */
+function runAsUser(file: string, dataDir: string, env: Record<string, string> = {}) {
+  const { REDIS_URL: _redis, DATABASE_URL: _database, ...inherited } = process.env;
+  return spawnSync(process.execPath, [path.join(projectRoot, 'dist', file)], {
+    encoding: 'utf8', timeout: 120_000, env: { ...inherited, DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...env },
+  });
+}
+
+/** Whether the data folder's private Redis and PostgreSQL still take connections. */
+async function servicesAnswer(dataDir: string): Promise<{ redis: boolean; postgres: boolean }> {
+  const { redisPort, postgresPort } = JSON.parse(readFileSync(path.join(dataDir, 'ports.json'), 'utf8')) as { redisPort: number; postgresPort: number };
+  return { redis: await canConnect(redisPort), postgres: await canConnect(postgresPort) };
+}
+
+cli('a command that started the private services of its data folder stops them when it ends', async () => {
+  // As root, PostgreSQL's own user cannot reach a private folder, so its cluster lives
+  // under /var/lib/live-gifting behind a link, as for a clone under /root.
+  const dataDir = dataFolder('command-', 'private');
   try {
-    const { REDIS_URL: _redis, DATABASE_URL: _database, ...inherited } = process.env;
-    const clean = spawnSync(process.execPath, [path.join(projectRoot, 'dist', 'scripts', 'reconcile.js')], {
-      encoding: 'utf8', timeout: 120_000, env: { ...inherited, DATA_DIR: dataDir },
-    });
+    const clean = runAsUser('scripts/reconcile.js', dataDir);
     assert.is(clean.status, 0, clean.stderr);
-    const { redisPort, postgresPort } = JSON.parse(readFileSync(path.join(dataDir, 'ports.json'), 'utf8')) as { redisPort: number; postgresPort: number };
-    assert.not.ok(await canConnect(redisPort), 'its Redis is stopped');
-    assert.not.ok(await canConnect(postgresPort), 'its PostgreSQL is stopped');
+    assert.equal(await servicesAnswer(dataDir), { redis: false, postgres: false });
   } finally {
-    if (existsSync(cluster) && lstatSync(cluster).isSymbolicLink()) rmSync(path.dirname(realpathSync(cluster)), { recursive: true, force: true });
-    rmSync(dataDir, { recursive: true, force: true });
+    removeDataFolder(dataDir);
   }
 });
 
 cli('two servers on one data folder: the first to stop leaves its private services to the other, the last stops them', async () => {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'shared-'));
-  chmodSync(dataDir, 0o755);
+  const dataDir = dataFolder('shared-');
   const privateStorage = { redisUrl: undefined, databaseUrl: undefined, dataDir };
   const first = await startServer(testConfig(privateStorage));
   try {
@@ -115,18 +135,15 @@ cli('two servers on one data folder: the first to stop leaves its private servic
     const ready = await fetch(`${second.url}/ready`);
     assert.is(ready.status, 200, 'the second still has its storage');
     await second.stop();
-    const { redisPort, postgresPort } = JSON.parse(readFileSync(path.join(dataDir, 'ports.json'), 'utf8')) as { redisPort: number; postgresPort: number };
-    assert.not.ok(await canConnect(redisPort), 'the last stopped its Redis');
-    assert.not.ok(await canConnect(postgresPort), 'and its PostgreSQL');
+    assert.equal(await servicesAnswer(dataDir), { redis: false, postgres: false }, 'the last stopped them');
   } finally {
     await first.storage.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+    removeDataFolder(dataDir);
   }
 });
 
 cli('a server whose Redis and PostgreSQL went away still stops, in seconds', async () => {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'orphan-'));
-  chmodSync(dataDir, 0o755);
+  const dataDir = dataFolder('orphan-');
   const server = await startServer(testConfig({ redisUrl: undefined, databaseUrl: undefined, dataDir }));
   try {
     await server.storage.stop();
@@ -136,21 +153,18 @@ cli('a server whose Redis and PostgreSQL went away still stops, in seconds', asy
     clearTimeout(timer);
     assert.ok(stopped, 'stop() still waiting after 20 s');
   } finally {
-    rmSync(dataDir, { recursive: true, force: true });
+    removeDataFolder(dataDir);
   }
 });
 
-/** `npm start` as a user runs it: no storage URLs unless given, a data folder of its own. */
-function start(env: Record<string, string>) {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'start-'));
-  const { REDIS_URL: _redis, DATABASE_URL: _database, ...inherited } = process.env;
-  const result = spawnSync(process.execPath, [path.join(projectRoot, 'dist', 'server', 'main.js')], {
-    encoding: 'utf8', timeout: 60_000, env: { ...inherited, DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...env },
-  });
-  return { ...result, dataDir };
-}
-
 cli('a server that cannot start says why in one line, exits 1 and leaves nothing running', async () => {
+  const folders: string[] = [];
+  const start = (env: Record<string, string>) => {
+    const dataDir = dataFolder('start-');
+    folders.push(dataDir);
+    const redisLog = path.join(dataDir, 'redis', 'redis.log');
+    return { ...runAsUser('server/main.js', dataDir, env), dataDir, redisLog: existsSync(redisLog) ? readFileSync(redisLog, 'utf8') : null };
+  };
   const holder = net.createServer();
   await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
   const port = (holder.address() as net.AddressInfo).port;
@@ -160,23 +174,25 @@ cli('a server that cannot start says why in one line, exits 1 and leaves nothing
     assert.is(taken.status, 1, taken.stderr);
     assert.match(taken.stderr, `live gifting server not started: PORT ${port} on 127.0.0.1 is in use by another process`);
     assert.not.match(taken.stderr, /\n\s+at /, 'a sentence, not a stack');
-    assert.not.ok(existsSync(path.join(taken.dataDir, 'redis')), 'nothing was started');
-    rmSync(taken.dataDir, { recursive: true, force: true });
+    assert.is(taken.redisLog, null, 'nothing was started');
+    // An address this machine does not have (TEST-NET-3): named, with the system's reason.
+    const foreign = start({ PORT: '3999', HOST: '203.0.113.7' });
+    assert.equal([foreign.status, foreign.stderr],
+      [1, 'live gifting server not started: PORT 3999 on 203.0.113.7 cannot be listened on (EADDRNOTAVAIL): set PORT or HOST\n']);
+    assert.is(foreign.redisLog, null, 'nothing was started');
+    const mistyped = start({ DURABILITY: 'fsat', PORT: '0' });
+    assert.is(mistyped.status, 1);
+    assert.is(mistyped.stderr, 'live gifting server not started: DURABILITY must be durable or fast, got fsat\n');
+    // A failure after the private Redis started (its PostgreSQL is unreachable) stops it again.
+    const noDatabase = start({ PORT: '0', DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none' });
+    assert.is(noDatabase.status, 1);
+    assert.match(noDatabase.stderr, 'live gifting server not started: Error: connect ECONNREFUSED');
+    assert.match(noDatabase.redisLog ?? '', 'Ready to accept connections', 'its Redis had started');
+    assert.is((await servicesAnswer(noDatabase.dataDir)).redis, false, 'and was stopped');
   } finally {
     holder.close();
+    folders.forEach(removeDataFolder);
   }
-  const mistyped = start({ DURABILITY: 'fsat', PORT: '0' });
-  assert.is(mistyped.status, 1);
-  assert.is(mistyped.stderr, 'live gifting server not started: DURABILITY must be durable or fast, got fsat\n');
-  rmSync(mistyped.dataDir, { recursive: true, force: true });
-  // A failure after the private Redis started (its PostgreSQL is unreachable) stops it again.
-  const noDatabase = start({ PORT: '0', DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none' });
-  assert.is(noDatabase.status, 1);
-  assert.match(noDatabase.stderr, 'live gifting server not started: Error: connect ECONNREFUSED');
-  assert.match(readFileSync(path.join(noDatabase.dataDir, 'redis', 'redis.log'), 'utf8'), 'Ready to accept connections', 'its Redis had started');
-  const { redisPort } = JSON.parse(readFileSync(path.join(noDatabase.dataDir, 'ports.json'), 'utf8')) as { redisPort: number };
-  assert.not.ok(await canConnect(redisPort), 'and was stopped');
-  rmSync(noDatabase.dataDir, { recursive: true, force: true });
 });
 
 cli.run();
