@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { fanoutTargetRatePerSec, fanoutTargetReceivers } from './targets.js';
 
 // What `npm run bench -- ...` accepts. A load tester who mistypes an option or a scenario
 // name is told so before anything starts: a run that quietly measured nothing, or measured
@@ -7,6 +8,34 @@ import { parseArgs } from 'node:util';
 export const scenarioNames = ['ack-only', 'evalsha', 'spread', 'hot-room', 'hot-room-half', 'fanout', 'http-wallet', 'http-gifts',
   'baseline-postgres-spread', 'baseline-postgres-hot-room'] as const;
 export type ScenarioName = (typeof scenarioNames)[number];
+
+/** How big a run is. The defaults are sized for a 2-core machine (about 2 minutes in all); a bigger one takes bigger numbers. */
+export interface BenchSizes {
+  /** Viewers in spread, hot-room and ack-only: each one socket, with inFlight gifts in flight. */
+  viewers: number;
+  /** spread's rooms; viewers are dealt round robin over them. */
+  rooms: number;
+  /** fanout's receivers, all in one room. */
+  receivers: number;
+  /** Each scenario's measured window. */
+  durationMs: number;
+  /** fanout's fixed sending rate, gifts a second. */
+  fanoutRate: number;
+  httpSeconds: number;
+  /** Load-generator processes the viewers (and fanout's receivers) are split over. */
+  generators: number;
+  /** Gifts (or bench acks) each viewer keeps in flight. */
+  inFlight: number;
+  /** autocannon's connections in the http scenarios. */
+  httpConnections: number;
+}
+
+/** The run the targets are set for (README "Benchmarks"). */
+export const fullSizes: Readonly<BenchSizes> = { viewers: 1_000, rooms: 100, receivers: fanoutTargetReceivers, durationMs: 10_000,
+  fanoutRate: fanoutTargetRatePerSec, httpSeconds: 6, generators: 2, inFlight: 1, httpConnections: 50 };
+/** --quick: a few seconds each, small, to show that everything still runs. */
+export const quickSizes: Readonly<BenchSizes> = { viewers: 200, rooms: 20, receivers: 300, durationMs: 2_500,
+  fanoutRate: 300, httpSeconds: 2, generators: 2, inFlight: 1, httpConnections: 50 };
 
 /** Names --only takes beside the scenarios' own: `http` is both autocannon scenarios. */
 const scenarioGroups: Record<string, readonly ScenarioName[]> = { http: ['http-wallet', 'http-gifts'] };
@@ -21,6 +50,15 @@ export const benchUsage = `usage: npm run bench [-- options]
   --durability durable|fast  the server's durability mode (default durable)
   --delivery columns|rows    how receivers take a room's gifts: giftColumns or gifts rows (default columns)
   --profile DIR              V8 CPU profiles: the server's threads in DIR, each load generator's in DIR/load-generators
+  --duration S               each scenario's measured window in seconds, 0.5 to 600 (default 10, HTTP 6; --quick 2.5, HTTP 2)
+  --viewers N                viewers gifting in spread, hot-room and ack-only, 1 to 20000 (default 1000; --quick 200)
+  --rooms N                  spread's rooms, 1 to 10000 and at most --viewers (default 100; --quick 20)
+  --receivers N              fanout's receivers in its one room, 1 to 20000 (default 2000; --quick 300)
+  --fanout-rate N            fanout's gifts a second, 1 to 100000 (default 1000; --quick 300)
+  --in-flight N              gifts each viewer keeps in flight, 1 to 100 (default 1)
+  --generators N             load-generator processes the viewers and receivers are split over, 1 to 32 (default 2)
+  --connections N            autocannon connections in the HTTP scenarios, 1 to 1000 (default 50)
+                             (the targets are judged at the default sizes; other sizes are measured and not judged)
   --url URL                  measure a server already running on this machine (needs its AUTH_SECRET, REDIS_URL,
                              DATABASE_URL in the environment)
   --help                     this text
@@ -37,6 +75,8 @@ export interface BenchOptions {
   delivery: 'columns' | 'rows';
   profile: string | undefined;
   url: string | undefined;
+  /** --quick's or the full run's, with what the command line set on top. */
+  sizes: BenchSizes;
 }
 
 /** A command line the bench cannot run: the message says which part and what it takes. */
@@ -59,6 +99,14 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
         delivery: { type: 'string', default: 'columns' },
         profile: { type: 'string' },
         url: { type: 'string' },
+        duration: { type: 'string' },
+        viewers: { type: 'string' },
+        rooms: { type: 'string' },
+        receivers: { type: 'string' },
+        'fanout-rate': { type: 'string' },
+        'in-flight': { type: 'string' },
+        generators: { type: 'string' },
+        connections: { type: 'string' },
       },
     }));
   } catch (error) {
@@ -74,8 +122,52 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
   }
   return {
     help: values.help, quick: values.quick, rounds, only: values.only === undefined ? null : selection(values.only),
-    json: values.json, durability, delivery, profile: values.profile, url: values.url,
+    json: values.json, durability, delivery, profile: values.profile, url: values.url, sizes: sizesOf(values),
   };
+}
+
+type SizeOptions = Partial<Record<'duration' | 'viewers' | 'rooms' | 'receivers' | 'fanout-rate' | 'in-flight' | 'generators' | 'connections', string>>;
+
+function sizesOf(values: SizeOptions & { quick: boolean }): BenchSizes {
+  const preset = values.quick ? quickSizes : fullSizes;
+  const whole = (option: keyof SizeOptions, min: number, max: number, preset: number): number => {
+    const text = values[option];
+    if (text === undefined) return preset;
+    const n = /^\d+$/.test(text) ? Number(text) : Number.NaN;
+    if (!Number.isSafeInteger(n) || n < min || n > max) throw new BenchUsageError(`--${option} must be a whole number from ${min} to ${max}, not ${JSON.stringify(text)}`);
+    return n;
+  };
+  let durationMs = preset.durationMs;
+  let httpSeconds = preset.httpSeconds;
+  if (values.duration !== undefined) {
+    const seconds = /^\d+(\.\d+)?$/.test(values.duration) ? Number(values.duration) : Number.NaN;
+    if (!(seconds >= 0.5 && seconds <= 600)) throw new BenchUsageError(`--duration must be 0.5 to 600 seconds, not ${JSON.stringify(values.duration)}`);
+    durationMs = Math.round(seconds * 1000);
+    httpSeconds = durationMs / 1000;
+  }
+  const sizes: BenchSizes = {
+    viewers: whole('viewers', 1, 20_000, preset.viewers),
+    rooms: whole('rooms', 1, 10_000, preset.rooms),
+    receivers: whole('receivers', 1, 20_000, preset.receivers),
+    durationMs,
+    fanoutRate: whole('fanout-rate', 1, 100_000, preset.fanoutRate),
+    httpSeconds,
+    generators: whole('generators', 1, 32, preset.generators),
+    inFlight: whole('in-flight', 1, 100, preset.inFlight),
+    httpConnections: whole('connections', 1, 1_000, preset.httpConnections),
+  };
+  // Every room and every load generator needs somebody in it.
+  if (sizes.rooms > sizes.viewers) throw new BenchUsageError(`--rooms (${sizes.rooms}) may not exceed --viewers (${sizes.viewers}): a room needs a viewer`);
+  const fewest = Math.min(sizes.viewers, sizes.receivers);
+  if (sizes.generators > fewest) {
+    throw new BenchUsageError(`--generators (${sizes.generators}) may not exceed --viewers or --receivers (${fewest}): each load generator needs a client`);
+  }
+  return sizes;
+}
+
+/** Whether a run is the size its targets are set for. */
+export function atTargetSizes(sizes: BenchSizes): boolean {
+  return (Object.keys(fullSizes) as (keyof BenchSizes)[]).every((key) => sizes[key] === fullSizes[key]);
 }
 
 function oneOf<T extends string>(option: string, value: string, allowed: readonly T[]): T {

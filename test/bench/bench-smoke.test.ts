@@ -4,6 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import postgres from 'postgres';
 import { limits } from '../../domain/limits.js';
 import { projectRoot } from '../../server/paths.js';
 import { testAuthSecret, testStorage } from '../helpers/env.js';
@@ -121,21 +122,27 @@ function bench(args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number
   });
 }
 
-test('bench --url measures a server already running, with its storage and secret from the environment', async () => {
+test('bench --url measures a server already running, with its storage and secret from the environment, at the sizes asked', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'bench-url-'));
   const server = await startTestServer({ benchHandlers: true, giftsPerSecondPerUser: 1_000_000, giftBurstPerUser: 1_000_000 });
+  const sql = postgres(testStorage.databaseUrl(), { max: 1, onnotice: () => {} });
   try {
     const file = path.join(dir, 'bench.json');
     const env = { ...process.env, AUTH_SECRET: testAuthSecret, REDIS_URL: testStorage.redisUrl(), DATABASE_URL: testStorage.databaseUrl(),
       WALLET_NAMESPACE: testStorage.namespace() };
-    const run = await bench(['--quick', '--url', server.url, '--only', 'ack-only,spread,fanout', '--json', file], env);
+    const sizes = ['--viewers', '90', '--rooms', '9', '--receivers', '60', '--generators', '3', '--in-flight', '2', '--fanout-rate', '200', '--duration', '1.5'];
+    const run = await bench(['--quick', '--url', server.url, '--only', 'ack-only,spread,fanout', ...sizes, '--json', file], env);
     assert.is(run.status, 0, run.output);
     const result = JSON.parse(readFileSync(file, 'utf8')) as {
       target: string;
+      sizes: Record<string, number>;
       scenarios: Record<string, { acked: number; errors: Record<string, number>; serverCpuPercent?: number; machineBusyPercent?: number;
-        correctness?: { ok: boolean } }>;
+        correctness?: { ok: boolean }; loadGeneratorCpuPercent?: number[]; expectedDeliveries?: number; offeredPerSec?: number }>;
+      targets: { target: string; met: boolean | null; notJudged?: string }[];
     };
     assert.is(result.target, new URL(server.url).origin);
+    assert.equal(result.sizes, { viewers: 90, rooms: 9, receivers: 60, durationMs: 1_500, fanoutRate: 200, httpSeconds: 1.5, generators: 3,
+      inFlight: 2, httpConnections: 50 });
     assert.ok((result.scenarios['ack-only']?.acked ?? 0) > 0, 'the target answers bench:ack, so ack-only runs');
     for (const name of ['spread', 'fanout']) {
       const scenario = result.scenarios[name];
@@ -145,7 +152,26 @@ test('bench --url measures a server already running, with its storage and secret
       assert.is(scenario?.serverCpuPercent, undefined);
       assert.ok((scenario?.machineBusyPercent ?? 0) > 0);
     }
+    // Three generators: spread's viewers in three processes, fanout's receivers in three and its sender in one.
+    assert.is(result.scenarios.spread?.loadGeneratorCpuPercent?.length, 3);
+    assert.is(result.scenarios.fanout?.loadGeneratorCpuPercent?.length, 4);
+    assert.is(result.scenarios.fanout?.offeredPerSec, 200);
+    assert.is(result.scenarios.fanout?.expectedDeliveries, 60 * (result.scenarios.fanout?.acked ?? 0));
+    // Viewer k gifted in room k mod 9 (opened by bench-streamer-(k mod 9)), whichever generator held it, and every viewer gifted.
+    const gifts = await sql<{ sender: string; streamer: string }[]>`
+      select distinct meta->>'senderId' as sender, meta->>'streamerId' as streamer from journal_entries
+      where kind = 'gift' and meta->>'streamerId' like 'bench-streamer-%'`;
+    assert.is(new Set(gifts.map((g) => g.sender)).size, 90);
+    assert.is(new Set(gifts.map((g) => g.streamer)).size, 9);
+    for (const { sender, streamer } of gifts) assert.is(streamer, `bench-streamer-${Number(sender.replace('bench-viewer-', '')) % 9}`, sender);
+    // Measured at other sizes than the targets': the speed targets are shown and not judged, the money is.
+    const verdicts = Object.fromEntries(result.targets.map((t) => [t.target, t]));
+    assert.is(verdicts['spread >= 0.6x ack-only']?.notJudged, 'a --quick run');
+    assert.is(verdicts['spread >= 0.6x ack-only']?.met, null);
+    assert.is(verdicts['no coin lost or invented (reconcile, ledger gifts == acks)']?.met, true);
+    assert.match(run.output, 'sizes: 90 viewers (2 in flight each), 9 rooms, 60 fanout receivers at 200 gifts/s, 3 load generators, 1.5 s a scenario');
   } finally {
+    await sql.end();
     await server.stop();
     rmSync(dir, { recursive: true, force: true });
   }

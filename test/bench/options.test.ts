@@ -2,7 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { BenchUsageError, parseBenchOptions, scenarioNames } from '../../bench/options.js';
+import { atTargetSizes, BenchUsageError, fullSizes, parseBenchOptions, quickSizes, scenarioNames } from '../../bench/options.js';
 import { projectRoot } from '../../server/paths.js';
 
 const options = suite('bench options');
@@ -15,12 +15,56 @@ const refused = (argv: string[], message: string) => {
 options('no options: every scenario once, full size, durable, columns', () => {
   const parsed = parseBenchOptions([]);
   assert.equal({ ...parsed }, { help: false, quick: false, rounds: 1, only: null, json: undefined, durability: 'durable', delivery: 'columns',
-    profile: undefined, url: undefined });
+    profile: undefined, url: undefined, sizes: fullSizes });
+  assert.equal(fullSizes, { viewers: 1_000, rooms: 100, receivers: 2_000, durationMs: 10_000, fanoutRate: 1_000, httpSeconds: 6, generators: 2,
+    inFlight: 1, httpConnections: 50 }, 'the sizes the issue and the README set');
+  assert.ok(atTargetSizes(parsed.sizes));
+  assert.equal(parseBenchOptions(['--quick']).sizes, quickSizes);
+  assert.not.ok(atTargetSizes(quickSizes));
+});
+
+options('the sizes are set one by one, over --quick\'s or the full run\'s', () => {
+  const sized = parseBenchOptions(['--viewers', '4000', '--rooms', '400', '--receivers', '5000', '--fanout-rate', '2500', '--in-flight', '2',
+    '--generators', '4', '--connections', '200', '--duration', '30']).sizes;
+  assert.equal(sized, { viewers: 4_000, rooms: 400, receivers: 5_000, durationMs: 30_000, fanoutRate: 2_500, httpSeconds: 30, generators: 4,
+    inFlight: 2, httpConnections: 200 });
+  assert.not.ok(atTargetSizes(sized));
+  // --quick's preset stays where nothing overrides it; a fractional duration is taken to the ms.
+  assert.equal(parseBenchOptions(['--quick', '--viewers', '50', '--duration', '1.25']).sizes, { ...quickSizes, viewers: 50, durationMs: 1_250, httpSeconds: 1.25 });
+  // The defaults given explicitly are the default run: its targets are judged.
+  assert.not.ok(atTargetSizes(parseBenchOptions(['--viewers', '1000', '--duration', '10', '--generators', '2']).sizes), 'HTTP runs 10 s, not 6');
+  assert.ok(atTargetSizes(parseBenchOptions(['--viewers', '1000', '--rooms', '100', '--generators', '2']).sizes));
+});
+
+options('a size out of its range, not whole, or that leaves a room or a load generator empty is refused', () => {
+  for (const [option, value, message] of [
+    ['--viewers', '0', '--viewers must be a whole number from 1 to 20000, not "0"'],
+    ['--viewers', '20001', 'from 1 to 20000'],
+    ['--viewers', '1e3', 'not "1e3"'],
+    ['--viewers', '-5', 'not "-5"'],
+    ['--viewers', '10.5', 'not "10.5"'],
+    ['--rooms', '10001', '--rooms must be a whole number from 1 to 10000'],
+    ['--receivers', '0', '--receivers must be a whole number from 1 to 20000'],
+    ['--fanout-rate', '100001', '--fanout-rate must be a whole number from 1 to 100000'],
+    ['--in-flight', '101', '--in-flight must be a whole number from 1 to 100'],
+    ['--generators', '33', '--generators must be a whole number from 1 to 32'],
+    ['--connections', '0', '--connections must be a whole number from 1 to 1000'],
+    ['--duration', '0.4', '--duration must be 0.5 to 600 seconds, not "0.4"'],
+    ['--duration', '601', '--duration must be 0.5 to 600 seconds'],
+    ['--duration', '10s', 'not "10s"'],
+    ['--duration', 'NaN', 'not "NaN"'],
+    ['--duration', '', 'not ""'],
+  ] as const) refused([`${option}=${value}`], message);
+  refused(['--viewers', '50', '--rooms', '51'], '--rooms (51) may not exceed --viewers (50): a room needs a viewer');
+  refused(['--quick', '--generators', '8', '--receivers', '5', '--rooms', '1'], '--generators (8) may not exceed --viewers or --receivers (5)');
 });
 
 options('every option is read', () => {
   const parsed = parseBenchOptions(['--quick', '--rounds', '3', '--only', 'spread, fanout', '--json', 'out.json', '--durability', 'fast',
-    '--delivery', 'rows', '--profile', 'prof', '--url', 'http://127.0.0.1:3000']);
+    '--delivery', 'rows', '--profile', 'prof', '--url', 'http://127.0.0.1:3000', '--viewers', '300', '--rooms', '30', '--receivers', '400',
+    '--fanout-rate', '200', '--in-flight', '3', '--generators', '3', '--connections', '20', '--duration', '4']);
+  assert.equal(parsed.sizes, { viewers: 300, rooms: 30, receivers: 400, durationMs: 4_000, fanoutRate: 200, httpSeconds: 4, generators: 3, inFlight: 3,
+    httpConnections: 20 });
   assert.equal([...parsed.only ?? []], ['spread', 'fanout']);
   assert.equal([parsed.quick, parsed.rounds, parsed.json, parsed.durability, parsed.delivery, parsed.profile, parsed.url],
     [true, 3, 'out.json', 'fast', 'rows', 'prof', 'http://127.0.0.1:3000']);
