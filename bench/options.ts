@@ -59,6 +59,8 @@ export const benchUsage = `usage: npm run bench [-- options]
   --generators N             load-generator processes the viewers and receivers are split over, 1 to 32 (default 2)
   --connections N            autocannon connections in the HTTP scenarios, 1 to 1000 (default 50)
                              (the targets are judged at the default sizes; other sizes are measured and not judged)
+  --compare FILE             beside this run, an earlier run's JSON: each scenario's rate and p99 then and now
+  --max-regression P         with --compare: exit 4 when a scenario's rate fell more than P percent (0 to 100)
   --url URL                  measure a server already running on this machine (needs its AUTH_SECRET, REDIS_URL,
                              DATABASE_URL in the environment)
   --help                     this text
@@ -77,6 +79,10 @@ export interface BenchOptions {
   url: string | undefined;
   /** --quick's or the full run's, with what the command line set on top. */
   sizes: BenchSizes;
+  /** --compare: an earlier run's JSON to set this one beside. */
+  compare: string | undefined;
+  /** --max-regression: with compare, the rate drop in percent past which the run fails. */
+  maxRegressionPercent: number | null;
 }
 
 /** A command line the bench cannot run: the message says which part and what it takes. */
@@ -107,6 +113,8 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
         'in-flight': { type: 'string' },
         generators: { type: 'string' },
         connections: { type: 'string' },
+        compare: { type: 'string' },
+        'max-regression': { type: 'string' },
       },
     }));
   } catch (error) {
@@ -117,13 +125,22 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
   if (!Number.isInteger(rounds) || rounds < 1 || rounds > 9) throw new BenchUsageError(`--rounds must be 1 to 9, not ${values.rounds}`);
   const durability = oneOf('--durability', values.durability, ['durable', 'fast'] as const);
   const delivery = oneOf('--delivery', values.delivery, ['columns', 'rows'] as const);
-  for (const [name, value] of [['--json', values.json], ['--profile', values.profile], ['--url', values.url]] as const) {
+  for (const [name, value] of [['--json', values.json], ['--profile', values.profile], ['--url', values.url], ['--compare', values.compare]] as const) {
     if (value !== undefined && value.trim() === '') throw new BenchUsageError(`${name} needs a value`);
   }
   return {
     help: values.help, quick: values.quick, rounds, only: values.only === undefined ? null : selection(values.only),
     json: values.json, durability, delivery, profile: values.profile, url: values.url, sizes: sizesOf(values),
+    compare: values.compare, maxRegressionPercent: maxRegression(values['max-regression'], values.compare),
   };
+}
+
+function maxRegression(text: string | undefined, compare: string | undefined): number | null {
+  if (text === undefined) return null;
+  if (compare === undefined) throw new BenchUsageError('--max-regression needs --compare FILE: a run to regress from');
+  const percent = /^\d+(\.\d+)?$/.test(text) ? Number(text) : Number.NaN;
+  if (!(percent >= 0 && percent <= 100)) throw new BenchUsageError(`--max-regression must be 0 to 100 percent, not ${JSON.stringify(text)}`);
+  return percent;
 }
 
 type SizeOptions = Partial<Record<'duration' | 'viewers' | 'rooms' | 'receivers' | 'fanout-rate' | 'in-flight' | 'generators' | 'connections', string>>;

@@ -12,6 +12,7 @@ import { ServerProcess } from '../scripts/server-process.js';
 import { serverAt, startedServer, type BenchServer } from './bench-server.js';
 import { atTargetSizes, benchUsage, BenchUsageError, parseBenchOptions, type BenchOptions, type ScenarioName } from './options.js';
 import { checkTargets, targetLine, type TargetCheck } from './targets.js';
+import { compareRuns, comparisonText, ComparisonFileError, readEarlierRun, type ComparableRun, type Comparison } from './compare.js';
 import { bucketQuantileMs, counterTotal, histogramBuckets, medianBy, percentiles, type Percentiles } from './stats.js';
 import type { BenchUser, Job, WorkerResult } from './worker.js';
 
@@ -31,6 +32,14 @@ try {
 if (options.help) {
   process.stdout.write(benchUsage);
   process.exit(0);
+}
+let earlierRun: ComparableRun | null = null;
+try {
+  earlierRun = options.compare === undefined ? null : readEarlierRun(options.compare);
+} catch (error) {
+  if (!(error instanceof ComparisonFileError)) throw error;
+  process.stderr.write(`bench: ${error.message}\n`);
+  process.exit(2);
 }
 // --rounds N runs every scenario N times, round after round, and reports each one's
 // median round: on a VM whose speed drifts, ratios of medians taken side by side hold
@@ -495,8 +504,12 @@ function report(durability: string, target: string): void {
     // drifting host moves both; the ratios above divide medians that may come from different rounds.
     ...(rounds > 1 ? { ratiosByRound: eachRatio((a, b) => (runs[a] ?? []).map((run, i) => ratioOf(run.giftsPerSec, runs[b]?.[i]?.giftsPerSec))) } : {}),
     targets: [] as TargetCheck[],
+    comparison: undefined as Comparison | undefined,
   };
   output.targets = checkTargets(results, output.ratios, runs, speedNotJudged());
+  if (earlierRun !== null && options.compare !== undefined) {
+    output.comparison = compareRuns(earlierRun, { ...output, sizes: { ...size } }, options.compare, options.maxRegressionPercent);
+  }
   const rows = Object.entries(results).map(([name, r]) => [
     name, r.requestsPerSec !== undefined ? `${r.requestsPerSec} req/s` : String(r.giftsPerSec),
     `${r.ackMs.p50}/${r.ackMs.p90}/${r.ackMs.p99}/${r.ackMs.max}`,
@@ -521,6 +534,7 @@ function report(durability: string, target: string): void {
     size.fanoutRate} gifts/s, ${size.generators} load generators, ${size.durationMs / 1000} s a scenario (HTTP ${size.httpSeconds} s, ${
     size.httpConnections} connections)\n`);
   process.stdout.write(`\ntargets (set for a 2-core machine at the default sizes, durable; see README "Benchmarks"):\n${output.targets.map((t) => `  ${targetLine(t)}`).join('\n')}\n`);
+  if (output.comparison !== undefined) process.stdout.write(`\n${comparisonText(output.comparison)}`);
   const file = options.json ?? path.join(projectRoot, 'bench-results', `${output.startedAt.replace(/[:.]/g, '-')}.json`);
   mkdirSync(path.dirname(file), { recursive: true });
   writeFileSync(file, `${JSON.stringify(output, null, 2)}\n`);
@@ -530,6 +544,9 @@ function report(durability: string, target: string): void {
   if (wrong.length > 0) {
     process.stderr.write(`\nCORRECTNESS CHECK FAILED in ${wrong.map(([n]) => n).join(', ')}: a coin was lost or invented, or a receiver missed a gift\n`);
     process.exitCode = 1;
+  } else if (output.comparison?.scenarios.some((s) => s.regressed) === true) {
+    // Its own code, so a CI job can tell a slower build from a wrong one.
+    process.exitCode = 4;
   }
 }
 

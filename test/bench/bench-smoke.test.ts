@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
@@ -77,18 +77,29 @@ test('bench --rounds runs each scenario once a round, the baseline beside it, an
   const dir = mkdtempSync(path.join(tmpdir(), 'bench-rounds-'));
   try {
     const file = path.join(dir, 'bench.json');
+    // Set beside an earlier run no machine reaches, the gate trips: exit 4, money still ok.
+    const earlier = path.join(dir, 'earlier.json');
+    writeFileSync(earlier, JSON.stringify({ startedAt: 'yesterday', durability: 'durable', machine: { cores: 64, cpu: 'fast' },
+      scenarios: { spread: { giftsPerSec: 1_000_000_000, ackMs: { p99: 1 } }, 'http-gifts': { giftsPerSec: 0, requestsPerSec: 1, ackMs: { p99: 1 } } } }));
     const run = spawnSync(process.execPath, [path.join(projectRoot, 'dist', 'bench', 'run.js'), '--quick', '--rounds', '2',
-      '--only', 'spread,baseline-postgres-spread', '--json', file], {
+      '--only', 'spread,baseline-postgres-spread', '--json', file, '--compare', earlier, '--max-regression', '50'], {
       encoding: 'utf8', timeout: 240_000, env: { ...process.env, REDIS_URL: '', DATABASE_URL: '' },
     });
-    assert.is(run.status, 0, `${run.stdout}\n${run.stderr}`);
+    assert.is(run.status, 4, `${run.stdout}\n${run.stderr}`);
+    assert.match(run.stdout, `compared with ${earlier} (run at yesterday):`);
+    assert.match(run.stdout, 'REGRESSION: spread fell more than 50 %');
+    assert.match(run.stdout, 'not in both runs, not compared: baseline-postgres-spread, http-gifts');
+    assert.not.match(run.stdout + run.stderr, 'CORRECTNESS CHECK FAILED');
     const result = JSON.parse(readFileSync(file, 'utf8')) as {
       rounds: number;
       scenarios: Record<string, { giftsPerSec: number; roundsPerSec?: number[]; correctness?: { ok: boolean } }>;
       ratios: Record<string, number | null>;
       ratiosByRound?: Record<string, (number | null)[]>;
+      comparison?: { scenarios: { scenario: string; regressed: boolean }[]; unlike: string[] };
     };
     assert.is(result.rounds, 2);
+    assert.equal(result.comparison?.scenarios.map((s) => [s.scenario, s.regressed]), [['spread', true]]);
+    assert.ok(result.comparison?.unlike.some((reason) => reason.startsWith('another machine')));
     for (const name of ['spread', 'baseline-postgres-spread']) {
       const scenario = result.scenarios[name];
       const rates = scenario?.roundsPerSec ?? [];
@@ -105,6 +116,12 @@ test('bench --rounds runs each scenario once a round, the baseline beside it, an
     const refused = spawnSync(process.execPath, [path.join(projectRoot, 'dist', 'bench', 'run.js'), '--rounds', '0'], { encoding: 'utf8', timeout: 60_000 });
     assert.is.not(refused.status, 0);
     assert.match(refused.stderr, '--rounds must be 1 to 9');
+    // An earlier run that cannot be read stops the bench before anything starts.
+    const unreadable = spawnSync(process.execPath, [path.join(projectRoot, 'dist', 'bench', 'run.js'), '--compare', path.join(dir, 'none.json')],
+      { encoding: 'utf8', timeout: 60_000 });
+    assert.is(unreadable.status, 2);
+    assert.match(unreadable.stderr, 'none.json: cannot be read (ENOENT)');
+    assert.not.match(unreadable.stderr, 'starting the server');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

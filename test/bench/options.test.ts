@@ -15,7 +15,7 @@ const refused = (argv: string[], message: string) => {
 options('no options: every scenario once, full size, durable, columns', () => {
   const parsed = parseBenchOptions([]);
   assert.equal({ ...parsed }, { help: false, quick: false, rounds: 1, only: null, json: undefined, durability: 'durable', delivery: 'columns',
-    profile: undefined, url: undefined, sizes: fullSizes });
+    profile: undefined, url: undefined, sizes: fullSizes, compare: undefined, maxRegressionPercent: null });
   assert.equal(fullSizes, { viewers: 1_000, rooms: 100, receivers: 2_000, durationMs: 10_000, fanoutRate: 1_000, httpSeconds: 6, generators: 2,
     inFlight: 1, httpConnections: 50 }, 'the sizes the issue and the README set');
   assert.ok(atTargetSizes(parsed.sizes));
@@ -55,6 +55,11 @@ options('a size out of its range, not whole, or that leaves a room or a load gen
     ['--duration', 'NaN', 'not "NaN"'],
     ['--duration', '', 'not ""'],
   ] as const) refused([`${option}=${value}`], message);
+  refused(['--max-regression', '10'], '--max-regression needs --compare FILE');
+  for (const value of ['101', '-1', '5%', 'x']) refused(['--compare', 'a.json', `--max-regression=${value}`], '--max-regression must be 0 to 100 percent');
+  refused(['--compare', ''], '--compare needs a value');
+  assert.equal([parseBenchOptions(['--compare', 'a.json', '--max-regression', '12.5']).maxRegressionPercent, parseBenchOptions(['--compare', 'a.json']).maxRegressionPercent],
+    [12.5, null]);
   refused(['--viewers', '50', '--rooms', '51'], '--rooms (51) may not exceed --viewers (50): a room needs a viewer');
   refused(['--quick', '--generators', '8', '--receivers', '5', '--rooms', '1'], '--generators (8) may not exceed --viewers or --receivers (5)');
 });
