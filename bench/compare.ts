@@ -91,7 +91,8 @@ export function compareRuns(earlier: ComparableRun, current: ComparableRun, agai
   const sizeKeys = new Set([...Object.keys(earlier.sizes), ...Object.keys(current.sizes)]);
   const differentSizes = [...sizeKeys].filter((key) => earlier.sizes[key] !== current.sizes[key]);
   if (differentSizes.length > 0) {
-    unlike.push(`sizes differ: ${differentSizes.map((key) => `${key} ${earlier.sizes[key] ?? '-'} then, ${current.sizes[key] ?? '-'} now`).join('; ')}`);
+    const was = (key: string) => (earlier.sizes[key] === undefined ? 'not recorded' : String(earlier.sizes[key]));
+    unlike.push(`sizes differ: ${differentSizes.map((key) => `${key} ${was(key)} then, ${current.sizes[key] ?? 'not recorded'} now`).join('; ')}`);
   }
   if (earlier.durability !== current.durability) unlike.push(`durability ${earlier.durability} then, ${current.durability} now`);
   if (earlier.machine.cores !== current.machine.cores || earlier.machine.cpu !== current.machine.cpu) {
@@ -118,11 +119,13 @@ export function compareRuns(earlier: ComparableRun, current: ComparableRun, agai
 /** The comparison as the bench prints it: a table, then what makes the runs unlike, then the verdict. */
 export function comparisonText(comparison: Comparison): string {
   const signed = (n: number | null) => (n === null ? '-' : `${n > 0 ? '+' : ''}${n}%`);
+  const gated = comparison.maxRegressionPercent !== null;
   const rows = comparison.scenarios.map((s) => [
     s.scenario, `${s.rate.before} -> ${s.rate.after}`, signed(s.rate.changePercent), `${s.ackP99Ms.before} -> ${s.ackP99Ms.after}`,
-    s.deliveryP99Ms === undefined ? '-' : `${s.deliveryP99Ms.before} -> ${s.deliveryP99Ms.after}`, s.regressed ? 'REGRESSED' : '',
+    s.deliveryP99Ms === undefined ? '-' : `${s.deliveryP99Ms.before} -> ${s.deliveryP99Ms.after}`,
+    ...(gated ? [s.regressed ? 'REGRESSED' : 'ok'] : []),
   ]);
-  const header = ['scenario', 'rate then -> now', 'change', 'ack p99 ms', 'delivery p99 ms', ''];
+  const header = ['scenario', 'rate then -> now', 'change', 'ack p99 ms', 'delivery p99 ms', ...(gated ? [`within ${comparison.maxRegressionPercent} %`] : [])];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
   const lines = [`compared with ${comparison.against} (run at ${comparison.againstStartedAt}):`, line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];

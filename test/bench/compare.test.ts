@@ -45,6 +45,8 @@ compare('--max-regression fails a scenario whose rate fell past it, and not one 
   const comparison = compareRuns(earlier, current, 'old.json', 20);
   assert.equal(comparison.scenarios.map((s) => [s.scenario, s.rate.changePercent, s.regressed]), [['a', -20, false], ['b', -20.1, true], ['c', null, false]]);
   assert.match(comparisonText(comparison), 'REGRESSION: b fell more than 20 %');
+  assert.match(comparisonText(comparison), /\| b +\| 1000 -> 799 +\| -20.1% +\| 1 -> 1 +\| - +\| REGRESSED +\|/);
+  assert.match(comparisonText(comparison), /\| a +\| .* \| ok +\|/);
   const fine = compareRuns(earlier, earlier, 'old.json', 0);
   assert.ok(fine.scenarios.every((s) => !s.regressed));
   assert.match(comparisonText(fine), "no scenario's rate fell more than 0 %");
@@ -54,7 +56,7 @@ compare('runs that are not like for like say so: sizes, durability, machine', ()
   const earlier = run({}, { sizes: { viewers: 1_000, rooms: 100 }, durability: 'fast', machine: { cores: 8, cpu: 'Intel Xeon' } });
   const current = run({}, { sizes: { viewers: 4_000, rooms: 100, generators: 4 } });
   assert.equal(compareRuns(earlier, current, 'x', null).unlike, [
-    'sizes differ: viewers 1000 then, 4000 now; generators - then, 4 now',
+    'sizes differ: viewers 1000 then, 4000 now; generators not recorded then, 4 now',
     'durability fast then, durable now',
     'another machine: 8 cores Intel Xeon then, 2 cores AMD EPYC now',
   ]);
