@@ -33,6 +33,8 @@ if (options.help) {
   process.stdout.write(benchUsage);
   process.exit(0);
 }
+/** When the run began, for the JSON: report() runs minutes later, at its end. */
+const startedAt = new Date().toISOString();
 let earlierRun: ComparableRun | null = null;
 try {
   earlierRun = options.compare === undefined ? null : readEarlierRun(options.compare);
@@ -497,7 +499,7 @@ function report(durability: string, target: string): void {
   }
   const output = {
     machine: { cores: os.cpus().length, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, cpu: os.cpus()[0]?.model ?? '' },
-    startedAt: new Date().toISOString(), target, quick, durability, delivery, rounds, sizes: size,
+    startedAt, finishedAt: new Date().toISOString(), target, quick, durability, delivery, rounds, sizes: size,
     scenarios: results,
     ratios: eachRatio((a, b) => ratioOf(results[a]?.giftsPerSec, results[b]?.giftsPerSec)),
     // With --rounds: each round's own ratio, its two scenarios measured minutes apart, so a

@@ -16,12 +16,15 @@ test('bench --quick runs every scenario, writes the JSON shape, and the money ch
   const dir = mkdtempSync(path.join(tmpdir(), 'bench-smoke-'));
   try {
     const file = path.join(dir, 'bench.json');
+    const launchedAt = Date.now();
     const run = spawnSync(process.execPath, [path.join(projectRoot, 'dist', 'bench', 'run.js'), '--quick', '--json', file], {
       encoding: 'utf8', timeout: 240_000, env: { ...process.env, REDIS_URL: '', DATABASE_URL: '' },
     });
     assert.is(run.status, 0, `${run.stdout}\n${run.stderr}`);
     const result = JSON.parse(readFileSync(file, 'utf8')) as {
       machine: { cores: number; memoryGiB: number; node: string };
+      startedAt: string;
+      finishedAt: string;
       scenarios: Record<string, { giftsPerSec: number; ackMs: Record<string, number>; acked: number; errors: object; correctness?: { ok: boolean };
         machineBusyPercent?: number; serverGiftMs?: { p50: number | null; p99: number | null }; framesPerSec?: number; ackedInWindow?: number }>;
       ratios: Record<string, number | null>;
@@ -29,6 +32,10 @@ test('bench --quick runs every scenario, writes the JSON shape, and the money ch
       targets?: { target: string; measured: string; met: boolean | null }[];
     };
     assert.ok(result.machine.cores >= 1 && result.machine.memoryGiB >= 1 && result.machine.node.startsWith('v'));
+    // startedAt is the run's start, not the moment it wrote its results (minutes apart at full size).
+    const [started, finished] = [Date.parse(result.startedAt), Date.parse(result.finishedAt)];
+    assert.ok(started >= launchedAt - 1_000 && started <= launchedAt + 10_000, `started ${result.startedAt}`);
+    assert.ok(finished - started >= 8 * result.sizes.durationMs, `${result.startedAt} to ${result.finishedAt}`);
     for (const name of ['ack-only', 'evalsha', 'spread', 'hot-room', 'hot-room-half', 'fanout', 'baseline-postgres-spread', 'baseline-postgres-hot-room']) {
       const scenario = result.scenarios[name];
       assert.ok(scenario !== undefined, `scenario ${name} missing`);
