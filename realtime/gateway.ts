@@ -38,8 +38,7 @@ function bind(app: AppContext, socket: GatewaySocket, event: keyof ClientToServe
       return;
     }
     if (metered && !socket.data.requests.take(Date.now())) {
-      reply?.({ ok: false, error: toWireError(new DomainError('RATE_LIMITED',
-        `at most ${limits.requestsPerSecondPerConnection} room and wallet requests a second per connection`)) });
+      reply?.({ ok: false, error: toWireError(overRequestRate()) });
       return;
     }
     const startedAt = process.hrtime.bigint();
@@ -68,6 +67,9 @@ function rememberClosed(closedRooms: Set<string>, roomId: string): void {
   const oldest = closedRooms.values().next().value;
   if (closedRooms.size > closedRoomsRemembered && oldest !== undefined) closedRooms.delete(oldest);
 }
+
+const overRequestRate = () => new DomainError('RATE_LIMITED',
+  `at most ${limits.requestsPerSecondPerConnection} room, wallet and unknown requests a second per connection`);
 
 const sessionExpired = () => new DomainError('UNAUTHENTICATED', 'the token has expired: connect again with a fresh one');
 
@@ -203,12 +205,14 @@ export function attachGateway(app: AppContext, httpServer: HttpServer, nodeId: s
     // The benchmarks' ceiling: the same gateway and ack path, no work at all.
     if (app.config.benchHandlers) bind(app, socket, 'bench:ack', async () => ({}), false);
     // A mistyped or unsupported event still gets its one reply, instead of leaving the
-    // client waiting for its own timeout.
+    // client waiting for its own timeout. Those replies take from the connection's
+    // request bucket, so a client cannot have the node answer them as fast as it sends.
     socket.onAny((event: unknown, ...args: unknown[]) => {
       const ack = args[args.length - 1];
       if (typeof ack !== 'function' || socket.listenerCount(String(event)) > 0) return;
-      (ack as (body: object) => void)({ ok: false, error: toWireError(new DomainError('INVALID_ARGUMENT',
-        `unknown event ${JSON.stringify(String(event).slice(0, 64))}; the events are ${[...socket.eventNames()].filter((name) => name !== 'disconnect').join(', ')}`)) });
+      const error = !socket.data.requests.take(Date.now()) ? overRequestRate() : new DomainError('INVALID_ARGUMENT',
+        `unknown event ${JSON.stringify(String(event).slice(0, 64))}; the events are ${[...socket.eventNames()].filter((name) => name !== 'disconnect').join(', ')}`);
+      (ack as (body: object) => void)({ ok: false, error: toWireError(error) });
     });
     socket.on('disconnect', () => {
       app.metrics.sockets.dec();

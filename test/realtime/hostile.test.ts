@@ -200,6 +200,18 @@ hostile('room and wallet requests beyond a connection\'s burst answer RATE_LIMIT
   socket.close();
 });
 
+hostile('unknown events take from the same allowance: past it they answer RATE_LIMITED, and they use up room and wallet requests', async (ctx) => {
+  const socket = await connectAs(ctx.server, uniqueId('typo'));
+  const burst = limits.requestBurstPerConnection;
+  const replies = await Promise.all(Array.from({ length: burst + 20 }, () => request(socket, 'no:such:event', {})));
+  const codes = replies.map((reply) => reply.error?.code);
+  const answered = codes.filter((code) => code === 'INVALID_ARGUMENT').length;
+  assert.ok(answered >= burst && answered <= burst + 5, `${answered} answered INVALID_ARGUMENT`);
+  assert.is(codes.filter((code) => code === 'RATE_LIMITED').length, replies.length - answered);
+  assert.is((await request(socket, 'wallet:get', {})).error?.code, 'RATE_LIMITED', 'the unknown events used up the allowance');
+  socket.close();
+});
+
 hostile('sending faster than the per-user rate answers RATE_LIMITED and charges nothing for those', async () => {
   const limited = await startTestServer({ giftsPerSecondPerUser: 1, giftBurstPerUser: 3 });
   try {
