@@ -217,7 +217,7 @@ class Target {
   /** The bench's rooms close when it ends: a server at --url keeps no open rooms from it (a streamer may hold 20). */
   async closeRooms(): Promise<void> {
     const opened = this.roomsOpened.splice(0);
-    await Promise.all(opened.map(({ roomId, streamerId }) => this.call('POST', `/v1/rooms/${roomId}/close`, 'streamer', {}, streamerId)));
+    await inBatches(opened, ({ roomId, streamerId }) => this.call('POST', `/v1/rooms/${roomId}/close`, 'streamer', {}, streamerId));
   }
 
   async giftEntries(): Promise<number> {
@@ -301,6 +301,13 @@ class Target {
   async close(): Promise<void> {
     await this.sql.end();
   }
+}
+
+/** Set-up requests 50 at a time: --rooms 10000 must not open 10,000 HTTP requests at once. */
+async function inBatches<T, R>(items: readonly T[], call: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = [];
+  for (let i = 0; i < items.length; i += 50) results.push(...await Promise.all(items.slice(i, i + 50).map(call)));
+  return results;
 }
 
 /** Clients dealt over the load generators in runs as even as they go, with each run's first index. */
@@ -451,10 +458,8 @@ async function main(): Promise<void> {
       process.stderr.write('bench: ack-only skipped: the server at --url does not answer bench:ack (start it with BENCH_HANDLERS=1)\n');
     }
     const viewers = await target.users('bench-viewer-', size.viewers);
-    for (let i = 0; i < viewers.length; i += 50) {
-      await Promise.all(viewers.slice(i, i + 50).map((v) => target.call('POST', '/v1/admin/grants', 'admin', { userId: v.userId, coins: 100_000_000, reason: 'bench' })));
-    }
-    const rooms = await Promise.all(Array.from({ length: size.rooms }, (_, i) => target.openRoom(`bench-streamer-${i}`)));
+    await inBatches(viewers, (v) => target.call('POST', '/v1/admin/grants', 'admin', { userId: v.userId, coins: 100_000_000, reason: 'bench' }));
+    const rooms = await inBatches(Array.from({ length: size.rooms }, (_, i) => `bench-streamer-${i}`), (streamerId) => target.openRoom(streamerId));
     const hotRoom = await target.openRoom('bench-hot-streamer');
     const fanoutRoom = await target.openRoom('bench-fanout-streamer');
     process.stderr.write(`bench: ${viewers.length} viewers funded, ${rooms.length + 2} rooms open\n`);
