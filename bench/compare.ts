@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { markdownTable } from './table.js';
 
 // npm run bench -- --compare FILE: this run beside an earlier one's JSON, scenario by
 // scenario, and with --max-regression P a gate for CI: a scenario whose rate fell more
@@ -126,9 +127,7 @@ export function comparisonText(comparison: Comparison): string {
     ...(gated ? [s.regressed ? 'REGRESSED' : 'ok'] : []),
   ]);
   const header = ['scenario', 'rate then -> now', 'change', 'ack p99 ms', 'delivery p99 ms', ...(gated ? [`within ${comparison.maxRegressionPercent} %`] : [])];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
-  const lines = [`compared with ${comparison.against} (run at ${comparison.againstStartedAt}):`, line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
+  const lines = [`compared with ${comparison.against} (run at ${comparison.againstStartedAt}):`, markdownTable(header, rows)];
   for (const reason of comparison.unlike) lines.push(`not like for like: ${reason}`);
   if (comparison.notCompared.length > 0) lines.push(`not in both runs, not compared: ${comparison.notCompared.join(', ')}`);
   if (comparison.maxRegressionPercent !== null) {

@@ -12,6 +12,7 @@ import { ServerProcess } from '../scripts/server-process.js';
 import { serverAt, startedServer, type BenchServer } from './bench-server.js';
 import { atTargetSizes, benchUsage, BenchUsageError, parseBenchOptions, type BenchOptions, type ScenarioName } from './options.js';
 import { checkTargets, targetLine, type TargetCheck } from './targets.js';
+import { markdownTable } from './table.js';
 import { compareRuns, comparisonText, ComparisonFileError, readEarlierRun, type ComparableRun, type Comparison } from './compare.js';
 import { bucketQuantileMs, counterTotal, histogramBuckets, medianBy, percentiles, type Percentiles } from './stats.js';
 import type { BenchUser, Job, WorkerResult } from './worker.js';
@@ -531,9 +532,7 @@ function report(durability: string, target: string): void {
       r.correctness.reconcileOk}, deliveries ${r.deliveries ?? 0} of ${r.expectedDeliveries ?? '-'})`) : '-',
   ]);
   const header = ['scenario', 'gifts/s', 'ack ms p50/p90/p99/max', 'in server ms p50/p99', 'delivery ms p50/p99', 'frames/s out', 'errors', 'lag max', 'cpu srv/redis', 'cpu load gens', 'machine busy', 'rss MiB', 'money'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
-  process.stdout.write(`\n${line(header)}\n${line(widths.map((w) => '-'.repeat(w)))}\n${rows.map(line).join('\n')}\n`);
+  process.stdout.write(`\n${markdownTable(header, rows)}\n`);
   process.stdout.write(`\nratios: ${JSON.stringify(output.ratios)}\n`);
   if (output.ratiosByRound !== undefined) process.stdout.write(`ratios by round: ${JSON.stringify(output.ratiosByRound)}\n`);
   process.stdout.write(`machine: ${JSON.stringify(output.machine)}\n`);
