@@ -14,7 +14,7 @@ import { atTargetSizes, benchUsage, BenchUsageError, parseBenchOptions, type Ben
 import { checkTargets, targetLine, type TargetCheck } from './targets.js';
 import { markdownTable } from './table.js';
 import { compareRuns, comparisonText, ComparisonFileError, readEarlierRun, type ComparableRun, type Comparison } from './compare.js';
-import { bucketQuantileMs, counterTotal, histogramBuckets, medianBy, percentiles, type Percentiles } from './stats.js';
+import { bucketQuantileMs, counterTotal, histogramBuckets, medianBy, mergePerSecond, percentiles, type Percentiles } from './stats.js';
 import type { BenchUser, Job, WorkerResult } from './worker.js';
 
 // npm run bench [-- options]: see options.ts, or npm run bench -- --help.
@@ -101,6 +101,12 @@ interface ScenarioResult {
   framesPerSec?: number;
   /** prom-client's event-loop delay p99 since the server started (includes its 10 ms sampling resolution). */
   serverEventLoopLagP99Ms?: number;
+  /**
+   * Each whole second of the window: gifts acked (ok) and the slowest ack, and for scenarios
+   * with receivers the gifts delivered and the slowest delivery. A sag or a stall within
+   * the window shows here, where giftsPerSec averages it away.
+   */
+  perSecond?: { acked: number[]; ackMaxMs: number[]; delivered?: number[]; deliveryMaxMs?: number[] };
 }
 
 /** Every round's result per scenario, in the order they ran. */
@@ -167,6 +173,10 @@ function merge(parts: WorkerResult[], durationMs: number): ScenarioResult {
   const acked = parts.reduce((sum, p) => sum + p.acked, 0);
   const ackedInWindow = parts.reduce((sum, p) => sum + p.ackedInWindow, 0);
   const deliveries = parts.reduce((sum, p) => sum + p.deliveries, 0);
+  // fanout's receivers listen past the window, and send nothing: acks are timed over the window alone.
+  const windowSeconds = Math.floor(durationMs / 1000);
+  const ackedPerSecond = mergePerSecond(parts.map((p) => ({ counts: p.ackedPerSecond.counts.slice(0, windowSeconds), maxMs: p.ackedPerSecond.maxMs.slice(0, windowSeconds) })));
+  const deliveredPerSecond = mergePerSecond(parts.map((p) => p.deliveredPerSecond));
   return {
     giftsPerSec: Math.round(ackedInWindow / (durationMs / 1000)),
     ackMs: percentiles(parts.flatMap((p) => p.ackMs), Math.max(...parts.map((p) => p.ackMaxMs))),
@@ -174,6 +184,8 @@ function merge(parts: WorkerResult[], durationMs: number): ScenarioResult {
     ackedInWindow,
     errors,
     loadGeneratorCpuPercent: parts.map((p) => p.cpuPercent),
+    perSecond: { acked: ackedPerSecond.counts, ackMaxMs: ackedPerSecond.maxMs,
+      ...(deliveries > 0 ? { delivered: deliveredPerSecond.counts, deliveryMaxMs: deliveredPerSecond.maxMs } : {}) },
     ...(deliveries > 0 ? { deliveries, deliveryMs: percentiles(parts.flatMap((p) => p.deliveryMs), Math.max(...parts.map((p) => p.deliveryMaxMs))) } : {}),
   };
 }
@@ -291,7 +303,7 @@ class Target {
     const lag = /^nodejs_eventloop_lag_p99_seconds (\S+)$/m.exec(metrics)?.[1];
     if (lag !== undefined) result.serverEventLoopLagP99Ms = Math.round(Number(lag) * 1000);
     (runs[name] ??= []).push(result);
-    const rate = result.requestsPerSec === undefined ? `${result.giftsPerSec} gifts/s, ack` : `${result.requestsPerSec} req/s, latency`;
+    const rate = result.requestsPerSec === undefined ? `${result.giftsPerSec}${secondsRange(result)} gifts/s, ack` : `${result.requestsPerSec} req/s, latency`;
     process.stderr.write(`  ${name}: ${rate} p99 ${result.ackMs.p99} ms${result.correctness ? `, money ${result.correctness.ok ? 'ok' : 'WRONG'}` : ''}\n`);
   }
 
@@ -302,6 +314,12 @@ class Target {
   async close(): Promise<void> {
     await this.sql.end();
   }
+}
+
+/** ' (slowest-fastest)' whole second of the window, when it had two or more. */
+function secondsRange(result: ScenarioResult): string {
+  const counts = result.perSecond?.acked ?? [];
+  return counts.length < 2 ? '' : ` (${Math.min(...counts)}-${Math.max(...counts)})`;
 }
 
 /** Set-up requests 50 at a time: --rooms 10000 must not open 10,000 HTTP requests at once. */
@@ -519,7 +537,7 @@ function report(durability: string, target: string): void {
     output.comparison = compareRuns(earlierRun, { ...output, sizes: { ...size } }, options.compare, options.maxRegressionPercent);
   }
   const rows = Object.entries(results).map(([name, r]) => [
-    name, r.requestsPerSec !== undefined ? `${r.requestsPerSec} req/s` : String(r.giftsPerSec),
+    name, r.requestsPerSec !== undefined ? `${r.requestsPerSec} req/s` : `${r.giftsPerSec}${secondsRange(r)}`,
     `${r.ackMs.p50}/${r.ackMs.p90}/${r.ackMs.p99}/${r.ackMs.max}`,
     r.serverGiftMs ? [r.serverGiftMs.p50, r.serverGiftMs.p99].map((v) => (v === null ? '>1000' : `≤${v}`)).join('/') : '-',
     r.deliveryMs ? `${r.deliveryMs.p50}/${r.deliveryMs.p99}` : '-',
@@ -531,7 +549,7 @@ function report(durability: string, target: string): void {
     r.correctness ? (r.correctness.ok ? 'ok' : `WRONG (ledger ${r.correctness.ledgerGiftEntries}, acked ${r.correctness.acked}, reconcile ${
       r.correctness.reconcileOk}, deliveries ${r.deliveries ?? 0} of ${r.expectedDeliveries ?? '-'})`) : '-',
   ]);
-  const header = ['scenario', 'gifts/s', 'ack ms p50/p90/p99/max', 'in server ms p50/p99', 'delivery ms p50/p99', 'frames/s out', 'errors', 'lag max', 'cpu srv/redis', 'cpu load gens', 'machine busy', 'rss MiB', 'money'];
+  const header = ['scenario', 'gifts/s (each second)', 'ack ms p50/p90/p99/max', 'in server ms p50/p99', 'delivery ms p50/p99', 'frames/s out', 'errors', 'lag max', 'cpu srv/redis', 'cpu load gens', 'machine busy', 'rss MiB', 'money'];
   process.stdout.write(`\n${markdownTable(header, rows)}\n`);
   process.stdout.write(`\nratios: ${JSON.stringify(output.ratios)}\n`);
   if (output.ratiosByRound !== undefined) process.stdout.write(`ratios by round: ${JSON.stringify(output.ratiosByRound)}\n`);

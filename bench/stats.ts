@@ -82,3 +82,46 @@ export function medianBy<T>(items: readonly T[], measure: (item: T) => number): 
   if (median === undefined) throw new Error('no items to take a median of');
   return median;
 }
+
+/** A window's whole seconds: how many, and in each, the count and the largest latency. */
+export interface PerSecond {
+  counts: number[];
+  maxMs: number[];
+}
+
+/**
+ * Counts and latency maxima per whole second of a measured window, from its start: one
+ * rate for the window hides a rate that sagged or stalled within it, and on a host whose
+ * speed drifts that is the first question. A part second at the end is left out (its
+ * count would read as a slow second), as is anything before the start or after the end.
+ */
+export class Timeline {
+  private readonly perSecond: PerSecond;
+
+  constructor(private readonly startMs: number, windowMs: number) {
+    const seconds = Math.max(0, Math.floor(windowMs / 1000));
+    this.perSecond = { counts: new Array<number>(seconds).fill(0), maxMs: new Array<number>(seconds).fill(0) };
+  }
+
+  add(atMs: number, latencyMs: number): void {
+    const second = Math.floor((atMs - this.startMs) / 1000);
+    if (second < 0 || second >= this.perSecond.counts.length) return;
+    this.perSecond.counts[second] = (this.perSecond.counts[second] ?? 0) + 1;
+    if (latencyMs > (this.perSecond.maxMs[second] ?? 0)) this.perSecond.maxMs[second] = Math.round(latencyMs * 100) / 100;
+  }
+
+  toJSON(): PerSecond {
+    return this.perSecond;
+  }
+}
+
+/** Load generators' timelines as one: counts added, maxima taken, second by second from the same start. */
+export function mergePerSecond(parts: readonly PerSecond[]): PerSecond {
+  const seconds = Math.max(0, ...parts.map((p) => p.counts.length));
+  const merged: PerSecond = { counts: new Array<number>(seconds).fill(0), maxMs: new Array<number>(seconds).fill(0) };
+  for (const part of parts) {
+    part.counts.forEach((count, i) => { merged.counts[i] = (merged.counts[i] ?? 0) + count; });
+    part.maxMs.forEach((max, i) => { merged.maxMs[i] = Math.max(merged.maxMs[i] ?? 0, max); });
+  }
+  return merged;
+}

@@ -4,7 +4,7 @@ import { platformRevenueAccount } from '../domain/accounts.js';
 import { connectRedis } from '../server/redis/commands.js';
 import { WalletStore } from '../server/redis/wallet-store.js';
 import { defaultContract, payeesOf } from '../domain/split-contracts.js';
-import { Samples } from './stats.js';
+import { Samples, Timeline, type PerSecond } from './stats.js';
 
 // One load-generator process. The runner sends a job; the worker connects, answers
 // 'ready', starts on 'go', and answers 'result'. Every loop ends by time and by count.
@@ -33,6 +33,9 @@ export interface WorkerResult {
   elapsedMs: number;
   /** This load generator's own CPU over the run: near 100 means the numbers are its limit, not the server's. */
   cpuPercent: number;
+  /** Acks (ok ones) and deliveries per whole second of the window, with each second's slowest. */
+  ackedPerSecond: PerSecond;
+  deliveredPerSecond: PerSecond;
 }
 
 type Reply = { ok: boolean; error?: { code: string } };
@@ -43,6 +46,9 @@ const errors: Record<string, number> = {};
 let acked = 0;
 let ackedInWindow = 0;
 let windowEndsAt = Number.POSITIVE_INFINITY;
+/** Made when the window opens ('go'); nothing before it counts. */
+let ackTimeline = new Timeline(0, 0);
+let deliveryTimeline = new Timeline(0, 0);
 
 /**
  * Every ack counts for the money checks; only those that came by the window's end count
@@ -50,9 +56,16 @@ let windowEndsAt = Number.POSITIVE_INFINITY;
  * rate, a design whose acks take seconds would be credited with up to its whole in-flight
  * count (1,000 gifts) on top of what it did in the window.
  */
-function countAck(): void {
+function countAck(latencyMs: number): void {
   acked += 1;
-  if (Date.now() <= windowEndsAt) ackedInWindow += 1;
+  const now = Date.now();
+  if (now <= windowEndsAt) ackedInWindow += 1;
+  ackTimeline.add(now, latencyMs);
+}
+
+function countDelivery(now: number, latencyMs: number): void {
+  deliveries.add(latencyMs);
+  deliveryTimeline.add(now, latencyMs);
 }
 
 function countError(code: string): void {
@@ -94,14 +107,14 @@ function listenForGifts(socket: Socket): void {
     socket.on('gifts', (batch: { gifts: unknown[][] }) => {
       const now = Date.now();
       lastFrameAtMs = now;
-      for (const row of batch.gifts) deliveries.add(now - Number(row[6]));
+      for (const row of batch.gifts) countDelivery(now, now - Number(row[6]));
     });
     return;
   }
   socket.on('giftColumns', (frame: { at: number; atOffset: number[] }) => {
     const now = Date.now();
     lastFrameAtMs = now;
-    for (const offset of frame.atOffset) deliveries.add(now - frame.at - offset);
+    for (const offset of frame.atOffset) countDelivery(now, now - frame.at - offset);
   });
 }
 
@@ -112,8 +125,9 @@ async function sendLoop(socket: Socket, roomId: string, event: string, deadline:
     const payload = event === 'bench:ack' ? {} : { requestId: randomUUID(), roomId, giftId: 'rose', count: 1 };
     try {
       const reply = await socket.timeout(10_000).emitWithAck(event, payload) as Reply;
-      acks.add(performance.now() - started);
-      if (reply.ok) countAck();
+      const latencyMs = performance.now() - started;
+      acks.add(latencyMs);
+      if (reply.ok) countAck(latencyMs);
       else countError(reply.error?.code ?? 'unknown');
     } catch {
       countError('TIMEOUT');
@@ -152,7 +166,7 @@ async function prepare(job: Job): Promise<(windowEnd: number) => Promise<void>> 
               giftId: 'rose', count: 1, requestId: randomUUID(), priceCoins: 1, fingerprint: 'bench-evalsha|rose|1',
               platformAccount: platformRevenueAccount, payees: payeesOf(job.streamerId, defaultContract),
               nowMs: Date.now(), rate: { perSec: 1_000_000, burst: 1_000_000 } });
-            countAck();
+            countAck(performance.now() - started);
           } catch (error) {
             countError(error instanceof Error && 'code' in error ? String(error.code) : 'unknown');
           }
@@ -217,6 +231,8 @@ process.on('message', (message: { type: 'job'; job: Job; delivery: Delivery } | 
       process.once('message', async () => {
         const started = Date.now();
         windowEndsAt = started + message.job.durationMs;
+        ackTimeline = new Timeline(started, message.job.durationMs);
+        deliveryTimeline = new Timeline(started, message.job.durationMs);
         const cpuBefore = process.cpuUsage();
         await run(windowEndsAt);
         const cpu = process.cpuUsage(cpuBefore);
@@ -224,6 +240,7 @@ process.on('message', (message: { type: 'job'; job: Job; delivery: Delivery } | 
           acked, ackedInWindow, errors, ackMs: acks.toArray(), ackMaxMs: acks.max, deliveryMs: deliveries.toArray(),
           deliveryMaxMs: deliveries.max, deliveries: deliveries.count, elapsedMs: Date.now() - started,
           cpuPercent: Math.round(((cpu.user + cpu.system) / 1000 / Math.max(1, Date.now() - started)) * 100),
+          ackedPerSecond: ackTimeline.toJSON(), deliveredPerSecond: deliveryTimeline.toJSON(),
         };
         process.send?.({ type: 'result', result }, () => process.exit(0));
       });

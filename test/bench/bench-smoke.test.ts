@@ -26,7 +26,8 @@ test('bench --quick runs every scenario, writes the JSON shape, and the money ch
       startedAt: string;
       finishedAt: string;
       scenarios: Record<string, { giftsPerSec: number; ackMs: Record<string, number>; acked: number; errors: object; correctness?: { ok: boolean };
-        machineBusyPercent?: number; serverGiftMs?: { p50: number | null; p99: number | null }; framesPerSec?: number; ackedInWindow?: number }>;
+        machineBusyPercent?: number; serverGiftMs?: { p50: number | null; p99: number | null }; framesPerSec?: number; ackedInWindow?: number;
+        deliveries?: number; perSecond?: { acked: number[]; ackMaxMs: number[]; delivered?: number[]; deliveryMaxMs?: number[] } }>;
       ratios: Record<string, number | null>;
       sizes: { receivers: number; durationMs: number };
       targets?: { target: string; measured: string; met: boolean | null }[];
@@ -47,6 +48,23 @@ test('bench --quick runs every scenario, writes the JSON shape, and the money ch
       assert.is(scenario.giftsPerSec, Math.round(inWindow / (result.sizes.durationMs / 1000)), name);
     }
     for (const name of ['evalsha', 'spread', 'hot-room', 'hot-room-half', 'fanout']) assert.is(result.scenarios[name]?.correctness?.ok, true, name);
+    // Each whole second of the window: its acks (within the window's) and its slowest ack (within the run's slowest).
+    for (const name of ['ack-only', 'evalsha', 'spread', 'fanout']) {
+      const scenario = result.scenarios[name];
+      const perSecond = scenario?.perSecond;
+      assert.is(perSecond?.acked.length, Math.floor(result.sizes.durationMs / 1000), name);
+      const counted = (perSecond?.acked ?? []).reduce((sum, n) => sum + n, 0);
+      assert.ok(counted > 0 && counted <= (scenario?.ackedInWindow ?? 0), `${name}: ${counted} in the seconds`);
+      assert.ok((perSecond?.ackMaxMs ?? []).every((ms, i) => (perSecond?.acked[i] === 0 ? ms === 0 : ms > 0 && ms <= (scenario?.ackMs.max ?? 0))),
+        `${name}: ${JSON.stringify(perSecond)}`);
+    }
+    // fanout's receivers listen a second longer than the sender sends.
+    const fanoutSeconds = result.scenarios.fanout?.perSecond;
+    assert.is(fanoutSeconds?.delivered?.length, Math.floor(result.sizes.durationMs / 1000) + 1);
+    const delivered = (fanoutSeconds?.delivered ?? []).reduce((sum, n) => sum + n, 0);
+    assert.ok(delivered > 0 && delivered <= (result.scenarios.fanout?.deliveries ?? 0), `${delivered} delivered in the seconds`);
+    assert.is(result.scenarios['ack-only']?.perSecond?.delivered, undefined, 'ack-only receives nothing');
+    assert.match(run.stdout, /\| spread +\| \d+ \(\d+-\d+\) +\|/);
     for (const name of ['spread', 'hot-room', 'hot-room-half', 'fanout']) {
       const scenario = result.scenarios[name];
       const busy = scenario?.machineBusyPercent ?? -1;

@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { bucketQuantileMs, counterTotal, histogramBuckets, medianBy } from '../../bench/stats.js';
+import { bucketQuantileMs, counterTotal, histogramBuckets, medianBy, mergePerSecond, Timeline } from '../../bench/stats.js';
 
 const stats = suite('bench statistics');
 
@@ -56,6 +56,21 @@ stats('medianBy takes the middle element by the measure; of an even count, the l
   assert.equal(medianBy([{ rate: 9 }, { rate: 1 }, { rate: 5 }, { rate: 7 }], rate), { rate: 5 });
   assert.equal(medianBy([{ rate: 4 }, { rate: 2 }], rate), { rate: 2 });
   assert.throws(() => medianBy([], rate));
+});
+
+stats('a timeline counts each whole second of the window and its slowest latency; a part second and anything outside are left out', () => {
+  const timeline = new Timeline(10_000, 3_500);
+  for (const [at, ms] of [[9_999, 1], [10_000, 5], [10_999, 7.126], [11_000, 2], [12_999, 40], [13_000, 99], [13_499, 99], [20_000, 99]] as const) {
+    timeline.add(at, ms);
+  }
+  assert.equal(timeline.toJSON(), { counts: [2, 1, 1], maxMs: [7.13, 2, 40] });
+  assert.equal(new Timeline(0, 900).toJSON(), { counts: [], maxMs: [] });
+});
+
+stats('timelines of several load generators merge second by second: counts added, maxima taken', () => {
+  assert.equal(mergePerSecond([{ counts: [1, 2], maxMs: [5, 1] }, { counts: [10, 20, 30], maxMs: [1, 9, 3] }]),
+    { counts: [11, 22, 30], maxMs: [5, 9, 3] });
+  assert.equal(mergePerSecond([]), { counts: [], maxMs: [] });
 });
 
 stats.run();
