@@ -19,6 +19,11 @@ export interface BenchSizes {
   receivers: number;
   /** Each scenario's measured window. */
   durationMs: number;
+  /**
+   * The same load before each window opens, not measured: every scenario starts new
+   * load-generator processes, whose first second (JIT, first connections' buffers) is slow.
+   */
+  warmupMs: number;
   /** fanout's fixed sending rate, gifts a second. */
   fanoutRate: number;
   httpSeconds: number;
@@ -31,10 +36,10 @@ export interface BenchSizes {
 }
 
 /** The run the targets are set for (README "Benchmarks"). */
-export const fullSizes: Readonly<BenchSizes> = { viewers: 1_000, rooms: 100, receivers: fanoutTargetReceivers, durationMs: 10_000,
+export const fullSizes: Readonly<BenchSizes> = { viewers: 1_000, rooms: 100, receivers: fanoutTargetReceivers, durationMs: 10_000, warmupMs: 2_000,
   fanoutRate: fanoutTargetRatePerSec, httpSeconds: 6, generators: 2, inFlight: 1, httpConnections: 50 };
 /** --quick: a few seconds each, small, to show that everything still runs. */
-export const quickSizes: Readonly<BenchSizes> = { viewers: 200, rooms: 20, receivers: 300, durationMs: 2_500,
+export const quickSizes: Readonly<BenchSizes> = { viewers: 200, rooms: 20, receivers: 300, durationMs: 2_500, warmupMs: 500,
   fanoutRate: 300, httpSeconds: 2, generators: 2, inFlight: 1, httpConnections: 50 };
 
 /** Names --only takes beside the scenarios' own: `http` is both autocannon scenarios. */
@@ -51,6 +56,7 @@ export const benchUsage = `usage: npm run bench [-- options]
   --delivery columns|rows    how receivers take a room's gifts: giftColumns or gifts rows (default columns)
   --profile DIR              V8 CPU profiles: the server's threads in DIR, each load generator's in DIR/load-generators
   --duration S               each scenario's measured window in seconds, 0.5 to 600 (default 10, HTTP 6; --quick 2.5, HTTP 2)
+  --warmup S                 the same load, unmeasured, before each gift scenario's window, 0 to 60 s (default 2; --quick 0.5)
   --viewers N                viewers gifting in spread, hot-room and ack-only, 1 to 20000 (default 1000; --quick 200)
   --rooms N                  spread's rooms, 1 to 10000 and at most --viewers (default 100; --quick 20)
   --receivers N              fanout's receivers in its one room, 1 to 20000 (default 2000; --quick 300)
@@ -106,6 +112,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
         profile: { type: 'string' },
         url: { type: 'string' },
         duration: { type: 'string' },
+        warmup: { type: 'string' },
         viewers: { type: 'string' },
         rooms: { type: 'string' },
         receivers: { type: 'string' },
@@ -143,7 +150,7 @@ function maxRegression(text: string | undefined, compare: string | undefined): n
   return percent;
 }
 
-type SizeOptions = Partial<Record<'duration' | 'viewers' | 'rooms' | 'receivers' | 'fanout-rate' | 'in-flight' | 'generators' | 'connections', string>>;
+type SizeOptions = Partial<Record<'duration' | 'warmup' | 'viewers' | 'rooms' | 'receivers' | 'fanout-rate' | 'in-flight' | 'generators' | 'connections', string>>;
 
 function sizesOf(values: SizeOptions & { quick: boolean }): BenchSizes {
   const preset = values.quick ? quickSizes : fullSizes;
@@ -162,11 +169,18 @@ function sizesOf(values: SizeOptions & { quick: boolean }): BenchSizes {
     durationMs = Math.round(seconds * 1000);
     httpSeconds = durationMs / 1000;
   }
+  let warmupMs = preset.warmupMs;
+  if (values.warmup !== undefined) {
+    const seconds = /^\d+(\.\d+)?$/.test(values.warmup) ? Number(values.warmup) : Number.NaN;
+    if (!(seconds >= 0 && seconds <= 60)) throw new BenchUsageError(`--warmup must be 0 to 60 seconds, not ${JSON.stringify(values.warmup)}`);
+    warmupMs = Math.round(seconds * 1000);
+  }
   const sizes: BenchSizes = {
     viewers: whole('viewers', 1, 20_000, preset.viewers),
     rooms: whole('rooms', 1, 10_000, preset.rooms),
     receivers: whole('receivers', 1, 20_000, preset.receivers),
     durationMs,
+    warmupMs,
     fanoutRate: whole('fanout-rate', 1, 100_000, preset.fanoutRate),
     httpSeconds,
     generators: whole('generators', 1, 32, preset.generators),

@@ -159,7 +159,7 @@ async function runWorkers(jobs: Job[]): Promise<WorkerResult[]> {
     child.once('exit', (code) => { if (code !== 0) reject(new Error(`worker exited with ${code}`)); });
   });
   const ready = children.map((child) => message(child, 'ready'));
-  children.forEach((child, i) => child.send({ type: 'job', job: jobs[i], delivery }));
+  children.forEach((child, i) => child.send({ type: 'job', job: jobs[i], delivery, warmupMs: size.warmupMs }));
   await Promise.all(ready);
   const done = children.map((child) => message(child, 'result'));
   children.forEach((child) => child.send({ type: 'go' }));
@@ -245,7 +245,6 @@ class Target {
     const redisPid = this.server.redisPid();
     const [cpu0, redis0, machine0, t0] = [cpuTicks(serverPid), cpuTicks(redisPid), machineTicks(), Date.now()];
     const metricsBefore = await this.metricsText();
-    const giftLatencyBefore = histogramBuckets(metricsBefore, 'gift_latency_seconds');
     let lagMax = 0;
     let sampling = true;
     const sampler = (async () => {
@@ -255,12 +254,14 @@ class Target {
         await new Promise((r) => setTimeout(r, 250));
       }
     })();
-    // Frames are read when the window closes, as the acks are counted: frames for gifts
-    // acked later would otherwise be divided by a window they came after.
-    const frameCount: { atWindowEnd?: Promise<number> } = {};
+    // The server's counters are read when the window opens, after the warm-up, and when it
+    // closes, as the acks are counted: frames for gifts acked later would otherwise be
+    // divided by a window they came after.
+    const scrapes: { atWindowStart?: Promise<string>; atWindowEnd?: Promise<string> } = {};
+    const scrapeAt = (atMs: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, atMs - Date.now()))).then(() => this.metricsText());
     windowOpened = (goAtMs) => {
-      frameCount.atWindowEnd = new Promise((resolve) => setTimeout(resolve, Math.max(0, goAtMs + size.durationMs - Date.now())))
-        .then(() => this.metricsText()).then((text) => counterTotal(text, 'room_frames_total'));
+      scrapes.atWindowStart = scrapeAt(goAtMs + size.warmupMs);
+      scrapes.atWindowEnd = scrapeAt(goAtMs + size.warmupMs + size.durationMs);
     };
     let result: ScenarioResult;
     try {
@@ -295,10 +296,12 @@ class Target {
         ok: report.ok && ledgerGiftEntries === result.acked && deliveriesComplete };
     }
     const metrics = await this.metricsText();
+    const atWindowStart = await scrapes.atWindowStart ?? metricsBefore;
+    // In the server: the gifts from the window's opening on, to the last ack, as ackMs takes them.
     const giftLatency = histogramBuckets(metrics, 'gift_latency_seconds');
-    const [serverP50, serverP99] = [0.5, 0.99].map((q) => bucketQuantileMs(giftLatencyBefore, giftLatency, q));
+    const [serverP50, serverP99] = [0.5, 0.99].map((q) => bucketQuantileMs(histogramBuckets(atWindowStart, 'gift_latency_seconds'), giftLatency, q));
     if (serverP50 !== undefined && serverP99 !== undefined) result.serverGiftMs = { p50: serverP50, p99: serverP99 };
-    const frames = frameCount.atWindowEnd === undefined ? 0 : (await frameCount.atWindowEnd) - counterTotal(metricsBefore, 'room_frames_total');
+    const frames = scrapes.atWindowEnd === undefined ? 0 : counterTotal(await scrapes.atWindowEnd, 'room_frames_total') - counterTotal(atWindowStart, 'room_frames_total');
     if (frames > 0) result.framesPerSec = Math.round(frames / (size.durationMs / 1000));
     const lag = /^nodejs_eventloop_lag_p99_seconds (\S+)$/m.exec(metrics)?.[1];
     if (lag !== undefined) result.serverEventLoopLagP99Ms = Math.round(Number(lag) * 1000);

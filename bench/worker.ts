@@ -45,6 +45,15 @@ const deliveries = new Samples();
 const errors: Record<string, number> = {};
 let acked = 0;
 let ackedInWindow = 0;
+/** Every gift delivered, warm-up included: fanout's completeness check counts them all. */
+let delivered = 0;
+/**
+ * The measured window: it opens after the warm-up, which runs the same load to bring
+ * cold processes (these, new for each scenario, and their JIT) up to speed. A latency
+ * counts when its gift was sent (or, delivered, charged) within the window; the rate
+ * counts the acks that came within it.
+ */
+let windowStartsAt = Number.POSITIVE_INFINITY;
 let windowEndsAt = Number.POSITIVE_INFINITY;
 /** Made when the window opens ('go'); nothing before it counts. */
 let ackTimeline = new Timeline(0, 0);
@@ -59,13 +68,20 @@ let deliveryTimeline = new Timeline(0, 0);
 function countAck(latencyMs: number): void {
   acked += 1;
   const now = Date.now();
-  if (now <= windowEndsAt) ackedInWindow += 1;
+  if (now >= windowStartsAt && now <= windowEndsAt) ackedInWindow += 1;
   ackTimeline.add(now, latencyMs);
 }
 
-function countDelivery(now: number, latencyMs: number): void {
-  deliveries.add(latencyMs);
+/** Any reply's latency, ok or refused, for a request sent within the window. */
+function sampleLatency(sentAtMs: number, latencyMs: number): void {
+  if (sentAtMs >= windowStartsAt) acks.add(latencyMs);
+}
+
+function countDelivery(now: number, chargedAtMs: number): void {
+  delivered += 1;
+  const latencyMs = now - chargedAtMs;
   deliveryTimeline.add(now, latencyMs);
+  if (chargedAtMs >= windowStartsAt) deliveries.add(latencyMs);
 }
 
 function countError(code: string): void {
@@ -107,26 +123,26 @@ function listenForGifts(socket: Socket): void {
     socket.on('gifts', (batch: { gifts: unknown[][] }) => {
       const now = Date.now();
       lastFrameAtMs = now;
-      for (const row of batch.gifts) countDelivery(now, now - Number(row[6]));
+      for (const row of batch.gifts) countDelivery(now, Number(row[6]));
     });
     return;
   }
   socket.on('giftColumns', (frame: { at: number; atOffset: number[] }) => {
     const now = Date.now();
     lastFrameAtMs = now;
-    for (const offset of frame.atOffset) countDelivery(now, now - frame.at - offset);
+    for (const offset of frame.atOffset) countDelivery(now, frame.at + offset);
   });
 }
 
 async function sendLoop(socket: Socket, roomId: string, event: string, deadline: number, budget: { left: number }): Promise<void> {
   while (Date.now() < deadline && budget.left > 0 && socket.connected) {
     budget.left -= 1;
-    const started = performance.now();
+    const [sentAtMs, started] = [Date.now(), performance.now()];
     const payload = event === 'bench:ack' ? {} : { requestId: randomUUID(), roomId, giftId: 'rose', count: 1 };
     try {
       const reply = await socket.timeout(10_000).emitWithAck(event, payload) as Reply;
       const latencyMs = performance.now() - started;
-      acks.add(latencyMs);
+      sampleLatency(sentAtMs, latencyMs);
       if (reply.ok) countAck(latencyMs);
       else countError(reply.error?.code ?? 'unknown');
     } catch {
@@ -136,13 +152,12 @@ async function sendLoop(socket: Socket, roomId: string, event: string, deadline:
 }
 
 /**
- * Calls send(n) for n = 0, 1, ... at ratePerSec for durationMs. Sends are owed by the
+ * Calls send(n) for n = 0, 1, ... at ratePerSec until the deadline. Sends are owed by the
  * clock, not by the timer's count: a late timer under load sends the backlog instead of
  * quietly lowering the offered rate.
  */
-async function paced(ratePerSec: number, durationMs: number, send: (n: number) => void): Promise<void> {
+async function paced(ratePerSec: number, deadline: number, send: (n: number) => void): Promise<void> {
   const started = Date.now();
-  const deadline = started + durationMs;
   let sent = 0;
   while (Date.now() < deadline) {
     const owed = Math.floor(((Date.now() - started) / 1000) * ratePerSec);
@@ -160,7 +175,7 @@ async function prepare(job: Job): Promise<(windowEnd: number) => Promise<void>> 
       await Promise.all(Array.from({ length: job.inFlight }, async (_, lane) => {
         const user = job.users[lane % job.users.length];
         while (Date.now() < deadline && user !== undefined) {
-          const started = performance.now();
+          const [sentAtMs, started] = [Date.now(), performance.now()];
           try {
             await store.chargeGift({ entryId: randomUUID(), senderId: user.userId, streamerId: job.streamerId, roomId: 'bench-evalsha',
               giftId: 'rose', count: 1, requestId: randomUUID(), priceCoins: 1, fingerprint: 'bench-evalsha|rose|1',
@@ -170,7 +185,7 @@ async function prepare(job: Job): Promise<(windowEnd: number) => Promise<void>> 
           } catch (error) {
             countError(error instanceof Error && 'code' in error ? String(error.code) : 'unknown');
           }
-          acks.add(performance.now() - started);
+          sampleLatency(sentAtMs, performance.now() - started);
         }
       }));
       redis.disconnect();
@@ -180,9 +195,9 @@ async function prepare(job: Job): Promise<(windowEnd: number) => Promise<void>> 
     const [socket] = await connectAll(job.url, [job.user]);
     if (socket === undefined) throw new Error('no socket');
     await socket.emitWithAck('room:join', { roomId: job.roomId, batch: joinBatch() });
-    return async () => {
+    return async (deadline) => {
       const pending: Promise<void>[] = [];
-      await paced(job.ratePerSec, job.durationMs, () => pending.push(sendLoop(socket, job.roomId, 'gift:send', Infinity, { left: 1 })));
+      await paced(job.ratePerSec, deadline, () => pending.push(sendLoop(socket, job.roomId, 'gift:send', Infinity, { left: 1 })));
       await Promise.all(pending);
       socket.close();
     };
@@ -191,8 +206,8 @@ async function prepare(job: Job): Promise<(windowEnd: number) => Promise<void>> 
   if (job.role === 'receivers') {
     await Promise.all(sockets.map((s) => s.emitWithAck('room:join', { roomId: job.roomId, batch: joinBatch() })));
     sockets.forEach(listenForGifts);
-    return async () => {
-      await new Promise((r) => setTimeout(r, job.durationMs));
+    return async (deadline) => {
+      await new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())));
       await drainDeliveries(1_000);
       sockets.forEach((s) => s.close());
     };
@@ -203,9 +218,9 @@ async function prepare(job: Job): Promise<(windowEnd: number) => Promise<void>> 
   if (job.receive) sockets.forEach(listenForGifts);
   const ratePerSec = job.ratePerSec;
   if (ratePerSec !== undefined) {
-    return async () => {
+    return async (deadline) => {
       const pending: Promise<void>[] = [];
-      await paced(ratePerSec, job.durationMs, (n) => {
+      await paced(ratePerSec, deadline, (n) => {
         const socket = sockets[n % sockets.length] as Socket;
         pending.push(sendLoop(socket, job.rooms[(n % sockets.length) % job.rooms.length] ?? '', job.event, Infinity, { left: 1 }));
       });
@@ -223,22 +238,23 @@ async function prepare(job: Job): Promise<(windowEnd: number) => Promise<void>> 
   };
 }
 
-process.on('message', (message: { type: 'job'; job: Job; delivery: Delivery } | { type: 'go' }) => {
+process.on('message', (message: { type: 'job'; job: Job; delivery: Delivery; warmupMs: number } | { type: 'go' }) => {
   void (async () => {
     if (message.type === 'job') {
       delivery = message.delivery;
       const run = await prepare(message.job);
       process.once('message', async () => {
         const started = Date.now();
-        windowEndsAt = started + message.job.durationMs;
-        ackTimeline = new Timeline(started, message.job.durationMs);
-        deliveryTimeline = new Timeline(started, message.job.durationMs);
+        windowStartsAt = started + message.warmupMs;
+        windowEndsAt = windowStartsAt + message.job.durationMs;
+        ackTimeline = new Timeline(windowStartsAt, message.job.durationMs);
+        deliveryTimeline = new Timeline(windowStartsAt, message.job.durationMs);
         const cpuBefore = process.cpuUsage();
         await run(windowEndsAt);
         const cpu = process.cpuUsage(cpuBefore);
         const result: WorkerResult = {
           acked, ackedInWindow, errors, ackMs: acks.toArray(), ackMaxMs: acks.max, deliveryMs: deliveries.toArray(),
-          deliveryMaxMs: deliveries.max, deliveries: deliveries.count, elapsedMs: Date.now() - started,
+          deliveryMaxMs: deliveries.max, deliveries: delivered, elapsedMs: Date.now() - started,
           cpuPercent: Math.round(((cpu.user + cpu.system) / 1000 / Math.max(1, Date.now() - started)) * 100),
           ackedPerSecond: ackTimeline.toJSON(), deliveredPerSecond: deliveryTimeline.toJSON(),
         };

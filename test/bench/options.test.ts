@@ -16,7 +16,7 @@ options('no options: every scenario once, full size, durable, columns', () => {
   const parsed = parseBenchOptions([]);
   assert.equal({ ...parsed }, { help: false, quick: false, rounds: 1, only: null, json: undefined, durability: 'durable', delivery: 'columns',
     profile: undefined, url: undefined, sizes: fullSizes, compare: undefined, maxRegressionPercent: null });
-  assert.equal(fullSizes, { viewers: 1_000, rooms: 100, receivers: 2_000, durationMs: 10_000, fanoutRate: 1_000, httpSeconds: 6, generators: 2,
+  assert.equal(fullSizes, { viewers: 1_000, rooms: 100, receivers: 2_000, durationMs: 10_000, warmupMs: 2_000, fanoutRate: 1_000, httpSeconds: 6, generators: 2,
     inFlight: 1, httpConnections: 50 }, 'the sizes the issue and the README set');
   assert.ok(atTargetSizes(parsed.sizes));
   assert.equal(parseBenchOptions(['--quick']).sizes, quickSizes);
@@ -25,12 +25,13 @@ options('no options: every scenario once, full size, durable, columns', () => {
 
 options('the sizes are set one by one, over --quick\'s or the full run\'s', () => {
   const sized = parseBenchOptions(['--viewers', '4000', '--rooms', '400', '--receivers', '5000', '--fanout-rate', '2500', '--in-flight', '2',
-    '--generators', '4', '--connections', '200', '--duration', '30']).sizes;
-  assert.equal(sized, { viewers: 4_000, rooms: 400, receivers: 5_000, durationMs: 30_000, fanoutRate: 2_500, httpSeconds: 30, generators: 4,
+    '--generators', '4', '--connections', '200', '--duration', '30', '--warmup', '5']).sizes;
+  assert.equal(sized, { viewers: 4_000, rooms: 400, receivers: 5_000, durationMs: 30_000, warmupMs: 5_000, fanoutRate: 2_500, httpSeconds: 30, generators: 4,
     inFlight: 2, httpConnections: 200 });
   assert.not.ok(atTargetSizes(sized));
   // --quick's preset stays where nothing overrides it; a fractional duration is taken to the ms.
   assert.equal(parseBenchOptions(['--quick', '--viewers', '50', '--duration', '1.25']).sizes, { ...quickSizes, viewers: 50, durationMs: 1_250, httpSeconds: 1.25 });
+  assert.is(parseBenchOptions(['--warmup', '0']).sizes.warmupMs, 0, 'no warm-up at all');
   // The defaults given explicitly are the default run: its targets are judged.
   assert.not.ok(atTargetSizes(parseBenchOptions(['--viewers', '1000', '--duration', '10', '--generators', '2']).sizes), 'HTTP runs 10 s, not 6');
   assert.ok(atTargetSizes(parseBenchOptions(['--viewers', '1000', '--rooms', '100', '--generators', '2']).sizes));
@@ -54,6 +55,8 @@ options('a size out of its range, not whole, or that leaves a room or a load gen
     ['--duration', '10s', 'not "10s"'],
     ['--duration', 'NaN', 'not "NaN"'],
     ['--duration', '', 'not ""'],
+    ['--warmup', '61', '--warmup must be 0 to 60 seconds, not "61"'],
+    ['--warmup', '-1', '--warmup must be 0 to 60 seconds'],
   ] as const) refused([`${option}=${value}`], message);
   refused(['--max-regression', '10'], '--max-regression needs --compare FILE');
   for (const value of ['101', '-1', '5%', 'x']) refused(['--compare', 'a.json', `--max-regression=${value}`], '--max-regression must be 0 to 100 percent');
@@ -68,7 +71,7 @@ options('every option is read', () => {
   const parsed = parseBenchOptions(['--quick', '--rounds', '3', '--only', 'spread, fanout', '--json', 'out.json', '--durability', 'fast',
     '--delivery', 'rows', '--profile', 'prof', '--url', 'http://127.0.0.1:3000', '--viewers', '300', '--rooms', '30', '--receivers', '400',
     '--fanout-rate', '200', '--in-flight', '3', '--generators', '3', '--connections', '20', '--duration', '4']);
-  assert.equal(parsed.sizes, { viewers: 300, rooms: 30, receivers: 400, durationMs: 4_000, fanoutRate: 200, httpSeconds: 4, generators: 3, inFlight: 3,
+  assert.equal(parsed.sizes, { viewers: 300, rooms: 30, receivers: 400, durationMs: 4_000, warmupMs: 500, fanoutRate: 200, httpSeconds: 4, generators: 3, inFlight: 3,
     httpConnections: 20 });
   assert.equal([...parsed.only ?? []], ['spread', 'fanout']);
   assert.equal([parsed.quick, parsed.rounds, parsed.json, parsed.durability, parsed.delivery, parsed.profile, parsed.url],
