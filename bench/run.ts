@@ -73,6 +73,8 @@ interface ScenarioResult {
   serverRssMiB?: number;
   redisCpuPercent?: number;
   requestsPerSec?: number;
+  /** HTTP scenarios: the requests of the warm-up, which the figures leave out. */
+  warmupRequests?: number;
   /** Paced scenarios: the rate the load generators offered. */
   offeredPerSec?: number;
   /** Where every receiver must see every acked gift: receivers x acked. */
@@ -398,8 +400,14 @@ async function runRound({ server, target, viewers, rooms, hotRoom, fanoutRoom }:
   for (const [name, url, headers] of [['http-wallet', '/v1/wallet', { authorization: `Bearer ${bearer}` }], ['http-gifts', '/v1/gifts', {}]] as const) {
     if (wanted(name)) {
       await target.measure(name, async () => {
-        const result = await autocannon({ url: `${server.url}${url}`, connections: size.httpConnections, duration: size.httpSeconds, headers });
+        // autocannon runs the warm-up, then measures afresh (its option is not in @types/autocannon).
+        const load: autocannon.Options & { warmup?: { connections: number; duration: number } } = {
+          url: `${server.url}${url}`, connections: size.httpConnections, duration: size.httpSeconds, headers,
+          ...(size.warmupMs > 0 ? { warmup: { connections: size.httpConnections, duration: size.warmupMs / 1000 } } : {}),
+        };
+        const result = await autocannon(load) as autocannon.Result & { warmup?: autocannon.Result };
         return { giftsPerSec: 0, requestsPerSec: Math.round(result.requests.average), acked: result.requests.total,
+          ...(result.warmup === undefined ? {} : { warmupRequests: result.warmup.requests.total }),
           errors: { non2xx: result.non2xx, errors: result.errors, timeouts: result.timeouts },
           ackMs: { p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99, max: result.latency.max } };
       }, false);

@@ -27,9 +27,9 @@ test('bench --quick runs every scenario, writes the JSON shape, and the money ch
       finishedAt: string;
       scenarios: Record<string, { giftsPerSec: number; ackMs: Record<string, number>; acked: number; errors: object; correctness?: { ok: boolean };
         machineBusyPercent?: number; serverGiftMs?: { p50: number | null; p99: number | null }; framesPerSec?: number; ackedInWindow?: number;
-        deliveries?: number; perSecond?: { acked: number[]; ackMaxMs: number[]; delivered?: number[]; deliveryMaxMs?: number[] } }>;
+        deliveries?: number; warmupRequests?: number; requestsPerSec?: number; perSecond?: { acked: number[]; ackMaxMs: number[]; delivered?: number[]; deliveryMaxMs?: number[] } }>;
       ratios: Record<string, number | null>;
-      sizes: { receivers: number; durationMs: number; viewers: number };
+      sizes: { receivers: number; durationMs: number; viewers: number; httpSeconds: number };
       targets?: { target: string; measured: string; met: boolean | null }[];
     };
     assert.ok(result.machine.cores >= 1 && result.machine.memoryGiB >= 1 && result.machine.node.startsWith('v'));
@@ -69,6 +69,14 @@ test('bench --quick runs every scenario, writes the JSON shape, and the money ch
     const delivered = (fanoutSeconds?.delivered ?? []).reduce((sum, n) => sum + n, 0);
     assert.ok(delivered > 0 && delivered <= (result.scenarios.fanout?.deliveries ?? 0), `${delivered} delivered in the seconds`);
     assert.is(result.scenarios['ack-only']?.perSecond?.delivered, undefined, 'ack-only receives nothing');
+    // autocannon warms up too, and its figures leave the warm-up out.
+    for (const name of ['http-wallet', 'http-gifts']) {
+      const http = result.scenarios[name];
+      assert.ok((http?.warmupRequests ?? 0) > 0, `${name} warmed up`);
+      // Its total is its window's (a mean over whole seconds times their count), not the window's and the warm-up's.
+      const windowTotal = (http?.requestsPerSec ?? 0) * result.sizes.httpSeconds;
+      assert.ok(windowTotal > 0 && Math.abs((http?.acked ?? 0) - windowTotal) <= windowTotal * 0.1, `${name}: ${http?.acked} requests, ${windowTotal} in the window`);
+    }
     assert.match(run.stdout, /\| spread +\| \d+ \(\d+-\d+\) +\|/);
     for (const name of ['spread', 'hot-room', 'hot-room-half', 'fanout']) {
       const scenario = result.scenarios[name];
