@@ -142,12 +142,17 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
   };
 }
 
+/** A plain decimal (no sign, exponent or unit) within [min, max]; `what` names the range in the refusal. */
+function decimal(option: string, text: string, min: number, max: number, what: string): number {
+  const n = /^\d+(\.\d+)?$/.test(text) ? Number(text) : Number.NaN;
+  if (!(n >= min && n <= max)) throw new BenchUsageError(`${option} must be ${what}, not ${JSON.stringify(text)}`);
+  return n;
+}
+
 function maxRegression(text: string | undefined, compare: string | undefined): number | null {
   if (text === undefined) return null;
   if (compare === undefined) throw new BenchUsageError('--max-regression needs --compare FILE: a run to regress from');
-  const percent = /^\d+(\.\d+)?$/.test(text) ? Number(text) : Number.NaN;
-  if (!(percent >= 0 && percent <= 100)) throw new BenchUsageError(`--max-regression must be 0 to 100 percent, not ${JSON.stringify(text)}`);
-  return percent;
+  return decimal('--max-regression', text, 0, 100, '0 to 100 percent');
 }
 
 type SizeOptions = Partial<Record<'duration' | 'warmup' | 'viewers' | 'rooms' | 'receivers' | 'fanout-rate' | 'in-flight' | 'generators' | 'connections', string>>;
@@ -161,20 +166,14 @@ function sizesOf(values: SizeOptions & { quick: boolean }): BenchSizes {
     if (!Number.isSafeInteger(n) || n < min || n > max) throw new BenchUsageError(`--${option} must be a whole number from ${min} to ${max}, not ${JSON.stringify(text)}`);
     return n;
   };
-  let durationMs = preset.durationMs;
-  let httpSeconds = preset.httpSeconds;
-  if (values.duration !== undefined) {
-    const seconds = /^\d+(\.\d+)?$/.test(values.duration) ? Number(values.duration) : Number.NaN;
-    if (!(seconds >= 0.5 && seconds <= 600)) throw new BenchUsageError(`--duration must be 0.5 to 600 seconds, not ${JSON.stringify(values.duration)}`);
-    durationMs = Math.round(seconds * 1000);
-    httpSeconds = durationMs / 1000;
-  }
-  let warmupMs = preset.warmupMs;
-  if (values.warmup !== undefined) {
-    const seconds = /^\d+(\.\d+)?$/.test(values.warmup) ? Number(values.warmup) : Number.NaN;
-    if (!(seconds >= 0 && seconds <= 60)) throw new BenchUsageError(`--warmup must be 0 to 60 seconds, not ${JSON.stringify(values.warmup)}`);
-    warmupMs = Math.round(seconds * 1000);
-  }
+  const ms = (option: 'duration' | 'warmup', min: number, max: number, preset: number): number => {
+    const text = values[option];
+    return text === undefined ? preset : Math.round(decimal(`--${option}`, text, min, max, `${min} to ${max} seconds`) * 1000);
+  };
+  const durationMs = ms('duration', 0.5, 600, preset.durationMs);
+  // A window set on the command line is every scenario's, the HTTP ones' too.
+  const httpSeconds = values.duration === undefined ? preset.httpSeconds : durationMs / 1000;
+  const warmupMs = ms('warmup', 0, 60, preset.warmupMs);
   const sizes: BenchSizes = {
     viewers: whole('viewers', 1, 20_000, preset.viewers),
     rooms: whole('rooms', 1, 10_000, preset.rooms),

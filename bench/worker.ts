@@ -55,12 +55,12 @@ let delivered = 0;
  */
 let windowStartsAt = Number.POSITIVE_INFINITY;
 let windowEndsAt = Number.POSITIVE_INFINITY;
-/** Made when the window opens ('go'); nothing before it counts. */
+/** Made at 'go', from the window's opening: nothing of the warm-up counts in them. */
 let ackTimeline = new Timeline(0, 0);
 let deliveryTimeline = new Timeline(0, 0);
 
 /**
- * Every ack counts for the money checks; only those that came by the window's end count
+ * Every ack counts for the money checks; only those that came within the window count
  * for the rate. Gifts still in flight when sending stops are acked later: counted in the
  * rate, a design whose acks take seconds would be credited with up to its whole in-flight
  * count (1,000 gifts) on top of what it did in the window.
