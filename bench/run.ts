@@ -138,6 +138,9 @@ function machineTicks(): { busy: number; total: number } {
   }
 }
 
+/** CPU jiffies of the server and Redis, the machine's busy and total jiffies, and when they were read. */
+interface CpuUsage { server: number; redis: number; machine: { busy: number; total: number }; atMs: number }
+
 function rssMiB(pid: number): number {
   try {
     const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:')) ?? '';
@@ -245,7 +248,8 @@ class Target {
     const before = check ? await this.giftEntries() : 0;
     const serverPid = this.server.serverPid();
     const redisPid = this.server.redisPid();
-    const [cpu0, redis0, machine0, t0] = [cpuTicks(serverPid), cpuTicks(redisPid), machineTicks(), Date.now()];
+    const usage = (): CpuUsage => ({ server: cpuTicks(serverPid), redis: cpuTicks(redisPid), machine: machineTicks(), atMs: Date.now() });
+    const usageBefore: CpuUsage = usage();
     const metricsBefore = await this.metricsText();
     let lagMax = 0;
     let sampling = true;
@@ -259,8 +263,11 @@ class Target {
     // The server's counters are read when the window opens, after the warm-up, and when it
     // closes, as the acks are counted: frames for gifts acked later would otherwise be
     // divided by a window they came after.
-    const scrapes: { atWindowStart?: Promise<string>; atWindowEnd?: Promise<string> } = {};
-    const scrapeAt = (atMs: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, atMs - Date.now()))).then(() => this.metricsText());
+    // CPU too is read over the window, so it is set against the same gifts.
+    type Scrape = { metrics: string; cpu: CpuUsage };
+    const scrapes: { atWindowStart?: Promise<Scrape>; atWindowEnd?: Promise<Scrape> } = {};
+    const scrapeAt = (atMs: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, atMs - Date.now())))
+      .then(() => { const cpu = usage(); return this.metricsText().then((metrics) => ({ metrics, cpu })); });
     windowOpened = (goAtMs) => {
       scrapes.atWindowStart = scrapeAt(goAtMs + size.warmupMs);
       scrapes.atWindowEnd = scrapeAt(goAtMs + size.warmupMs + size.durationMs);
@@ -271,15 +278,19 @@ class Target {
     } finally {
       windowOpened = null;
     }
-    const wallSeconds = (Date.now() - t0) / 1000;
+    // Over the window where there is one (the gift scenarios), else over the whole run (HTTP).
+    const [from, to] = scrapes.atWindowStart !== undefined && scrapes.atWindowEnd !== undefined
+      ? [(await scrapes.atWindowStart).cpu, (await scrapes.atWindowEnd).cpu] : [usageBefore, usage()];
+    const wallSeconds = (to.atMs - from.atMs) / 1000;
     // A server at --url is not the bench's child: its processes' figures are unknown, not 0.
     if (serverPid !== null) {
-      result.serverCpuPercent = Math.round(((cpuTicks(serverPid) - cpu0) / 100 / wallSeconds) * 100);
+      result.serverCpuPercent = Math.round(((to.server - from.server) / 100 / wallSeconds) * 100);
       result.serverRssMiB = rssMiB(serverPid);
     }
-    if (redisPid !== null) result.redisCpuPercent = Math.round(((cpuTicks(redisPid) - redis0) / 100 / wallSeconds) * 100);
-    const machine1 = machineTicks();
-    if (machine1.total > machine0.total) result.machineBusyPercent = Math.round(((machine1.busy - machine0.busy) / (machine1.total - machine0.total)) * 100);
+    if (redisPid !== null) result.redisCpuPercent = Math.round(((to.redis - from.redis) / 100 / wallSeconds) * 100);
+    if (to.machine.total > from.machine.total) {
+      result.machineBusyPercent = Math.round(((to.machine.busy - from.machine.busy) / (to.machine.total - from.machine.total)) * 100);
+    }
     sampling = false;
     await sampler;
     result.flushLagMaxSeconds = Math.round(lagMax * 100) / 100;
@@ -298,12 +309,12 @@ class Target {
         ok: report.ok && ledgerGiftEntries === result.acked && deliveriesComplete };
     }
     const metrics = await this.metricsText();
-    const atWindowStart = await scrapes.atWindowStart ?? metricsBefore;
+    const atWindowStart = (await scrapes.atWindowStart)?.metrics ?? metricsBefore;
     // In the server: the gifts from the window's opening on, to the last ack, as ackMs takes them.
     const giftLatency = histogramBuckets(metrics, 'gift_latency_seconds');
     const [serverP50, serverP99] = [0.5, 0.99].map((q) => bucketQuantileMs(histogramBuckets(atWindowStart, 'gift_latency_seconds'), giftLatency, q));
     if (serverP50 !== undefined && serverP99 !== undefined) result.serverGiftMs = { p50: serverP50, p99: serverP99 };
-    const frames = scrapes.atWindowEnd === undefined ? 0 : counterTotal(await scrapes.atWindowEnd, 'room_frames_total') - counterTotal(atWindowStart, 'room_frames_total');
+    const frames = scrapes.atWindowEnd === undefined ? 0 : counterTotal((await scrapes.atWindowEnd).metrics, 'room_frames_total') - counterTotal(atWindowStart, 'room_frames_total');
     if (frames > 0) result.framesPerSec = Math.round(frames / (size.durationMs / 1000));
     const lag = /^nodejs_eventloop_lag_p99_seconds (\S+)$/m.exec(metrics)?.[1];
     if (lag !== undefined) result.serverEventLoopLagP99Ms = Math.round(Number(lag) * 1000);

@@ -249,13 +249,18 @@ process.on('message', (message: { type: 'job'; job: Job; delivery: Delivery; war
         windowEndsAt = windowStartsAt + message.job.durationMs;
         ackTimeline = new Timeline(windowStartsAt, message.job.durationMs);
         deliveryTimeline = new Timeline(windowStartsAt, message.job.durationMs);
-        const cpuBefore = process.cpuUsage();
+        // Its own CPU over the window, as the runner reads the server's: the warm-up and the drain after are left out.
+        const cpuAt = (atMs: number) => new Promise<{ usage: NodeJS.CpuUsage; atMs: number }>((resolve) => {
+          setTimeout(() => resolve({ usage: process.cpuUsage(), atMs: Date.now() }), Math.max(0, atMs - Date.now()));
+        });
+        const [cpuFrom, cpuTo] = [cpuAt(windowStartsAt), cpuAt(windowEndsAt)];
         await run(windowEndsAt);
-        const cpu = process.cpuUsage(cpuBefore);
+        const [from, to] = [await cpuFrom, await cpuTo];
+        const cpuMs = (to.usage.user + to.usage.system - from.usage.user - from.usage.system) / 1000;
         const result: WorkerResult = {
           acked, ackedInWindow, errors, ackMs: acks.toArray(), ackMaxMs: acks.max, deliveryMs: deliveries.toArray(),
           deliveryMaxMs: deliveries.max, deliveries: delivered, elapsedMs: Date.now() - started,
-          cpuPercent: Math.round(((cpu.user + cpu.system) / 1000 / Math.max(1, Date.now() - started)) * 100),
+          cpuPercent: Math.round((cpuMs / Math.max(1, to.atMs - from.atMs)) * 100),
           ackedPerSecond: ackTimeline.toJSON(), deliveredPerSecond: deliveryTimeline.toJSON(),
         };
         process.send?.({ type: 'result', result }, () => process.exit(0));
