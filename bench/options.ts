@@ -21,7 +21,7 @@ export interface BenchSizes {
   durationMs: number;
   /**
    * The same load before each window opens, not measured: every scenario starts new
-   * load-generator processes, whose first second (JIT, first connections' buffers) is slow.
+   * load-generator processes, and their first seconds are slow (README "Benchmarks").
    */
   warmupMs: number;
   /** fanout's fixed sending rate, gifts a second. */

@@ -48,8 +48,8 @@ let ackedInWindow = 0;
 /** Every gift delivered, warm-up included: fanout's completeness check counts them all. */
 let delivered = 0;
 /**
- * The measured window: it opens after the warm-up, which runs the same load to bring
- * cold processes (these, new for each scenario, and their JIT) up to speed. A latency
+ * The measured window: it opens after the warm-up, which runs the same load until cold
+ * processes (these are new for each scenario) are up to speed. A latency
  * counts when its gift was sent (or, delivered, charged) within the window; the rate
  * counts the acks that came within it.
  */
