@@ -31,16 +31,7 @@ type Handler = (socket: GatewaySocket, payload: unknown) => Promise<object>;
 function bind(app: AppContext, socket: GatewaySocket, event: keyof ClientToServerEvents, handler: Handler, metered: boolean): void {
   socket.on(event, (payload: unknown, ack: unknown) => {
     const reply = typeof ack === 'function' ? ack as (body: object) => void : null;
-    // The expiry timer may not have run yet: nothing is done on an expired token.
-    if (Date.now() >= socket.data.expiresAtMs) {
-      reply?.({ ok: false, error: toWireError(sessionExpired()) });
-      endExpiredSession(socket);
-      return;
-    }
-    if (metered && !socket.data.requests.take(Date.now())) {
-      reply?.({ ok: false, error: toWireError(overRequestRate()) });
-      return;
-    }
+    if (refused(socket, metered, reply)) return;
     const startedAt = process.hrtime.bigint();
     handler(socket, payload).then((result) => {
       if (event === 'gift:send') app.metrics.gifts.inc({ outcome: 'ok' });
@@ -57,6 +48,24 @@ function bind(app: AppContext, socket: GatewaySocket, event: keyof ClientToServe
       if (event === 'gift:send') app.metrics.giftLatency.observe(Number(process.hrtime.bigint() - startedAt) / 1e9);
     });
   });
+}
+
+/**
+ * What every request meets before its handler, known event or not: an expired token (the
+ * expiry timer may not have run yet) ends the session, and a metered request takes a
+ * token from the connection's bucket. Answers the refusal and says whether there was one.
+ */
+function refused(socket: GatewaySocket, metered: boolean, reply: ((body: object) => void) | null): boolean {
+  if (Date.now() >= socket.data.expiresAtMs) {
+    reply?.({ ok: false, error: toWireError(sessionExpired()) });
+    endExpiredSession(socket);
+    return true;
+  }
+  if (metered && !socket.data.requests.take(Date.now())) {
+    reply?.({ ok: false, error: toWireError(overRequestRate()) });
+    return true;
+  }
+  return false;
 }
 
 /** A connection remembers as many rooms closed under it as it can be in, for their gifts' error code. */
@@ -210,9 +219,10 @@ export function attachGateway(app: AppContext, httpServer: HttpServer, nodeId: s
     socket.onAny((event: unknown, ...args: unknown[]) => {
       const ack = args[args.length - 1];
       if (typeof ack !== 'function' || socket.listenerCount(String(event)) > 0) return;
-      const error = !socket.data.requests.take(Date.now()) ? overRequestRate() : new DomainError('INVALID_ARGUMENT',
-        `unknown event ${JSON.stringify(String(event).slice(0, 64))}; the events are ${[...socket.eventNames()].filter((name) => name !== 'disconnect').join(', ')}`);
-      (ack as (body: object) => void)({ ok: false, error: toWireError(error) });
+      const reply = ack as (body: object) => void;
+      if (refused(socket, true, reply)) return;
+      reply({ ok: false, error: toWireError(new DomainError('INVALID_ARGUMENT',
+        `unknown event ${JSON.stringify(String(event).slice(0, 64))}; the events are ${[...socket.eventNames()].filter((name) => name !== 'disconnect').join(', ')}`)) });
     });
     socket.on('disconnect', () => {
       app.metrics.sockets.dec();

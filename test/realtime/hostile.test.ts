@@ -162,6 +162,17 @@ hostile('an event on a token that expired before its timer ran is refused with U
   assert.is((await ctx.server.ctx.wallets.wallet(userId)).balance, 100, 'nothing was charged');
 });
 
+hostile('an unknown event on an expired token is refused with UNAUTHENTICATED too, and ends the session', async (ctx) => {
+  const socket = await connectAs(ctx.server, uniqueId('viewer'));
+  const onServer = ctx.server.gateway.io.sockets.sockets.get(socket.id ?? '');
+  assert.ok(onServer !== undefined);
+  onServer.data.expiresAtMs = Date.now() - 1;
+  const reason = new Promise<string>((resolve) => socket.once('disconnect', (why) => resolve(why)));
+  const ack = await request(socket, 'no:such:event', {});
+  assert.equal([ack.ok, ack.error?.code], [false, 'UNAUTHENTICATED']);
+  assert.is(await reason, 'io server disconnect');
+});
+
 hostile('one user holds at most connectionsPerUserMax connections on a node: more are refused with RATE_LIMITED, even at once', async (ctx) => {
   const userId = uniqueId('many');
   const bearer = await token(userId, 'viewer');
