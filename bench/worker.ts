@@ -72,9 +72,10 @@ function countAck(latencyMs: number): void {
   ackTimeline.add(now, latencyMs);
 }
 
-/** Any reply's latency, ok or refused, for a request sent within the window. */
-function sampleLatency(sentAtMs: number, latencyMs: number): void {
+/** Any reply's latency, ok or refused, for a request sent within the window; returns it. */
+function sampleLatency(sentAtMs: number, latencyMs: number): number {
   if (sentAtMs >= windowStartsAt) acks.add(latencyMs);
+  return latencyMs;
 }
 
 function countDelivery(now: number, chargedAtMs: number): void {
@@ -141,8 +142,7 @@ async function sendLoop(socket: Socket, roomId: string, event: string, deadline:
     const payload = event === 'bench:ack' ? {} : { requestId: randomUUID(), roomId, giftId: 'rose', count: 1 };
     try {
       const reply = await socket.timeout(10_000).emitWithAck(event, payload) as Reply;
-      const latencyMs = performance.now() - started;
-      sampleLatency(sentAtMs, latencyMs);
+      const latencyMs = sampleLatency(sentAtMs, performance.now() - started);
       if (reply.ok) countAck(latencyMs);
       else countError(reply.error?.code ?? 'unknown');
     } catch {
@@ -181,11 +181,11 @@ async function prepare(job: Job): Promise<(windowEnd: number) => Promise<void>> 
               giftId: 'rose', count: 1, requestId: randomUUID(), priceCoins: 1, fingerprint: 'bench-evalsha|rose|1',
               platformAccount: platformRevenueAccount, payees: payeesOf(job.streamerId, defaultContract),
               nowMs: Date.now(), rate: { perSec: 1_000_000, burst: 1_000_000 } });
-            countAck(performance.now() - started);
+            countAck(sampleLatency(sentAtMs, performance.now() - started));
           } catch (error) {
+            sampleLatency(sentAtMs, performance.now() - started);
             countError(error instanceof Error && 'code' in error ? String(error.code) : 'unknown');
           }
-          sampleLatency(sentAtMs, performance.now() - started);
         }
       }));
       redis.disconnect();
