@@ -16,4 +16,9 @@ export class TokenBucket {
     this.tokens -= 1;
     return true;
   }
+
+  /** Returns a token taken for a request that turned out to use none (a replay), up to the burst. */
+  giveBack(): void {
+    this.tokens = Math.min(this.burst, this.tokens + 1);
+  }
 }

@@ -13,8 +13,18 @@ export async function giftSend(ctx: HandlerContext, socket: GatewaySocket, paylo
     throw new DomainError('NOT_IN_ROOM');
   }
   if (await ctx.app.rooms.find(request.roomId) === undefined) throw roomClosed();
-  if (!ctx.giftBucket(socket.data.userId).take(Date.now())) throw new DomainError('RATE_LIMITED');
+  const rate = ctx.giftBucket(socket.data.userId);
+  const nowMs = Date.now();
+  const withinRate = rate.take(nowMs);
+  // Past the gift rate a replay is still answered. Asking whether it is one costs a lookup,
+  // so that takes from the connection's request allowance, which bounds how fast a client
+  // can have us look.
+  if (!withinRate && !(socket.data.requests.take(nowMs) && await ctx.app.gifts.answered(socket.data.userId, request.requestId))) {
+    throw new DomainError('RATE_LIMITED');
+  }
   const receipt = await ctx.app.gifts.send({ senderId: socket.data.userId, streamerId, ...request });
+  // A replay charged nothing: the retries of a gift whose ack was lost leave the rate to new gifts.
+  if (withinRate && receipt.replay) rate.giveBack();
   if (receipt.credit !== undefined) {
     const gift: GiftEvent = {
       giftEventId: receipt.giftEventId, roomId: request.roomId, senderId: socket.data.userId, giftId: request.giftId,

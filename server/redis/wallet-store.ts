@@ -113,6 +113,11 @@ export class WalletStore {
     return receipt;
   }
 
+  /** Whether the sender's requestId has a first answer kept: sent again, it is a replay. */
+  async hasGiftAnswer(senderId: string, requestId: string): Promise<boolean> {
+    return await this.call(() => this.redis.exists(this.keys.giftIdempotency(senderId, requestId))) === 1;
+  }
+
   async postEntry(request: EntryRequest): Promise<EntryReceipt> {
     assertBalanced({ id: request.entryId, postings: request.postings });
     const k = this.keys;

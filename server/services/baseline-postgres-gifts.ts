@@ -51,6 +51,11 @@ export class PostgresBaselineGifts implements GiftSender {
     });
   }
 
+  async answered(senderId: string, requestId: string): Promise<boolean> {
+    const found = await this.sql`select 1 from baseline_idempotency where sender_id = ${senderId} and request_id = ${requestId}`;
+    return found.length > 0;
+  }
+
   private async replay(tx: Tx, request: SendGift, fingerprint: string): Promise<GiftReceipt> {
     const [stored] = await tx<{ fingerprint: string; result: string | null }[]>`
       select fingerprint, result from baseline_idempotency where sender_id = ${request.senderId} and request_id = ${request.requestId}`;

@@ -17,6 +17,8 @@ export interface SendGift {
 
 export interface GiftSender {
   send(request: SendGift): Promise<GiftReceipt>;
+  /** Whether this sender's requestId was answered before, so that sending it again is a replay. */
+  answered(senderId: string, requestId: string): Promise<boolean>;
 }
 
 /** The use-case behind `gift:send`: the caller has already validated shapes and room membership. */
@@ -48,5 +50,9 @@ export class GiftService implements GiftSender {
       payees,
       rate: this.rate,
     });
+  }
+
+  answered(senderId: string, requestId: string): Promise<boolean> {
+    return this.wallets.hasGiftAnswer(senderId, requestId);
   }
 }

@@ -27,4 +27,15 @@ test('the token bucket allows the burst, then the sustained rate', () => {
   assert.is(bucket.take(100), true);
 });
 
+test('a token given back can be taken again, but never lifts the bucket over its burst', () => {
+  const bucket = new TokenBucket(10, 2, 0);
+  assert.equal([bucket.take(0), bucket.take(0), bucket.take(0)], [true, true, false]);
+  bucket.giveBack();
+  assert.equal([bucket.take(0), bucket.take(0)], [true, false]);
+  bucket.giveBack();
+  bucket.giveBack();
+  bucket.giveBack();
+  assert.equal([bucket.take(0), bucket.take(0), bucket.take(0)], [true, true, false]);
+});
+
 test.run();

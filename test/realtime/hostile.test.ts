@@ -241,6 +241,34 @@ hostile('sending faster than the per-user rate answers RATE_LIMITED and charges 
   }
 });
 
+hostile('past the per-user rate a replay still gets its first ack, and a replay takes none of the rate', async () => {
+  const limited = await startTestServer({ giftsPerSecondPerUser: 1, giftBurstPerUser: 3 });
+  try {
+    const roomId = await openRoom(limited, uniqueId('streamer'));
+    const userId = uniqueId('viewer');
+    await grant(limited, userId, 100);
+    const socket = await connectAs(limited, userId);
+    await request(socket, 'room:join', { roomId });
+    const gift = (id: string, count = 1) => request(socket, 'gift:send', { requestId: id, roomId, giftId: 'rose', count });
+    const first = requestId();
+    const firstAck = await gift(first);
+    assert.ok(firstAck.ok, JSON.stringify(firstAck));
+    // Retries of a gift whose ack was lost leave the rate for new gifts.
+    for (let i = 0; i < 4; i += 1) assert.equal(await gift(first), firstAck);
+    const more = await Promise.all([gift(requestId()), gift(requestId())]);
+    assert.ok(more.every((ack) => ack.ok), JSON.stringify(more));
+    assert.is((await gift(requestId())).error?.code, 'RATE_LIMITED');
+    // The rate is used up: a replay is answered all the same, a reused requestId with another
+    // count is still refused as such, and nothing more is charged.
+    assert.equal(await gift(first), firstAck);
+    assert.is((await gift(first, 2)).error?.code, 'INVALID_ARGUMENT');
+    assert.equal(await request(socket, 'wallet:get', {}), { ok: true, balance: 97, frozen: false });
+    socket.close();
+  } finally {
+    await limited.stop();
+  }
+});
+
 hostile('nothing hostile moved a coin: reconcile is clean', async (ctx) => {
   const report = await flushAndReconcile(ctx.server);
   assert.ok(report.ok, JSON.stringify(report));
