@@ -1,30 +1,29 @@
 import { DomainError } from '../../domain/errors.js';
 import type { EarningsEvent, GiftAck, GiftEvent } from '../events.js';
 import { parseGiftSend } from '../validate.js';
+import type { TokenBucket } from '../../domain/rate-limit.js';
+import type { GiftReceipt } from '../../server/redis/wallet-store.js';
 import { channelSize, userChannel, type GatewaySocket, type HandlerContext } from './context.js';
 
 const roomClosed = () => new DomainError('UNKNOWN_ROOM', 'the room has closed');
 
 export async function giftSend(ctx: HandlerContext, socket: GatewaySocket, payload: unknown): Promise<GiftAck> {
   const request = parseGiftSend(payload);
-  const streamerId = socket.data.rooms.get(request.roomId);
-  if (streamerId === undefined) {
-    if (socket.data.closedRooms.has(request.roomId)) throw roomClosed();
-    throw new DomainError('NOT_IN_ROOM');
-  }
-  if (await ctx.app.rooms.find(request.roomId) === undefined) throw roomClosed();
   const rate = ctx.giftBucket(socket.data.userId);
-  const nowMs = Date.now();
-  const withinRate = rate.take(nowMs);
-  // Past the gift rate a replay is still answered. Asking whether it is one costs a lookup,
-  // so that takes from the connection's request allowance, which bounds how fast a client
-  // can have us look.
-  if (!withinRate && !(socket.data.requests.take(nowMs) && await ctx.app.gifts.answered(socket.data.userId, request.requestId))) {
-    throw new DomainError('RATE_LIMITED');
+  let streamerId: string;
+  try {
+    streamerId = await admit(ctx, socket, request.roomId, rate);
+  } catch (refusal) {
+    // A retry of a gift whose ack was lost gets that ack, whatever has changed since: the
+    // room closed, this connection is a new one in no room, the rate ran out. Looking costs
+    // a read, so it takes from the connection's request allowance: past that, the refusal stands.
+    const replay = socket.data.requests.take(Date.now()) ? await ctx.app.gifts.replayOf(socket.data.userId, request) : null;
+    if (replay === null) throw refusal;
+    return ackOf(replay);
   }
   const receipt = await ctx.app.gifts.send({ senderId: socket.data.userId, streamerId, ...request });
   // A replay charged nothing: the retries of a gift whose ack was lost leave the rate to new gifts.
-  if (withinRate && receipt.replay) rate.giveBack();
+  if (receipt.replay) rate.giveBack();
   if (receipt.credit !== undefined) {
     const gift: GiftEvent = {
       giftEventId: receipt.giftEventId, roomId: request.roomId, senderId: socket.data.userId, giftId: request.giftId,
@@ -51,5 +50,21 @@ export async function giftSend(ctx: HandlerContext, socket: GatewaySocket, paylo
     }
     ctx.leaderboards.touch(request.roomId);
   }
+  return ackOf(receipt);
+}
+
+/** The streamer of the room a new gift may go to now, or the refusal: not in it, closed, over the sender's rate. */
+async function admit(ctx: HandlerContext, socket: GatewaySocket, roomId: string, rate: TokenBucket): Promise<string> {
+  const streamerId = socket.data.rooms.get(roomId);
+  if (streamerId === undefined) {
+    if (socket.data.closedRooms.has(roomId)) throw roomClosed();
+    throw new DomainError('NOT_IN_ROOM');
+  }
+  if (await ctx.app.rooms.find(roomId) === undefined) throw roomClosed();
+  if (!rate.take(Date.now())) throw new DomainError('RATE_LIMITED');
+  return streamerId;
+}
+
+function ackOf(receipt: GiftReceipt): GiftAck {
   return { giftEventId: receipt.giftEventId, charged: receipt.charged, balance: receipt.balance, combo: receipt.combo };
 }

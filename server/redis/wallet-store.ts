@@ -77,6 +77,13 @@ export interface WalletState {
   frozen: boolean;
 }
 
+const requestIdReused = 'this requestId was already used for a different request';
+
+/** A gift's answer as the gift script returns it, and as it keeps it for replays: entry id, charged, balance, combo, at. */
+function giftReceipt([giftEventId, charged, balance, combo, atMs]: readonly unknown[], replay: boolean): GiftReceipt {
+  return { giftEventId: String(giftEventId), charged: Number(charged), balance: Number(balance), combo: Number(combo), atMs: Number(atMs), replay };
+}
+
 export class WalletStore {
   readonly keys: WalletKeys;
 
@@ -100,22 +107,27 @@ export class WalletStore {
       this.journalLengthMax, meta, charge.platformAccount, charge.streamerId,
       `${charge.streamerId}|${earningsMonth(charge.nowMs)}`, charge.payees.length, charge.rate.perSec, charge.rate.burst, ...payeeArgs,
     ));
-    const [status, giftEventId, charged, balance, combo, atMs, ...rest] = reply;
-    const receipt: GiftReceipt = {
-      giftEventId: String(giftEventId), charged: Number(charged), balance: Number(balance),
-      combo: Number(combo), atMs: Number(atMs), replay: status === 'REPLAY',
-    };
+    const [status, ...fields] = reply;
+    const receipt = giftReceipt(fields, status === 'REPLAY');
     if (status === 'OK') {
-      const [earnedTotal = 0, platformCoins = 0, balance = 0, month = 0, room = 0, ...payeeCoins] = rest.map(Number);
+      const [earnedTotal = 0, platformCoins = 0, balance = 0, month = 0, room = 0, ...payeeCoins] = fields.slice(5).map(Number);
       receipt.credit = { earnedTotal, balance, month, room, platformCoins, payeeCoins };
       if (receipt.balance < 0) throw new InvariantViolation(`balance of ${charge.senderId} read back below zero`);
     }
     return receipt;
   }
 
-  /** Whether the sender's requestId has a first answer kept: sent again, it is a replay. */
-  async hasGiftAnswer(senderId: string, requestId: string): Promise<boolean> {
-    return await this.call(() => this.redis.exists(this.keys.giftIdempotency(senderId, requestId))) === 1;
+  /**
+   * The first answer kept for the sender's requestId, as a replay, without charging or
+   * checking anything else (null when there is none): for a retry that arrives when a new
+   * gift would be refused. The same requestId for another gift is INVALID_ARGUMENT, as in the script.
+   */
+  async giftReplay(senderId: string, requestId: string, fingerprint: string): Promise<GiftReceipt | null> {
+    const stored = await this.call(() => this.redis.get(this.keys.giftIdempotency(senderId, requestId)));
+    if (stored === null) return null;
+    const newline = stored.indexOf('\n');
+    if (stored.slice(0, newline) !== fingerprint) throw new DomainError('INVALID_ARGUMENT', requestIdReused);
+    return giftReceipt(stored.slice(newline + 1).split('|'), true);
   }
 
   async postEntry(request: EntryRequest): Promise<EntryReceipt> {
@@ -174,9 +186,7 @@ export class WalletStore {
     if (Array.isArray(reply) && reply[0] === 'ERR') {
       const code = reply[1];
       if (!isErrorCode(code)) throw new InvariantViolation(`script answered unknown code ${String(code)}`);
-      throw new DomainError(code, code === 'INVALID_ARGUMENT'
-        ? 'this requestId was already used for a different request'
-        : undefined);
+      throw new DomainError(code, code === 'INVALID_ARGUMENT' ? requestIdReused : undefined);
     }
     return reply;
   }

@@ -1,11 +1,11 @@
 import { earningsAccount, platformRevenueAccount, walletAccount } from '../../domain/accounts.js';
 import { defaultContract, payeesOf, splitGift } from '../../domain/split-contracts.js';
-import { DomainError } from '../../domain/errors.js';
+import { DomainError, InvariantViolation } from '../../domain/errors.js';
 import { chargeFor, giftFingerprint } from '../../domain/gifts.js';
 import type { Sql, Tx } from '../db/sql.js';
 import type { GiftReceipt } from '../redis/wallet-store.js';
 import type { GiftCatalog } from './catalog.js';
-import type { GiftSender, SendGift } from './gift-service.js';
+import type { GiftRequest, GiftSender, SendGift } from './gift-service.js';
 import { newEntryId } from '../db/entry-ids.js';
 
 /**
@@ -26,7 +26,11 @@ export class PostgresBaselineGifts implements GiftSender {
       const claimed = await tx`
         insert into baseline_idempotency (sender_id, request_id, fingerprint) values (${request.senderId}, ${request.requestId}, ${fingerprint})
         on conflict do nothing returning 1`;
-      if (claimed.length === 0) return this.replay(tx, request, fingerprint);
+      if (claimed.length === 0) {
+        const replay = await this.replay(tx, request.senderId, request, fingerprint);
+        if (replay === null) throw new InvariantViolation('a claimed requestId has no row');
+        return replay;
+      }
       const sender = walletAccount(request.senderId);
       const [wallet] = await tx<{ balance: bigint }[]>`select balance from baseline_wallets where account_id = ${sender} for update`;
       if (wallet === undefined || wallet.balance < BigInt(price)) throw new DomainError('INSUFFICIENT_FUNDS');
@@ -51,15 +55,15 @@ export class PostgresBaselineGifts implements GiftSender {
     });
   }
 
-  async answered(senderId: string, requestId: string): Promise<boolean> {
-    const found = await this.sql`select 1 from baseline_idempotency where sender_id = ${senderId} and request_id = ${requestId}`;
-    return found.length > 0;
+  async replayOf(senderId: string, request: GiftRequest): Promise<GiftReceipt | null> {
+    return this.replay(this.sql, senderId, request, giftFingerprint(request.roomId, request.giftId, request.count));
   }
 
-  private async replay(tx: Tx, request: SendGift, fingerprint: string): Promise<GiftReceipt> {
-    const [stored] = await tx<{ fingerprint: string; result: string | null }[]>`
-      select fingerprint, result from baseline_idempotency where sender_id = ${request.senderId} and request_id = ${request.requestId}`;
-    if (stored?.fingerprint !== fingerprint || stored.result === null) throw new DomainError('INVALID_ARGUMENT', 'this requestId was already used for a different request');
+  private async replay(sql: Sql | Tx, senderId: string, request: GiftRequest, fingerprint: string): Promise<GiftReceipt | null> {
+    const [stored] = await sql<{ fingerprint: string; result: string | null }[]>`
+      select fingerprint, result from baseline_idempotency where sender_id = ${senderId} and request_id = ${request.requestId}`;
+    if (stored === undefined) return null;
+    if (stored.fingerprint !== fingerprint || stored.result === null) throw new DomainError('INVALID_ARGUMENT', 'this requestId was already used for a different request');
     return { ...JSON.parse(stored.result) as GiftReceipt, replay: true, credit: undefined };
   }
 }

@@ -6,19 +6,25 @@ import type { GiftCatalog } from './catalog.js';
 import type { SplitRules } from './split-rules.js';
 import { newEntryStamp } from '../db/entry-ids.js';
 
-export interface SendGift {
-  senderId: string;
+export interface GiftRequest {
   requestId: string;
   roomId: string;
-  streamerId: string;
   giftId: string;
   count: number;
 }
 
+export interface SendGift extends GiftRequest {
+  senderId: string;
+  streamerId: string;
+}
+
 export interface GiftSender {
   send(request: SendGift): Promise<GiftReceipt>;
-  /** Whether this sender's requestId was answered before, so that sending it again is a replay. */
-  answered(senderId: string, requestId: string): Promise<boolean>;
+  /**
+   * The first answer to this sender's request, when it is a retry (null when it is not):
+   * a retry gets its first ack even when a new gift would now be refused.
+   */
+  replayOf(senderId: string, request: GiftRequest): Promise<GiftReceipt | null>;
 }
 
 /** The use-case behind `gift:send`: the caller has already validated shapes and room membership. */
@@ -28,7 +34,12 @@ export class GiftService implements GiftSender {
 
   async send(request: SendGift): Promise<GiftReceipt> {
     const gift = this.catalog.get(request.giftId);
-    if (gift === undefined) throw new DomainError('UNKNOWN_GIFT');
+    if (gift === undefined) {
+      // Taken out of the catalog after it was sent: the retry still gets the first ack.
+      const replay = await this.replayOf(request.senderId, request);
+      if (replay !== null) return replay;
+      throw new DomainError('UNKNOWN_GIFT');
+    }
     if (request.senderId === request.streamerId) throw new DomainError('FORBIDDEN', 'a streamer cannot send gifts to their own room');
     const payees = await this.splitRules.payeesFor(request.streamerId);
     // Not `{ ...newEntryStamp(), ... }`: on Node 20 an object literal that starts with a
@@ -52,7 +63,7 @@ export class GiftService implements GiftSender {
     });
   }
 
-  answered(senderId: string, requestId: string): Promise<boolean> {
-    return this.wallets.hasGiftAnswer(senderId, requestId);
+  replayOf(senderId: string, request: GiftRequest): Promise<GiftReceipt | null> {
+    return this.wallets.giftReplay(senderId, request.requestId, giftFingerprint(request.roomId, request.giftId, request.count));
   }
 }

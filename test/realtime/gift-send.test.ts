@@ -227,6 +227,44 @@ gifts('a closed room takes no more gifts', async (ctx) => {
   assert.equal(await request(socket, 'wallet:get', {}), { ok: true, balance: 50, frozen: false });
 });
 
+gifts('a retry gets the first ack even after the room closed, or from a new connection that is in no room', async (ctx) => {
+  const streamerId = uniqueId('streamer');
+  const roomId = await openRoom(ctx.server, streamerId);
+  const { userId, socket } = await viewerInRoom(ctx, 50, roomId);
+  const gift = { requestId: requestId(), roomId, giftId: 'rose', count: 1 };
+  const first = await request(socket, 'gift:send', gift);
+  assert.ok(first.ok, JSON.stringify(first));
+  // The ack was lost with the connection; the app reconnects and retries, and meanwhile the room closed.
+  socket.close();
+  const closed = await http(ctx.server, 'POST', `/v1/rooms/${roomId}/close`, { bearer: await token(streamerId, 'streamer') });
+  assert.is(closed.status, 200);
+  const again = await connectAs(ctx.server, userId);
+  ctx.sockets.push(again);
+  assert.equal(await request(again, 'gift:send', gift), first, 'not in the room, the room closed: still the first ack');
+  assert.is((await request(again, 'gift:send', { ...gift, count: 2 })).error?.code, 'INVALID_ARGUMENT', 'the requestId of another gift');
+  assert.is((await request(again, 'gift:send', { ...gift, requestId: requestId() })).error?.code, 'NOT_IN_ROOM', 'a new gift');
+  assert.equal(await request(again, 'wallet:get', {}), { ok: true, balance: 50 - Number(first.charged), frozen: false });
+  // Another user's requestId is not this user's replay.
+  const other = await viewerInRoom(ctx, 50, await openRoom(ctx.server, uniqueId('streamer')));
+  assert.is((await request(other.socket, 'gift:send', gift)).error?.code, 'NOT_IN_ROOM');
+});
+
+gifts('a retry of a gift since taken out of the catalog gets the first ack; a new one answers UNKNOWN_GIFT', async (ctx) => {
+  const giftId = `retired-${Math.floor(Math.random() * 1e9)}`;
+  await ctx.server.ctx.sql`insert into gifts (id, name, coins) values (${giftId}, 'Retired', 3)`;
+  await ctx.server.ctx.catalog.load();
+  const roomId = await openRoom(ctx.server, uniqueId('streamer'));
+  const { socket } = await viewerInRoom(ctx, 50, roomId);
+  const gift = { requestId: requestId(), roomId, giftId, count: 2 };
+  const first = await request(socket, 'gift:send', gift);
+  assert.equal([first.ok, first.charged, first.balance], [true, 6, 44]);
+  await ctx.server.ctx.sql`update gifts set active = false where id = ${giftId}`;
+  await ctx.server.ctx.catalog.load();
+  assert.equal(await request(socket, 'gift:send', gift), first);
+  assert.is((await request(socket, 'gift:send', { ...gift, requestId: requestId() })).error?.code, 'UNKNOWN_GIFT');
+  assert.equal(await request(socket, 'wallet:get', {}), { ok: true, balance: 44, frozen: false });
+});
+
 gifts('closing a room sends each member its last gifts, then room:closed, and takes them out of it', async (ctx) => {
   const streamerId = uniqueId('streamer');
   const roomId = await openRoom(ctx.server, streamerId);
