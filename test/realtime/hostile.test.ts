@@ -5,7 +5,7 @@ import type { Socket } from 'socket.io-client';
 import { limits } from '../../domain/limits.js';
 import type { RunningServer } from '../../server/server.js';
 import { testAuthSecret, uniqueId } from '../helpers/env.js';
-import { connect, connectAs, flushAndReconcile, grant, nextEvent, openRoom, request, requestId, startTestServer, token } from '../helpers/harness.js';
+import { connect, connectAs, flushAndReconcile, grant, nextEvent, openRoom, request, requestId, startTestServer, token, type AckReply } from '../helpers/harness.js';
 
 interface Context { server: RunningServer; socket: Socket; roomId: string }
 const hostile = suite<Context>('hostile input', {} as Context);
@@ -223,7 +223,8 @@ hostile('unknown events take from the same allowance: past it they answer RATE_L
   socket.close();
 });
 
-hostile('sending faster than the per-user rate answers RATE_LIMITED and charges nothing for those', async () => {
+/** A viewer with 100 coins in a room of a server whose gift rate is 1 a second, 3 at once. */
+async function withLimitedViewer(run: (socket: Socket, gift: (id: string, count?: number) => Promise<AckReply>) => Promise<void>): Promise<void> {
   const limited = await startTestServer({ giftsPerSecondPerUser: 1, giftBurstPerUser: 3 });
   try {
     const roomId = await openRoom(limited, uniqueId('streamer'));
@@ -231,43 +232,35 @@ hostile('sending faster than the per-user rate answers RATE_LIMITED and charges 
     await grant(limited, userId, 100);
     const socket = await connectAs(limited, userId);
     await request(socket, 'room:join', { roomId });
-    const acks = await Promise.all(Array.from({ length: 6 }, () => request(socket, 'gift:send', { requestId: requestId(), roomId, giftId: 'rose', count: 1 })));
-    assert.is(acks.filter((a) => a.ok).length, 3);
-    assert.ok(acks.filter((a) => !a.ok).every((a) => a.error?.code === 'RATE_LIMITED'));
-    assert.equal(await request(socket, 'wallet:get', {}), { ok: true, balance: 97, frozen: false });
+    await run(socket, (id, count = 1) => request(socket, 'gift:send', { requestId: id, roomId, giftId: 'rose', count }));
     socket.close();
   } finally {
     await limited.stop();
   }
-});
+}
 
-hostile('past the per-user rate a replay still gets its first ack, and a replay takes none of the rate', async () => {
-  const limited = await startTestServer({ giftsPerSecondPerUser: 1, giftBurstPerUser: 3 });
-  try {
-    const roomId = await openRoom(limited, uniqueId('streamer'));
-    const userId = uniqueId('viewer');
-    await grant(limited, userId, 100);
-    const socket = await connectAs(limited, userId);
-    await request(socket, 'room:join', { roomId });
-    const gift = (id: string, count = 1) => request(socket, 'gift:send', { requestId: id, roomId, giftId: 'rose', count });
-    const first = requestId();
-    const firstAck = await gift(first);
-    assert.ok(firstAck.ok, JSON.stringify(firstAck));
-    // Retries of a gift whose ack was lost leave the rate for new gifts.
-    for (let i = 0; i < 4; i += 1) assert.equal(await gift(first), firstAck);
-    const more = await Promise.all([gift(requestId()), gift(requestId())]);
-    assert.ok(more.every((ack) => ack.ok), JSON.stringify(more));
-    assert.is((await gift(requestId())).error?.code, 'RATE_LIMITED');
-    // The rate is used up: a replay is answered all the same, a reused requestId with another
-    // count is still refused as such, and nothing more is charged.
-    assert.equal(await gift(first), firstAck);
-    assert.is((await gift(first, 2)).error?.code, 'INVALID_ARGUMENT');
-    assert.equal(await request(socket, 'wallet:get', {}), { ok: true, balance: 97, frozen: false });
-    socket.close();
-  } finally {
-    await limited.stop();
-  }
-});
+hostile('sending faster than the per-user rate answers RATE_LIMITED and charges nothing for those', () => withLimitedViewer(async (socket, gift) => {
+  const acks = await Promise.all(Array.from({ length: 6 }, () => gift(requestId())));
+  assert.is(acks.filter((a) => a.ok).length, 3);
+  assert.ok(acks.filter((a) => !a.ok).every((a) => a.error?.code === 'RATE_LIMITED'));
+  assert.equal(await request(socket, 'wallet:get', {}), { ok: true, balance: 97, frozen: false });
+}));
+
+hostile('past the per-user rate a replay still gets its first ack, and a replay takes none of the rate', () => withLimitedViewer(async (socket, gift) => {
+  const first = requestId();
+  const firstAck = await gift(first);
+  assert.ok(firstAck.ok, JSON.stringify(firstAck));
+  // Retries of a gift whose ack was lost leave the rate for new gifts.
+  for (let i = 0; i < 4; i += 1) assert.equal(await gift(first), firstAck);
+  const more = await Promise.all([gift(requestId()), gift(requestId())]);
+  assert.ok(more.every((ack) => ack.ok), JSON.stringify(more));
+  assert.is((await gift(requestId())).error?.code, 'RATE_LIMITED');
+  // The rate is used up: a replay is answered all the same, a reused requestId with another
+  // count is still refused as such, and nothing more is charged.
+  assert.equal(await gift(first), firstAck);
+  assert.is((await gift(first, 2)).error?.code, 'INVALID_ARGUMENT');
+  assert.equal(await request(socket, 'wallet:get', {}), { ok: true, balance: 97, frozen: false });
+}));
 
 hostile('nothing hostile moved a coin: reconcile is clean', async (ctx) => {
   const report = await flushAndReconcile(ctx.server);
