@@ -11,7 +11,7 @@ try {
   process.stderr.write(report.ok
     ? `reconcile: clean, ${report.accounts} accounts, ${report.unflushedEntries} entries not yet flushed\n`
     : `reconcile: ${report.mismatches.length} mismatched accounts, ${report.unbalancedEntries.length} unbalanced entries, ` +
-      `${report.negativeWallets.length} negative wallets, totals ledger ${report.ledgerTotal} hot ${report.hotTotal}\n`);
+      `${report.negativeBalances.length} accounts below zero, totals ledger ${report.ledgerTotal} hot ${report.hotTotal}\n`);
   process.exitCode = report.ok ? 0 : 1;
 } finally {
   await storage.close();

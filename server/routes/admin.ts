@@ -51,7 +51,7 @@ export async function adminRoutes(app: FastifyInstance, ctx: AppContext): Promis
   app.get('/v1/admin/reconcile', {
     onRequest: requireRole(ctx.tokens, ['admin']),
     schema: {
-      description: 'Per account: hot balance == ledger + unflushed journal; globally: entries and accounts sum to zero, no wallet below zero.',
+      description: 'Per account: hot balance == ledger + unflushed journal; globally: entries and accounts sum to zero, no account below zero that may never be (`negativeBalances`; its wallets also as `negativeWallets`).',
       security: bearerSecurity,
       response: { 401: errorReply, 403: errorReply },
     },

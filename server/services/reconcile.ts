@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { accountKind } from '../../domain/accounts.js';
+import { accountKind, mustStayNonNegative } from '../../domain/accounts.js';
 import { invariant } from '../../domain/errors.js';
 import type { Sql } from '../db/sql.js';
 import { parseStreamRecords, type StreamRecord } from '../flusher/journal-records.js';
@@ -21,6 +21,9 @@ export interface ReconcileReport {
   unbalancedEntries: string[];
   ledgerTotal: number;
   hotTotal: number;
+  /** Accounts below zero that may never be (wallets, earnings, agencies, settling, platform), in the hot store or the ledger. */
+  negativeBalances: string[];
+  /** The wallets among them. */
   negativeWallets: string[];
   unflushedEntries: number;
   snapshotStreamId: string;
@@ -41,7 +44,7 @@ async function hotSnapshot(redis: Redis, keys: WalletKeys): Promise<HotSnapshot>
 
 /**
  * Per account: hot balance == ledger balance + unflushed journal. Globally: every entry
- * sums to zero, all accounts sum to zero, no wallet below zero. Read-only.
+ * sums to zero, all accounts sum to zero, no account below zero that may never be. Read-only.
  */
 export async function reconcile(redis: Redis, sql: Sql, keys: WalletKeys): Promise<ReconcileReport> {
   const snapshot = await hotSnapshot(redis, keys);
@@ -83,7 +86,7 @@ function buildReport(snapshot: HotSnapshot, ledger: Map<string, bigint>, unflush
   unbalanced: string[], unflushedEntries: number): ReconcileReport {
   const accounts = new Set([...snapshot.balances.keys(), ...ledger.keys(), ...unflushedByAccount.keys()]);
   const mismatches: Mismatch[] = [];
-  const negativeWallets: string[] = [];
+  const negativeBalances: string[] = [];
   let ledgerTotal = 0n;
   let hotTotal = 0n;
   for (const accountId of [...accounts].sort()) {
@@ -96,16 +99,17 @@ function buildReport(snapshot: HotSnapshot, ledger: Map<string, bigint>, unflush
       mismatches.push({ accountId, hot: coins(hot), ledger: coins(inLedger), unflushed: coins(unflushed),
         difference: coins(hot - inLedger - unflushed) });
     }
-    if (accountKind(accountId) === 'wallet' && (hot < 0n || inLedger < 0n)) negativeWallets.push(accountId);
+    if ((hot < 0n || inLedger < 0n) && mustStayNonNegative(accountId)) negativeBalances.push(accountId);
   }
   return {
-    ok: mismatches.length === 0 && unbalanced.length === 0 && ledgerTotal === 0n && hotTotal === 0n && negativeWallets.length === 0,
+    ok: mismatches.length === 0 && unbalanced.length === 0 && ledgerTotal === 0n && hotTotal === 0n && negativeBalances.length === 0,
     accounts: accounts.size,
     mismatches,
     unbalancedEntries: unbalanced,
     ledgerTotal: coins(ledgerTotal),
     hotTotal: coins(hotTotal),
-    negativeWallets,
+    negativeBalances,
+    negativeWallets: negativeBalances.filter((accountId) => accountKind(accountId) === 'wallet'),
     unflushedEntries,
     snapshotStreamId: snapshot.lastStreamId,
   };

@@ -1,7 +1,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { randomUUID } from 'node:crypto';
-import { walletAccount } from '../../domain/accounts.js';
+import { agencyAccount, debtAccount, earningsAccount, platformRevenueAccount, settlingAccount, walletAccount } from '../../domain/accounts.js';
+import type { Posting } from '../../domain/ledger.js';
 import { JournalFlusher } from '../../server/flusher/flusher.js';
 import { reconcile } from '../../server/services/reconcile.js';
 import type { RunningServer } from '../../server/server.js';
@@ -180,6 +181,39 @@ ledger('reconcile names the account and amount of a drift in the hot balance', a
   assert.is(report.ok, false);
   assert.equal(report.mismatches.map((m) => [m.accountId, m.difference]), [[walletAccount(userId), 1]]);
   await redis.hincrby(wallets.keys.balances, walletAccount(userId), -1);
+  assert.ok((await reconcile(redis, sql, wallets.keys)).ok);
+});
+
+ledger('reconcile names every account below zero that may never be: wallets, earnings, agencies, settling, platform', async ({ server }) => {
+  const { redis, sql, wallets } = server.ctx;
+  const streamer = uniqueId('s');
+  const wallet = walletAccount(uniqueId('v'));
+  const owed: Posting[] = [
+    { accountId: earningsAccount(streamer), amount: -2 },
+    { accountId: agencyAccount(uniqueId('a')), amount: -3 },
+    { accountId: settlingAccount(earningsAccount(streamer)), amount: -4 },
+    { accountId: platformRevenueAccount, amount: -5 - Number(await redis.hget(wallets.keys.balances, platformRevenueAccount) ?? 0) },
+    // A receivable: negative by design.
+    { accountId: debtAccount(uniqueId('v')), amount: -6 },
+  ];
+  const post = async (postings: Posting[]) => {
+    await wallets.postEntry({
+      entryId: randomUUID(), kind: 'test', nowMs: Date.now(), meta: {}, flooredAccounts: new Set(),
+      postings: [...postings, { accountId: 'system:grants', amount: -postings.reduce((sum, p) => sum + p.amount, 0) }],
+    });
+    await server.ctx.flusher.drain();
+    return reconcile(redis, sql, wallets.keys);
+  };
+  const negated = (postings: Posting[]) => postings.map((p) => ({ ...p, amount: -p.amount }));
+  const notWallets = await post(owed);
+  assert.is(notWallets.ok, false, 'no wallet is below zero, yet it is not clean');
+  assert.equal(notWallets.mismatches, []);
+  assert.equal(notWallets.negativeBalances, owed.slice(0, 4).map((p) => p.accountId).sort());
+  assert.equal(notWallets.negativeWallets, []);
+  const withWallet = await post([{ accountId: wallet, amount: -1 }]);
+  assert.equal(withWallet.negativeBalances, [...owed.slice(0, 4).map((p) => p.accountId), wallet].sort());
+  assert.equal(withWallet.negativeWallets, [wallet]);
+  await post(negated([...owed, { accountId: wallet, amount: -1 }]));
   assert.ok((await reconcile(redis, sql, wallets.keys)).ok);
 });
 
