@@ -30,7 +30,3 @@ export function canTransition(from: OrderStatus, to: OrderStatus): boolean {
 export function assertTransition(from: OrderStatus, to: OrderStatus): void {
   if (!canTransition(from, to)) throw new DomainError('CONFLICT', `an order cannot go from ${from} to ${to}`);
 }
-
-export function isOrderStatus(value: unknown): value is OrderStatus {
-  return typeof value === 'string' && (orderStatuses as readonly string[]).includes(value);
-}
