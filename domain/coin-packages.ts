@@ -17,7 +17,7 @@ export interface PackageCredit {
 }
 
 /** What a fulfilled order credits: the package's coins, and its bonus (plus the first-purchase bonus once). */
-export function packageCredit(pkg: CoinPackage, firstPurchase: boolean): PackageCredit {
+export function packageCredit(pkg: Pick<CoinPackage, 'coins' | 'bonusCoins' | 'firstPurchaseBonusCoins'>, firstPurchase: boolean): PackageCredit {
   return { coins: pkg.coins, bonusCoins: pkg.bonusCoins + (firstPurchase ? pkg.firstPurchaseBonusCoins : 0) };
 }
 

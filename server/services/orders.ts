@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { bonusCoinsAccount, coinIssuanceAccount, debtAccount, walletAccount } from '../../domain/accounts.js';
 import { debtOwed, refreshDebtFreeze } from './debt.js';
-import type { CoinPackage } from '../../domain/coin-packages.js';
+import { packageCredit, type CoinPackage } from '../../domain/coin-packages.js';
 import { DomainError } from '../../domain/errors.js';
 import { limits } from '../../domain/limits.js';
 import { Fiat, formatFiat, fromMinorUnits, toMinorUnits } from '../../domain/fiat.js';
@@ -113,10 +113,10 @@ export class OrderService {
       if (order.status !== 'paid') return null;
       await tx`select pg_advisory_xact_lock(hashtext(${`first-purchase:${order.user_id}`}))`;
       const [earlier] = await tx`select 1 from orders where user_id = ${order.user_id} and fulfilled_entry_id is not null limit 1`;
-      const pkg = packages.find((p) => p.id === order.package_id);
-      const firstBonus = earlier === undefined ? pkg?.firstPurchaseBonusCoins ?? 0 : 0;
-      const bonus = Number(order.bonus_coins) + firstBonus;
-      const coins = Number(order.coins);
+      // The coins and bonus as ordered; the first-purchase bonus as the package offers it now.
+      const { coins, bonusCoins: bonus } = packageCredit({ coins: Number(order.coins), bonusCoins: Number(order.bonus_coins),
+        firstPurchaseBonusCoins: packages.find((p) => p.id === order.package_id)?.firstPurchaseBonusCoins ?? 0 }, earlier === undefined);
+      const firstBonus = bonus - Number(order.bonus_coins);
       const wallet = walletAccount(order.user_id);
       // A user who owes coins after a chargeback repays from the top-up first.
       const repay = Math.min(coins + bonus, await debtOwed(this.wallets, order.user_id));
