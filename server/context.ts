@@ -84,7 +84,7 @@ export async function createContext(config: Config, storage: Storage, clock: () 
   }
   const catalog = new GiftCatalog(sql);
   await catalog.load();
-  const wallets = new WalletStore(redis, config.walletNamespace, config.journalLengthMax);
+  const wallets = new WalletStore(redis, config.walletNamespace, config.journalLengthMax, config.redisTimeoutMs);
   const metrics = createMetrics();
   const flusher = new JournalFlusher(flusherRedis, sql, wallets.keys, { consumerName: config.flusherName, lanes: config.flusherLanes });
   await flusher.ensureGroup();

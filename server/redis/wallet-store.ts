@@ -6,6 +6,7 @@ import { limits } from '../../domain/limits.js';
 import { walletAccount } from '../../domain/accounts.js';
 import { walletKeys, type WalletKeys } from './keys.js';
 import { isStorableText } from '../../domain/text.js';
+import { within } from '../within.js';
 
 export interface GiftCharge {
   entryId: string;
@@ -87,7 +88,8 @@ function giftReceipt([giftEventId, charged, balance, combo, atMs]: readonly unkn
 export class WalletStore {
   readonly keys: WalletKeys;
 
-  constructor(readonly redis: Redis, namespace: string, private readonly journalLengthMax: number = limits.journalLengthMax) {
+  constructor(readonly redis: Redis, namespace: string, private readonly journalLengthMax: number = limits.journalLengthMax,
+    private readonly timeoutMs: number = limits.redisTimeoutMs) {
     this.keys = walletKeys(namespace);
   }
 
@@ -173,11 +175,15 @@ export class WalletStore {
       : this.redis.hset(this.keys.frozen, userId, reason));
   }
 
-  /** Maps script replies and storage failures to domain errors, once, for every script. */
+  /**
+   * Maps script replies and storage failures to domain errors, once, for every script. A
+   * Redis that does not answer within the timeout is UNAVAILABLE too: the command may still
+   * run when Redis resumes, which is why the answer asks for a retry with the same requestId.
+   */
   private async call<T>(run: () => Promise<T>): Promise<T> {
     let reply: T;
     try {
-      reply = await run();
+      reply = await within(run(), this.timeoutMs, () => new Error(`Redis did not answer within ${this.timeoutMs} ms`));
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       if (message.includes('ASSERT')) throw new InvariantViolation(message);

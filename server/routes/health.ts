@@ -2,15 +2,15 @@ import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.js';
 import { journalLag } from '../flusher/journal-lag.js';
 import { redisMemory } from '../redis/memory.js';
+import { within } from '../within.js';
 
 export async function healthRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   app.get('/health', { schema: { description: 'The process is up.' } }, async () => ({ ok: true }));
 
   app.get('/ready', { schema: { description: 'Redis and PostgreSQL answer; the body carries the journal lag.' } }, async (_request, reply) => {
-    const [redisUp, postgresUp] = await Promise.all([
-      ctx.redis.ping().then(() => true, () => false),
-      ctx.sql`select 1`.then(() => true, () => false),
-    ]);
+    // A store that does not answer within the request timeout is down, as a gift would find it.
+    const answers = (check: Promise<unknown>) => within(check, ctx.config.redisTimeoutMs, () => new Error('no answer')).then(() => true, () => false);
+    const [redisUp, postgresUp] = await Promise.all([answers(ctx.redis.ping()), answers(ctx.sql`select 1`)]);
     const lag = redisUp ? await journalLag(ctx.redis, ctx.wallets.keys).catch(() => null) : null;
     const ready = redisUp && postgresUp;
     return reply.code(ready ? 200 : 503).send({
@@ -35,3 +35,4 @@ export async function healthRoutes(app: FastifyInstance, ctx: AppContext): Promi
     return reply.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
   });
 }
+

@@ -10,7 +10,7 @@ import { isAlive, waitForExit } from '../../server/local-services/processes.js';
 import { projectRoot } from '../../server/paths.js';
 import { uniqueId } from '../helpers/env.js';
 import { GiftStorm, type AckedGift } from '../helpers/gift-storm.js';
-import { connect, request, token } from '../helpers/harness.js';
+import { connect, request, requestId, token } from '../helpers/harness.js';
 import { ServerProcess } from '../../scripts/server-process.js';
 import { testAuthSecret } from '../helpers/env.js';
 
@@ -203,6 +203,36 @@ faults('(f) power cut: server, Redis and PostgreSQL killed together, npm start a
     await server.start();
     await assertExactlyOnceAndClean(server, admin, gifts.acked, viewers);
     await assertReplaysAnswerFirstAck(server, gifts.acked);
+  });
+});
+
+faults('(g) Redis stops answering (SIGSTOP): gifts, wallet reads and /ready answer within the timeout; after it resumes, a retry is charged once', async () => {
+  await withServer({ REDIS_TIMEOUT_MS: '1000' }, async ({ server, roomId, viewers, admin }) => {
+    const viewer = viewers[0] ?? '';
+    const socket = await connect(server.url, await token(viewer, 'viewer'));
+    await request(socket, 'room:join', { roomId });
+    const gift = { requestId: requestId(), roomId, giftId: 'heart', count: 1 };
+    const pid = server.redisPid();
+    assert.ok(pid !== null && isAlive(pid));
+    process.kill(pid, 'SIGSTOP');
+    try {
+      const started = Date.now();
+      assert.is((await request(socket, 'gift:send', gift, 20_000)).error?.code, 'UNAVAILABLE');
+      assert.is((await request(socket, 'wallet:get', {}, 20_000)).error?.code, 'UNAVAILABLE');
+      const ready = await fetch(`${server.url}/ready`, { signal: AbortSignal.timeout(20_000) });
+      assert.equal([ready.status, (await ready.json() as { redis: boolean }).redis], [503, false]);
+      assert.ok(Date.now() - started < 8_000, `answered in ${Date.now() - started} ms`);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    // The stalled attempt may have run once Redis resumed: the retry then answers its ack.
+    const retried = await request(socket, 'gift:send', gift);
+    assert.ok(retried.ok, JSON.stringify(retried));
+    assert.equal(await request(socket, 'wallet:get', {}), { ok: true, balance: viewerCoins - 5, frozen: false });
+    socket.close();
+    await drained(server, admin);
+    const report = await api<{ ok: boolean }>(server, 'GET', '/v1/admin/reconcile', admin);
+    assert.ok(report.ok, JSON.stringify(report));
   });
 });
 
