@@ -64,8 +64,8 @@ export const limits = {
   // behind the evalsha ceiling (lag ~4 s), two keep it under 0.5 s on two cores.
   flushLanes: 2,
   journalLengthMax: 500_000,
-  // A Redis that stops answering (a stalled disk under appendfsync always, a paused VM)
+  // A store that stops answering (a stalled disk under appendfsync always, a paused VM)
   // turns requests into UNAVAILABLE after this long instead of leaving acks unanswered.
   // Far above a saturated server's Redis round trip (~0.2 s at p50 in the hot-room bench).
-  redisTimeoutMs: 5_000,
+  storageTimeoutMs: 5_000,
 } as const;

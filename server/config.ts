@@ -22,8 +22,8 @@ export interface Config {
   dataDir: string;
   walletNamespace: string;
   journalLengthMax: number;
-  /** How long a request waits for Redis before it answers UNAVAILABLE (and /ready says Redis is down). */
-  redisTimeoutMs: number;
+  /** How long a request waits for Redis (or PostgreSQL, for a room it must look up) before it answers UNAVAILABLE; /ready counts a slower store as down. */
+  storageTimeoutMs: number;
   flusherEnabled: boolean;
   /** Flush on a worker thread (the default) rather than in the gateway's event loop (FLUSHER=inline). */
   flusherThread: boolean;
@@ -113,7 +113,7 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir,
     walletNamespace: namespace,
     journalLengthMax: integerSetting(env, 'JOURNAL_LENGTH_MAX', limits.journalLengthMax, 1, 50_000_000),
-    redisTimeoutMs: integerSetting(env, 'REDIS_TIMEOUT_MS', limits.redisTimeoutMs, 100, 60_000),
+    storageTimeoutMs: integerSetting(env, 'STORAGE_TIMEOUT_MS', limits.storageTimeoutMs, 100, 60_000),
     flusherEnabled: flusher !== 'off',
     flusherThread: flusher === 'thread',
     broadcastTickMs: integerSetting(env, 'BROADCAST_TICK_MS', limits.broadcastTickMs, 10, 1_000),

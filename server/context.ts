@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Config } from './config.js';
+import { limits } from '../domain/limits.js';
 import { migrate } from './db/migrate.js';
 import { connectPostgres, type Sql } from './db/sql.js';
 import { JournalFlusher } from './flusher/flusher.js';
@@ -84,7 +85,7 @@ export async function createContext(config: Config, storage: Storage, clock: () 
   }
   const catalog = new GiftCatalog(sql);
   await catalog.load();
-  const wallets = new WalletStore(redis, config.walletNamespace, config.journalLengthMax, config.redisTimeoutMs);
+  const wallets = new WalletStore(redis, config.walletNamespace, config.journalLengthMax, config.storageTimeoutMs);
   const metrics = createMetrics();
   const flusher = new JournalFlusher(flusherRedis, sql, wallets.keys, { consumerName: config.flusherName, lanes: config.flusherLanes });
   await flusher.ensureGroup();
@@ -101,7 +102,7 @@ export async function createContext(config: Config, storage: Storage, clock: () 
     orders: new OrderService(sql, wallets, provider, () => context.notifier),
     chargebacks: new ChargebackService(sql, wallets, () => context.notifier),
     refunds: new RefundService(sql, wallets, provider, () => context.notifier),
-    rooms: new RoomDirectory(sql),
+    rooms: new RoomDirectory(sql, limits.roomRecheckMs, Date.now, config.storageTimeoutMs),
     gifts: config.giftBackend === 'postgres-baseline' ? new PostgresBaselineGifts(catalog, sql) : new GiftService(catalog, wallets, splitRules, { perSec: config.giftsPerSecondPerUser, burst: config.giftBurstPerUser }, clock),
     tokens: new TokenService(config.authSecret),
     async close() {

@@ -89,7 +89,7 @@ export class WalletStore {
   readonly keys: WalletKeys;
 
   constructor(readonly redis: Redis, namespace: string, private readonly journalLengthMax: number = limits.journalLengthMax,
-    private readonly timeoutMs: number = limits.redisTimeoutMs) {
+    private readonly timeoutMs: number = limits.storageTimeoutMs) {
     this.keys = walletKeys(namespace);
   }
 

@@ -9,7 +9,7 @@ export async function healthRoutes(app: FastifyInstance, ctx: AppContext): Promi
 
   app.get('/ready', { schema: { description: 'Redis and PostgreSQL answer; the body carries the journal lag.' } }, async (_request, reply) => {
     // A store that does not answer within the request timeout is down, as a gift would find it.
-    const answers = (check: Promise<unknown>) => within(check, ctx.config.redisTimeoutMs, () => new Error('no answer')).then(() => true, () => false);
+    const answers = (check: Promise<unknown>) => within(check, ctx.config.storageTimeoutMs, () => new Error('no answer')).then(() => true, () => false);
     const [redisUp, postgresUp] = await Promise.all([answers(ctx.redis.ping()), answers(ctx.sql`select 1`)]);
     const lag = redisUp ? await journalLag(ctx.redis, ctx.wallets.keys).catch(() => null) : null;
     const ready = redisUp && postgresUp;

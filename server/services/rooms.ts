@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { DomainError } from '../../domain/errors.js';
 import { limits } from '../../domain/limits.js';
 import type { Sql } from '../db/sql.js';
+import { within } from '../within.js';
 
 export interface Room {
   id: string;
@@ -31,7 +32,7 @@ export class RoomDirectory {
   private closes = 0;
 
   constructor(private readonly sql: Sql, private readonly recheckMs: number = limits.roomRecheckMs,
-    private readonly clock: () => number = Date.now) {}
+    private readonly clock: () => number = Date.now, private readonly timeoutMs: number = limits.storageTimeoutMs) {}
 
   /** Opens a room; CONFLICT when the streamer already holds `openRoomsPerStreamerMax` open. */
   async open(streamerId: string, title: string): Promise<Room> {
@@ -100,10 +101,12 @@ export class RoomDirectory {
     let row: { id: string; streamer_id: string; title: string; created_at: Date } | undefined;
     const closesBefore = this.closes;
     try {
-      [row] = await this.sql<{ id: string; streamer_id: string; title: string; created_at: Date }[]>`
-        select id, streamer_id, title, created_at from rooms where id = ${roomId} and closed_at is null`;
-    } catch (error) {
-      if (cached === undefined) throw error;
+      // A PostgreSQL that stops answering is as good as gone: the join waiting on it is answered.
+      [row] = await within(this.sql<{ id: string; streamer_id: string; title: string; created_at: Date }[]>`
+        select id, streamer_id, title, created_at from rooms where id = ${roomId} and closed_at is null`,
+      this.timeoutMs, () => new Error(`PostgreSQL did not answer within ${this.timeoutMs} ms`));
+    } catch {
+      if (cached === undefined) throw new DomainError('UNAVAILABLE', 'the room directory did not answer; try again');
       // Asked again only after another interval: an outage costs one failed query per room, not one per gift.
       cached.checkedAtMs = this.clock();
       return cached.room;

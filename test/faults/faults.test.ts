@@ -207,7 +207,7 @@ faults('(f) power cut: server, Redis and PostgreSQL killed together, npm start a
 });
 
 faults('(g) Redis stops answering (SIGSTOP): gifts, wallet reads and /ready answer within the timeout; after it resumes, a retry is charged once', async () => {
-  await withServer({ REDIS_TIMEOUT_MS: '1000' }, async ({ server, roomId, viewers, admin }) => {
+  await withServer({ STORAGE_TIMEOUT_MS: '1000' }, async ({ server, roomId, viewers, admin }) => {
     const viewer = viewers[0] ?? '';
     const socket = await connect(server.url, await token(viewer, 'viewer'));
     await request(socket, 'room:join', { roomId });
@@ -233,6 +233,31 @@ faults('(g) Redis stops answering (SIGSTOP): gifts, wallet reads and /ready answ
     await drained(server, admin);
     const report = await api<{ ok: boolean }>(server, 'GET', '/v1/admin/reconcile', admin);
     assert.ok(report.ok, JSON.stringify(report));
+  });
+});
+
+faults('(h) PostgreSQL stops answering (SIGSTOP): gifts to a known room go on; a join it must ask about and /ready answer UNAVAILABLE in time', async () => {
+  await withServer({ STORAGE_TIMEOUT_MS: '1000' }, async ({ server, roomId, viewers }) => {
+    const socket = await connect(server.url, await token(viewers[0] ?? '', 'viewer'));
+    await request(socket, 'room:join', { roomId });
+    const postmaster = server.postgresPid();
+    assert.ok(postmaster !== null);
+    const children = spawnSync('pgrep', ['-P', String(postmaster)], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).map(Number);
+    const all = [postmaster, ...children];
+    for (const pid of all) process.kill(pid, 'SIGSTOP');
+    try {
+      const started = Date.now();
+      const gift = await request(socket, 'gift:send', { requestId: requestId(), roomId, giftId: 'heart', count: 1 }, 20_000);
+      assert.ok(gift.ok, JSON.stringify(gift));
+      assert.is((await request(socket, 'room:join', { roomId: 'r_never_seen_here' }, 20_000)).error?.code, 'UNAVAILABLE');
+      const ready = await fetch(`${server.url}/ready`, { signal: AbortSignal.timeout(20_000) });
+      assert.equal([ready.status, (await ready.json() as { postgres: boolean }).postgres], [503, false]);
+      assert.ok(Date.now() - started < 8_000, `answered in ${Date.now() - started} ms`);
+    } finally {
+      for (const pid of all) process.kill(pid, 'SIGCONT');
+    }
+    assert.is((await request(socket, 'room:join', { roomId: 'r_never_seen_here' })).error?.code, 'UNKNOWN_ROOM');
+    socket.close();
   });
 });
 

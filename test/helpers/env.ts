@@ -32,7 +32,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     dataDir: process.env.TEST_DATA_DIR ?? '/tmp',
     walletNamespace: testStorage.namespace(),
     journalLengthMax: 500_000,
-    redisTimeoutMs: limits.redisTimeoutMs,
+    storageTimeoutMs: limits.storageTimeoutMs,
     flusherEnabled: true,
     flusherThread: true,
     broadcastTickMs: limits.broadcastTickMs,
