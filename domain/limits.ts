@@ -68,4 +68,11 @@ export const limits = {
   // turns requests into UNAVAILABLE after this long instead of leaving acks unanswered.
   // Far above a saturated server's Redis round trip (~0.2 s at p50 in the hot-room bench).
   storageTimeoutMs: 5_000,
+  // An HTTP request still unanswered after this long is answered 503 UNAVAILABLE (its work
+  // may go on and take effect; retried with the same Idempotency-Key, it is not done twice):
+  // a PostgreSQL or Stripe that stopped answering no longer holds the client without end.
+  httpTimeoutMs: 30_000,
+  // The admin's bulk routes (reconcile, a settlement run, the payout export) walk every
+  // account or payee: they get longer.
+  bulkAdminTimeoutMs: 600_000,
 } as const;

@@ -23,6 +23,7 @@ export async function buildApp(ctx: AppContext, options: { logger?: boolean } = 
   const app = Fastify({
     logger: options.logger === true ? { level: ctx.config.logLevel } : false,
     bodyLimit: limits.httpBodyBytesMax,
+    handlerTimeout: ctx.config.httpTimeoutMs,
     // No type coercion: a coin amount sent as a string is refused, never converted.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false } },
     // The router's own refusals (a path that does not decode, a path segment over 100
@@ -41,6 +42,9 @@ export async function buildApp(ctx: AppContext, options: { logger?: boolean } = 
       return reply.code(400).send(errorBody('INVALID_ARGUMENT', error.message));
     }
     if ('statusCode' in error && error.statusCode === 413) return reply.code(413).send(errorBody('PAYLOAD_TOO_LARGE'));
+    if ('code' in error && error.code === 'FST_ERR_HANDLER_TIMEOUT') {
+      return reply.code(503).send(errorBody('UNAVAILABLE', 'the request did not finish in time; it may still take effect: retry it with the same Idempotency-Key'));
+    }
     if ('statusCode' in error && typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
       return reply.code(error.statusCode).send(errorBody('INVALID_ARGUMENT', error.message));
     }

@@ -24,6 +24,8 @@ export interface Config {
   journalLengthMax: number;
   /** How long a request waits for Redis (or PostgreSQL, for a room it must look up) before it answers UNAVAILABLE; /ready counts a slower store as down. */
   storageTimeoutMs: number;
+  /** How long an HTTP request may take before it is answered 503 UNAVAILABLE (the admin's bulk routes get longer). */
+  httpTimeoutMs: number;
   flusherEnabled: boolean;
   /** Flush on a worker thread (the default) rather than in the gateway's event loop (FLUSHER=inline). */
   flusherThread: boolean;
@@ -114,6 +116,7 @@ export function loadConfig(env: Env = process.env): Config {
     walletNamespace: namespace,
     journalLengthMax: integerSetting(env, 'JOURNAL_LENGTH_MAX', limits.journalLengthMax, 1, 50_000_000),
     storageTimeoutMs: integerSetting(env, 'STORAGE_TIMEOUT_MS', limits.storageTimeoutMs, 100, 60_000),
+    httpTimeoutMs: integerSetting(env, 'HTTP_TIMEOUT_MS', limits.httpTimeoutMs, 100, 3_600_000),
     flusherEnabled: flusher !== 'off',
     flusherThread: flusher === 'thread',
     broadcastTickMs: integerSetting(env, 'BROADCAST_TICK_MS', limits.broadcastTickMs, 10, 1_000),

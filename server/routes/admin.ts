@@ -5,7 +5,7 @@ import type { AppContext } from '../context.js';
 import { identityOf, requireRole } from '../plugins/auth.js';
 import { grantCoins } from '../services/grant-service.js';
 import { reconcile } from '../services/reconcile.js';
-import { bearerSecurity, coins, errorReply, userIdSchema } from './schemas.js';
+import { bearerSecurity, bulkAdminTimeout, coins, errorReply, userIdSchema } from './schemas.js';
 
 export async function adminRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   app.post('/v1/admin/grants', {
@@ -49,6 +49,7 @@ export async function adminRoutes(app: FastifyInstance, ctx: AppContext): Promis
   });
 
   app.get('/v1/admin/reconcile', {
+    handlerTimeout: bulkAdminTimeout(ctx.config),
     onRequest: requireRole(ctx.tokens, ['admin']),
     schema: {
       description: 'Per account: hot balance == ledger + unflushed journal; globally: entries and accounts sum to zero, no account below zero that may never be (`negativeBalances`; its wallets also as `negativeWallets`).',

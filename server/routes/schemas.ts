@@ -29,3 +29,8 @@ export function pageLimit(text: string): number {
   if (limit < 1 || limit > limits.pageSizeMax) throw new DomainError('INVALID_ARGUMENT', `limit must be 1 to ${limits.pageSizeMax}`);
   return limit;
 }
+
+/** The admin's bulk routes walk every account or payee: never less time than any other route. */
+export function bulkAdminTimeout(config: { httpTimeoutMs: number }): number {
+  return Math.max(limits.bulkAdminTimeoutMs, config.httpTimeoutMs);
+}

@@ -10,7 +10,7 @@ import { identityOf, requireRole } from '../plugins/auth.js';
 import { payeeAccountOf, type PayeeKind } from '../services/payees.js';
 import type { PayoutRow, PayoutStatus } from '../services/payouts.js';
 import { statementCsv, toStatement } from '../services/statements.js';
-import { bearerSecurity, errorReply, limitParam, pageLimit } from './schemas.js';
+import { bearerSecurity, bulkAdminTimeout, errorReply, limitParam, pageLimit } from './schemas.js';
 
 const idParam = (name: string) => ({
   type: 'object', properties: { [name]: { type: 'string', pattern: '^[A-Za-z0-9_.:@-]{1,128}$' } }, required: [name],
@@ -173,6 +173,7 @@ export async function settlementRoutes(app: FastifyInstance, ctx: AppContext): P
   });
 
   app.post('/v1/admin/settlements/run', {
+    handlerTimeout: bulkAdminTimeout(ctx.config),
     onRequest: admin,
     schema: {
       description: 'Settle every payee\'s newest closed period as of `asOf` (default now), then send due Stripe payouts. Idempotent: a re-run changes nothing.',
@@ -275,6 +276,7 @@ export async function settlementRoutes(app: FastifyInstance, ctx: AppContext): P
   }, async (request) => publicPayout(await ctx.payouts.retry((request.params as { id: string }).id)));
 
   app.post('/v1/admin/payouts/export', {
+    handlerTimeout: bulkAdminTimeout(ctx.config),
     onRequest: admin,
     schema: { description: 'A CSV of the pending manual payouts, which are marked exported. Report each outcome with /mark.', security: bearerSecurity, response: adminErrors },
   }, async (_request, reply) => reply.type('text/csv; charset=utf-8').send(await ctx.payouts.exportManual()));

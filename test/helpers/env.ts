@@ -33,6 +33,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     walletNamespace: testStorage.namespace(),
     journalLengthMax: 500_000,
     storageTimeoutMs: limits.storageTimeoutMs,
+    httpTimeoutMs: limits.httpTimeoutMs,
     flusherEnabled: true,
     flusherThread: true,
     broadcastTickMs: limits.broadcastTickMs,
