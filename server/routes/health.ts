@@ -35,4 +35,3 @@ export async function healthRoutes(app: FastifyInstance, ctx: AppContext): Promi
     return reply.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
   });
 }
-
