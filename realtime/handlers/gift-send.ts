@@ -10,18 +10,28 @@ const roomClosed = () => new DomainError('UNKNOWN_ROOM', 'the room has closed');
 export async function giftSend(ctx: HandlerContext, socket: GatewaySocket, payload: unknown): Promise<GiftAck> {
   const request = parseGiftSend(payload);
   const rate = ctx.giftBucket(socket.data.userId);
+  // A retry of a gift whose ack was lost gets that ack, whatever has changed since: the
+  // room closed, this connection is a new one in no room, the rate ran out, the gift left
+  // the catalog. Looking costs a read, so it takes from the connection's request
+  // allowance: past that, the refusal stands.
+  const replayOr = async (refusal: unknown): Promise<GiftReceipt> => {
+    const replay = socket.data.requests.take(Date.now()) ? await ctx.app.gifts.replayOf(socket.data.userId, request) : null;
+    if (replay === null) throw refusal;
+    return replay;
+  };
   let streamerId: string;
   try {
     streamerId = await admit(ctx, socket, request.roomId, rate);
   } catch (refusal) {
-    // A retry of a gift whose ack was lost gets that ack, whatever has changed since: the
-    // room closed, this connection is a new one in no room, the rate ran out. Looking costs
-    // a read, so it takes from the connection's request allowance: past that, the refusal stands.
-    const replay = socket.data.requests.take(Date.now()) ? await ctx.app.gifts.replayOf(socket.data.userId, request) : null;
-    if (replay === null) throw refusal;
-    return ackOf(replay);
+    return ackOf(await replayOr(refusal));
   }
-  const receipt = await ctx.app.gifts.send({ senderId: socket.data.userId, streamerId, ...request });
+  let receipt: GiftReceipt;
+  try {
+    receipt = await ctx.app.gifts.send({ senderId: socket.data.userId, streamerId, ...request });
+  } catch (error) {
+    if (!(error instanceof DomainError && error.code === 'UNKNOWN_GIFT')) throw error;
+    receipt = await replayOr(error);
+  }
   // A replay charged nothing: the retries of a gift whose ack was lost leave the rate to new gifts.
   if (receipt.replay) rate.giveBack();
   if (receipt.credit !== undefined) {

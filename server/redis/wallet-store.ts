@@ -78,7 +78,8 @@ export interface WalletState {
   frozen: boolean;
 }
 
-const requestIdReused = 'this requestId was already used for a different request';
+/** The refusal of a requestId (or key) sent again for another request, wherever the kept answer is read. */
+export const requestIdReused = 'this requestId was already used for a different request';
 
 /** A gift's answer as the gift script returns it, and as it keeps it for replays: entry id, charged, balance, combo, at. */
 function giftReceipt([giftEventId, charged, balance, combo, atMs]: readonly unknown[], replay: boolean): GiftReceipt {

@@ -3,7 +3,7 @@ import { defaultContract, payeesOf, splitGift } from '../../domain/split-contrac
 import { DomainError, InvariantViolation } from '../../domain/errors.js';
 import { chargeFor, giftFingerprint } from '../../domain/gifts.js';
 import type { Sql, Tx } from '../db/sql.js';
-import type { GiftReceipt } from '../redis/wallet-store.js';
+import { requestIdReused, type GiftReceipt } from '../redis/wallet-store.js';
 import type { GiftCatalog } from './catalog.js';
 import type { GiftRequest, GiftSender, SendGift } from './gift-service.js';
 import { newEntryId } from '../db/entry-ids.js';
@@ -63,7 +63,7 @@ export class PostgresBaselineGifts implements GiftSender {
     const [stored] = await sql<{ fingerprint: string; result: string | null }[]>`
       select fingerprint, result from baseline_idempotency where sender_id = ${senderId} and request_id = ${request.requestId}`;
     if (stored === undefined) return null;
-    if (stored.fingerprint !== fingerprint || stored.result === null) throw new DomainError('INVALID_ARGUMENT', 'this requestId was already used for a different request');
+    if (stored.fingerprint !== fingerprint || stored.result === null) throw new DomainError('INVALID_ARGUMENT', requestIdReused);
     return { ...JSON.parse(stored.result) as GiftReceipt, replay: true, credit: undefined };
   }
 }

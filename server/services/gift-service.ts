@@ -34,12 +34,7 @@ export class GiftService implements GiftSender {
 
   async send(request: SendGift): Promise<GiftReceipt> {
     const gift = this.catalog.get(request.giftId);
-    if (gift === undefined) {
-      // Taken out of the catalog after it was sent: the retry still gets the first ack.
-      const replay = await this.replayOf(request.senderId, request);
-      if (replay !== null) return replay;
-      throw new DomainError('UNKNOWN_GIFT');
-    }
+    if (gift === undefined) throw new DomainError('UNKNOWN_GIFT');
     if (request.senderId === request.streamerId) throw new DomainError('FORBIDDEN', 'a streamer cannot send gifts to their own room');
     const payees = await this.splitRules.payeesFor(request.streamerId);
     // Not `{ ...newEntryStamp(), ... }`: on Node 20 an object literal that starts with a

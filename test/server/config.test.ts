@@ -41,4 +41,13 @@ config('a mistyped word stops the server with the setting and what it takes, not
   assert.throws(() => withEnv({ GIFT_RATE_PER_SEC: '0' }), /GIFT_RATE_PER_SEC must be an integer from 1/);
 });
 
+config('the storage and HTTP timeouts: 5 s and 30 s unless set, and refused outside their bounds', () => {
+  assert.equal([withEnv({}).storageTimeoutMs, withEnv({}).httpTimeoutMs], [5_000, 30_000]);
+  assert.equal([withEnv({ STORAGE_TIMEOUT_MS: '250' }).storageTimeoutMs, withEnv({ HTTP_TIMEOUT_MS: '120000' }).httpTimeoutMs], [250, 120_000]);
+  for (const [name, value] of [['STORAGE_TIMEOUT_MS', '0'], ['STORAGE_TIMEOUT_MS', '60001'], ['STORAGE_TIMEOUT_MS', '1.5'], ['STORAGE_TIMEOUT_MS', '5s'],
+    ['HTTP_TIMEOUT_MS', '99'], ['HTTP_TIMEOUT_MS', '-1'], ['HTTP_TIMEOUT_MS', '3600001']] as const) {
+    assert.throws(() => withEnv({ [name]: value }), new RegExp(`^${name} must be an integer from \\d+ to \\d+, got `), `${name}=${value}`);
+  }
+});
+
 config.run();
