@@ -85,8 +85,9 @@ export async function createContext(config: Config, storage: Storage, clock: () 
   }
   const catalog = new GiftCatalog(sql);
   await catalog.load();
-  const wallets = new WalletStore(redis, config.walletNamespace, config.journalLengthMax, config.storageTimeoutMs);
   const metrics = createMetrics();
+  const wallets = new WalletStore(redis, config.walletNamespace, config.journalLengthMax, config.storageTimeoutMs,
+    (operation, seconds) => metrics.walletStoreLatency.observe({ operation }, seconds));
   const flusher = new JournalFlusher(flusherRedis, sql, wallets.keys, { consumerName: config.flusherName, lanes: config.flusherLanes });
   await flusher.ensureGroup();
   const stripe = config.stripeSecretKey === undefined ? null : stripeClient(config.stripeSecretKey, config.stripeApiBase);

@@ -4,6 +4,7 @@ export interface Metrics {
   registry: Registry;
   gifts: Counter<'outcome'>;
   giftLatency: Histogram;
+  walletStoreLatency: Histogram<'operation'>;
   journalEntries: Gauge;
   journalLagSeconds: Gauge;
   redisUsedMemoryBytes: Gauge;
@@ -25,6 +26,10 @@ export function createMetrics(): Metrics {
     giftLatency: new Histogram({
       name: 'gift_latency_seconds', help: 'time from gift:send received to ack sent',
       buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1], registers: [registry],
+    }),
+    walletStoreLatency: new Histogram({
+      name: 'wallet_store_seconds', help: 'one wallet-store call to Redis, sent to answered (or timed out), by operation: how much of gift_latency_seconds is Redis',
+      labelNames: ['operation'], buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 5], registers: [registry],
     }),
     journalEntries: new Gauge({ name: 'journal_entries', help: 'journal entries in Redis not yet in the ledger', registers: [registry] }),
     journalLagSeconds: new Gauge({ name: 'journal_lag_seconds', help: 'age of the oldest unflushed journal entry', registers: [registry] }),

@@ -86,11 +86,17 @@ function giftReceipt([giftEventId, charged, balance, combo, atMs]: readonly unkn
   return { giftEventId: String(giftEventId), charged: Number(charged), balance: Number(balance), combo: Number(combo), atMs: Number(atMs), replay };
 }
 
+/** What a wallet-store call did, for its latency metric. */
+export type StoreOperation = 'gift' | 'gift_replay' | 'entry' | 'wallet' | 'freeze';
+
+/** Told how long each call took, answered or not (a timeout is told at the timeout). */
+export type StoreCallObserver = (operation: StoreOperation, seconds: number) => void;
+
 export class WalletStore {
   readonly keys: WalletKeys;
 
   constructor(readonly redis: Redis, namespace: string, private readonly journalLengthMax: number = limits.journalLengthMax,
-    private readonly timeoutMs: number = limits.storageTimeoutMs) {
+    private readonly timeoutMs: number = limits.storageTimeoutMs, private readonly observe: StoreCallObserver = () => {}) {
     this.keys = walletKeys(namespace);
   }
 
@@ -101,7 +107,7 @@ export class WalletStore {
       senderId: charge.senderId, streamerId: charge.streamerId, requestId: charge.requestId,
     });
     const payeeArgs = charge.payees.flatMap((p) => [p.accountId, encodeTiers(p.tiers), p.carryKey]);
-    const reply = await this.call(() => this.redis.giftV4(
+    const reply = await this.call('gift', () => this.redis.giftV4(
       k.balances, k.frozen, k.carries, k.earned, k.giftIdempotency(charge.senderId, charge.requestId),
       k.combo(charge.roomId, charge.senderId), k.journal, k.monthEarned, k.roomBoard(charge.roomId), k.roomTotals(charge.roomId),
       k.giftRate(charge.senderId),
@@ -126,7 +132,7 @@ export class WalletStore {
    * gift would be refused. The same requestId for another gift is INVALID_ARGUMENT, as in the script.
    */
   async giftReplay(senderId: string, requestId: string, fingerprint: string): Promise<GiftReceipt | null> {
-    const stored = await this.call(() => this.redis.get(this.keys.giftIdempotency(senderId, requestId)));
+    const stored = await this.call('gift_replay', () => this.redis.get(this.keys.giftIdempotency(senderId, requestId)));
     if (stored === null) return null;
     const newline = stored.indexOf('\n');
     if (stored.slice(0, newline) !== fingerprint) throw new DomainError('INVALID_ARGUMENT', requestIdReused);
@@ -146,7 +152,7 @@ export class WalletStore {
       }
       return value;
     });
-    const reply = await this.call(() => this.redis.postEntryV3(
+    const reply = await this.call('entry', () => this.redis.postEntryV3(
       k.balances, idempotent ? k.operationIdempotency(request.idempotencyKey ?? '') : k.noIdempotency, k.journal,
       request.entryId, request.kind, request.nowMs, meta,
       idempotent ? limits.idempotencyWindowSec : 0, request.fingerprint ?? '', this.journalLengthMax,
@@ -157,7 +163,7 @@ export class WalletStore {
   }
 
   async wallet(userId: string): Promise<WalletState> {
-    const [balance, frozen] = await this.call(async () => {
+    const [balance, frozen] = await this.call('wallet', async () => {
       // A pipeline, not MULTI: Redis refuses to queue a transaction while it is out of
       // memory, and a wallet should still read then. The two are independent facts.
       const results = await this.redis.pipeline()
@@ -171,7 +177,7 @@ export class WalletStore {
   }
 
   async setFrozen(userId: string, reason: string | null): Promise<void> {
-    await this.call(() => reason === null
+    await this.call('freeze', () => reason === null
       ? this.redis.hdel(this.keys.frozen, userId)
       : this.redis.hset(this.keys.frozen, userId, reason));
   }
@@ -181,15 +187,18 @@ export class WalletStore {
    * Redis that does not answer within the timeout is UNAVAILABLE too: the command may still
    * run when Redis resumes, which is why the answer asks for a retry with the same requestId.
    */
-  private async call<T>(run: () => Promise<T>): Promise<T> {
+  private async call<T>(operation: StoreOperation, run: () => Promise<T>): Promise<T> {
     let reply: T;
+    const startedAt = performance.now();
     try {
       reply = await within(run(), this.timeoutMs, () => new Error(`Redis did not answer within ${this.timeoutMs} ms`));
     } catch (error) {
+      this.observe(operation, (performance.now() - startedAt) / 1000);
       const message = error instanceof Error ? error.message : String(error);
       if (message.includes('ASSERT')) throw new InvariantViolation(message);
       throw new DomainError('UNAVAILABLE', 'the wallet store did not answer; retry with the same requestId');
     }
+    this.observe(operation, (performance.now() - startedAt) / 1000);
     if (Array.isArray(reply) && reply[0] === 'ERR') {
       const code = reply[1];
       if (!isErrorCode(code)) throw new InvariantViolation(`script answered unknown code ${String(code)}`);

@@ -223,7 +223,13 @@ faults('(g) Redis stops answering (SIGSTOP): gifts, wallet reads, /ready and /me
       assert.equal([ready.status, (await ready.json() as { redis: boolean }).redis], [503, false]);
       // The scrape still works in the outage, when it is wanted most.
       const metrics = await fetch(`${server.url}/metrics`, { signal: AbortSignal.timeout(20_000) });
-      assert.ok(metrics.status === 200 && (await metrics.text()).includes('realtime_sockets'));
+      const scrape = await metrics.text();
+      assert.ok(metrics.status === 200 && scrape.includes('realtime_sockets'));
+      // The gift that timed out is in the wallet store's latency, at the timeout: an operator
+      // sees that the gifts' time went to Redis.
+      const giftCalls = (le: string) => Number(scrape.split('\n').find((line) => line.startsWith('wallet_store_seconds_bucket{')
+        && line.includes(`le="${le}"`) && line.includes('operation="gift"'))?.split(' ')[1]);
+      assert.equal([giftCalls('0.5'), giftCalls('5')], [0, 1], scrape.split('\n').filter((l) => l.startsWith('wallet_store_seconds')).join('\n'));
       assert.ok(Date.now() - started < 10_000, `answered in ${Date.now() - started} ms`);
     } finally {
       process.kill(pid, 'SIGCONT');

@@ -22,7 +22,7 @@ api('health, readiness with journal lag, metrics and the OpenAPI document', asyn
   assert.type(ready.body.journal.entries, 'number');
   const metrics = await server.app.inject({ method: 'GET', url: '/metrics' });
   assert.is(metrics.statusCode, 200);
-  for (const name of ['gifts_total', 'gift_latency_seconds', 'journal_entries', 'journal_lag_seconds', 'reconcile_mismatches']) {
+  for (const name of ['gifts_total', 'gift_latency_seconds', 'wallet_store_seconds', 'journal_entries', 'journal_lag_seconds', 'reconcile_mismatches']) {
     assert.ok(metrics.body.includes(name), `metrics lack ${name}`);
   }
   // Redis's memory against its limit, so a full Redis is seen coming (see README Capacity).
