@@ -92,6 +92,11 @@ interface ScenarioResult {
    * beside ackMs, it says whether a tail is the server's or the network's and clients'.
    */
   serverGiftMs?: { p50: number | null; p99: number | null };
+  /**
+   * Of that, the gift's call to the Redis wallets (wallet_store_seconds, operation gift),
+   * in the same bucket bounds: what is left of serverGiftMs is the gateway's own event loop.
+   */
+  redisGiftMs?: { p50: number | null; p99: number | null };
   /** With --rounds: every round's gifts/s (req/s for http), in the order they ran; this result is the median round. */
   roundsPerSec?: number[];
   /**
@@ -314,6 +319,9 @@ class Target {
     const giftLatency = histogramBuckets(metrics, 'gift_latency_seconds');
     const [serverP50, serverP99] = [0.5, 0.99].map((q) => bucketQuantileMs(histogramBuckets(atWindowStart, 'gift_latency_seconds'), giftLatency, q));
     if (serverP50 !== undefined && serverP99 !== undefined) result.serverGiftMs = { p50: serverP50, p99: serverP99 };
+    const storeCalls = (text: string) => histogramBuckets(text, 'wallet_store_seconds', 'operation="gift"');
+    const [redisP50, redisP99] = [0.5, 0.99].map((q) => bucketQuantileMs(storeCalls(atWindowStart), storeCalls(metrics), q));
+    if (redisP50 !== undefined && redisP99 !== undefined) result.redisGiftMs = { p50: redisP50, p99: redisP99 };
     const frames = scrapes.atWindowEnd === undefined ? 0 : counterTotal((await scrapes.atWindowEnd).metrics, 'room_frames_total') - counterTotal(atWindowStart, 'room_frames_total');
     if (frames > 0) result.framesPerSec = Math.round(frames / (size.durationMs / 1000));
     const lag = /^nodejs_eventloop_lag_p99_seconds (\S+)$/m.exec(metrics)?.[1];
@@ -330,6 +338,11 @@ class Target {
   async close(): Promise<void> {
     await this.sql.end();
   }
+}
+
+/** Bucket upper bounds as "≤p50/≤p99", past the last finite bound (1 s) as ">1000". */
+function bucketBounds({ p50, p99 }: { p50: number | null; p99: number | null }): string {
+  return [p50, p99].map((v) => (v === null ? '>1000' : `≤${v}`)).join('/');
 }
 
 /** ' (slowest-fastest)' whole second of the window, when it had two or more. */
@@ -561,7 +574,7 @@ function report(durability: string, target: string): void {
   const rows = Object.entries(results).map(([name, r]) => [
     name, r.requestsPerSec !== undefined ? `${r.requestsPerSec} req/s` : `${r.giftsPerSec}${secondsRange(r)}`,
     `${r.ackMs.p50}/${r.ackMs.p90}/${r.ackMs.p99}/${r.ackMs.max}`,
-    r.serverGiftMs ? [r.serverGiftMs.p50, r.serverGiftMs.p99].map((v) => (v === null ? '>1000' : `≤${v}`)).join('/') : '-',
+    r.serverGiftMs ? `${bucketBounds(r.serverGiftMs)}${r.redisGiftMs ? ` (${bucketBounds(r.redisGiftMs)})` : ''}` : '-',
     r.deliveryMs ? `${r.deliveryMs.p50}/${r.deliveryMs.p99}` : '-',
     r.framesPerSec === undefined ? '-' : String(r.framesPerSec),
     Object.entries(r.errors).filter(([, n]) => n > 0).map(([c, n]) => `${c}:${n}`).join(' ') || '-',
@@ -571,7 +584,7 @@ function report(durability: string, target: string): void {
     r.correctness ? (r.correctness.ok ? 'ok' : `WRONG (ledger ${r.correctness.ledgerGiftEntries}, acked ${r.correctness.acked}, reconcile ${
       r.correctness.reconcileOk}, deliveries ${r.deliveries ?? 0} of ${r.expectedDeliveries ?? '-'})`) : '-',
   ]);
-  const header = ['scenario', 'gifts/s (each second)', 'ack ms p50/p90/p99/max', 'in server ms p50/p99', 'delivery ms p50/p99', 'frames/s out', 'errors', 'lag max', 'cpu srv/redis', 'cpu load gens', 'machine busy', 'rss MiB', 'money'];
+  const header = ['scenario', 'gifts/s (each second)', 'ack ms p50/p90/p99/max', 'in server (Redis) ms p50/p99', 'delivery ms p50/p99', 'frames/s out', 'errors', 'lag max', 'cpu srv/redis', 'cpu load gens', 'machine busy', 'rss MiB', 'money'];
   process.stdout.write(`\n${markdownTable(header, rows)}\n`);
   process.stdout.write(`\nratios: ${JSON.stringify(output.ratios)}\n`);
   if (output.ratiosByRound !== undefined) process.stdout.write(`ratios by round: ${JSON.stringify(output.ratiosByRound)}\n`);

@@ -41,11 +41,18 @@ export function percentiles(values: readonly number[], max?: number): Percentile
   return { p50: round(at(0.5)), p90: round(at(0.9)), p99: round(at(0.99)), max: round(max ?? sorted[sorted.length - 1] ?? 0) };
 }
 
-/** Cumulative bucket counts of a Prometheus histogram in exposition text: upper bound (s) -> count. */
-export function histogramBuckets(metricsText: string, name: string): Map<string, number> {
+/**
+ * Cumulative bucket counts of a Prometheus histogram in exposition text: upper bound (s) ->
+ * count, summed over its series; with `label` (`operation="gift"`), over those that carry it.
+ */
+export function histogramBuckets(metricsText: string, name: string, label?: string): Map<string, number> {
   const buckets = new Map<string, number>();
-  const line = new RegExp(`^${name}_bucket\\{[^}]*le="([^"]+)"[^}]*\\} (\\S+)$`, 'gm');
-  for (const [, le, count] of metricsText.matchAll(line)) buckets.set(le ?? '', Number(count));
+  const line = new RegExp(`^${name}_bucket\\{([^}]*)\\} (\\S+)$`, 'gm');
+  for (const [, labels = '', count] of metricsText.matchAll(line)) {
+    const le = /(?:^|,)le="([^"]+)"/.exec(labels)?.[1];
+    if (le === undefined || (label !== undefined && !labels.split(',').includes(label))) continue;
+    buckets.set(le, (buckets.get(le) ?? 0) + Number(count));
+  }
   return buckets;
 }
 

@@ -26,7 +26,7 @@ test('bench --quick runs every scenario, writes the JSON shape, and the money ch
       startedAt: string;
       finishedAt: string;
       scenarios: Record<string, { giftsPerSec: number; ackMs: Record<string, number>; acked: number; errors: object; correctness?: { ok: boolean };
-        machineBusyPercent?: number; serverGiftMs?: { p50: number | null; p99: number | null }; framesPerSec?: number; ackedInWindow?: number;
+        machineBusyPercent?: number; serverGiftMs?: { p50: number | null; p99: number | null }; redisGiftMs?: { p50: number | null; p99: number | null }; framesPerSec?: number; ackedInWindow?: number;
         deliveries?: number; warmupRequests?: number; requestsPerSec?: number; perSecond?: { acked: number[]; ackMaxMs: number[]; delivered?: number[]; deliveryMaxMs?: number[] } }>;
       ratios: Record<string, number | null>;
       sizes: { receivers: number; durationMs: number; viewers: number; httpSeconds: number };
@@ -85,6 +85,11 @@ test('bench --quick runs every scenario, writes the JSON shape, and the money ch
       const inServer = scenario?.serverGiftMs;
       assert.ok(inServer !== undefined, `${name} has no in-server latency`);
       assert.ok(inServer.p50 === null ? inServer.p99 === null : inServer.p99 === null || inServer.p50 <= inServer.p99, `${name} ${JSON.stringify(inServer)}`);
+      // The Redis call is a part of the gift's time in the server: never in a higher bucket.
+      const inRedis = scenario?.redisGiftMs;
+      const atMost = (part: number | null, whole: number | null) => whole === null || (part !== null && part <= whole);
+      assert.ok(inRedis !== undefined && atMost(inRedis.p50, inServer.p50) && atMost(inRedis.p99, inServer.p99),
+        `${name} Redis ${JSON.stringify(inRedis)} within the server's ${JSON.stringify(inServer)}`);
     }
     // Room frames: fanout writes each receiver several frames a second; acks alone write none.
     const fanoutFrames = result.scenarios.fanout?.framesPerSec ?? 0;

@@ -18,6 +18,19 @@ stats('histogramBuckets reads the cumulative buckets of one histogram only', () 
   assert.is(histogramBuckets('', 'gift_latency_seconds').size, 0);
 });
 
+stats('histogramBuckets sums a labelled histogram\'s series, or takes those with one label', () => {
+  const text = [
+    'wallet_store_seconds_bucket{le="0.001",operation="gift"} 7', 'wallet_store_seconds_bucket{le="+Inf",operation="gift"} 9',
+    'wallet_store_seconds_bucket{le="0.001",operation="gift_replay"} 1', 'wallet_store_seconds_bucket{le="+Inf",operation="gift_replay"} 2',
+    'wallet_store_seconds_bucket{operation="entry",le="0.001"} 3', 'wallet_store_seconds_bucket{operation="entry",le="+Inf"} 3',
+    'wallet_store_seconds_count{operation="gift"} 9',
+  ].join('\n');
+  assert.equal([...histogramBuckets(text, 'wallet_store_seconds', 'operation="gift"')], [['0.001', 7], ['+Inf', 9]]);
+  assert.equal([...histogramBuckets(text, 'wallet_store_seconds', 'operation="entry"')], [['0.001', 3], ['+Inf', 3]]);
+  assert.equal([...histogramBuckets(text, 'wallet_store_seconds')], [['0.001', 11], ['+Inf', 14]]);
+  assert.is(histogramBuckets(text, 'wallet_store_seconds', 'operation="freeze"').size, 0);
+});
+
 stats('bucketQuantileMs counts only what happened between the scrapes, as a bucket bound in ms', () => {
   const before = histogramBuckets(scrape([100, 100, 100, 100, 100]), 'gift_latency_seconds');
   // Since then: 50 at most 1 ms, 45 more at most 5 ms, 4 more at most 50 ms, 1 past 1 s.
