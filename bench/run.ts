@@ -6,10 +6,13 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { io } from 'socket.io-client';
 import postgres from 'postgres';
+import type { Redis } from 'ioredis';
 import { TokenService, type Role } from '../server/auth/tokens.js';
 import { projectRoot } from '../server/paths.js';
 import { ServerProcess } from '../scripts/server-process.js';
 import { serverAt, startedServer, type BenchServer } from './bench-server.js';
+import { aofState, compactAof } from './aof.js';
+import { connectRedis } from '../server/redis/commands.js';
 import { atTargetSizes, benchUsage, BenchUsageError, parseBenchOptions, type BenchOptions, type ScenarioName } from './options.js';
 import { checkTargets, targetLine, type TargetCheck } from './targets.js';
 import { markdownTable } from './table.js';
@@ -80,6 +83,10 @@ interface ScenarioResult {
   /** Where every receiver must see every acked gift: receivers x acked. */
   expectedDeliveries?: number;
   correctness?: { reconcileOk: boolean; ledgerGiftEntries: number; acked: number; deliveriesComplete: boolean; ok: boolean };
+  /** How long compacting Redis's AOF took just before this scenario, when it was due (see bench/aof.ts), in ms. */
+  aofCompactedBeforeMs?: number;
+  /** AOF rewrites that started while the scenario ran despite that: each stalls every ack for a moment. */
+  aofRewritesDuring?: number;
   loadGeneratorCpuPercent?: number[];
   /**
    * The whole machine's CPU in use during the run, 0-100 over all cores: near 100 means
@@ -205,12 +212,18 @@ function withExpectedDeliveries(receivers: number, parts: WorkerResult[]): Scena
   return { ...merge(parts, size.durationMs), expectedDeliveries: receivers * parts.reduce((sum, p) => sum + p.acked, 0) };
 }
 
+/** Compacted between scenarios from this size on: no default scenario appends the ~190 MB more that would set one off inside it. */
+const aofCompactAtBytes = 64 * 2 ** 20;
+
 class Target {
   readonly tokens: TokenService;
   readonly sql: postgres.Sql;
+  /** The bench's own server's Redis, for its AOF housekeeping; a server at --url keeps its Redis as it is. */
+  private readonly redis: Redis | null;
   constructor(readonly server: BenchServer) {
     this.tokens = new TokenService(server.authSecret);
     this.sql = postgres(server.databaseUrl, { max: 2, onnotice: () => {} });
+    this.redis = server.local ? connectRedis(server.redisUrl, { name: 'bench-housekeeping', offlineQueue: true }) : null;
   }
 
   async users(prefix: string, count: number, role: Role = 'viewer'): Promise<BenchUser[]> {
@@ -250,6 +263,8 @@ class Target {
 
   /** Runs a scenario while sampling flush lag and CPU; then checks the money. */
   async measure(name: string, run: () => Promise<ScenarioResult>, check: boolean): Promise<void> {
+    const compactedInMs = this.redis === null ? null : await compactAof(this.redis, aofCompactAtBytes);
+    const aofRewritesBefore = this.redis === null ? 0 : (await aofState(this.redis)).rewrites;
     const before = check ? await this.giftEntries() : 0;
     const serverPid = this.server.serverPid();
     const redisPid = this.server.redisPid();
@@ -282,6 +297,11 @@ class Target {
       result = await run();
     } finally {
       windowOpened = null;
+    }
+    if (compactedInMs !== null) result.aofCompactedBeforeMs = compactedInMs;
+    if (this.redis !== null) {
+      const rewrites = (await aofState(this.redis)).rewrites - aofRewritesBefore;
+      if (rewrites > 0) result.aofRewritesDuring = rewrites;
     }
     // Over the window where there is one (the gift scenarios), else over the whole run (HTTP).
     const [from, to] = scrapes.atWindowStart !== undefined && scrapes.atWindowEnd !== undefined
@@ -328,7 +348,8 @@ class Target {
     if (lag !== undefined) result.serverEventLoopLagP99Ms = Math.round(Number(lag) * 1000);
     (runs[name] ??= []).push(result);
     const rate = result.requestsPerSec === undefined ? `${result.giftsPerSec}${secondsRange(result)} gifts/s, ack` : `${result.requestsPerSec} req/s, latency`;
-    process.stderr.write(`  ${name}: ${rate} p99 ${result.ackMs.p99} ms${result.correctness ? `, money ${result.correctness.ok ? 'ok' : 'WRONG'}` : ''}\n`);
+    process.stderr.write(`  ${name}: ${rate} p99 ${result.ackMs.p99} ms${result.correctness ? `, money ${result.correctness.ok ? 'ok' : 'WRONG'}` : ''}${
+      result.aofRewritesDuring === undefined ? '' : ', a Redis AOF rewrite ran during it'}\n`);
   }
 
   private async metricsText(): Promise<string> {
@@ -336,6 +357,7 @@ class Target {
   }
 
   async close(): Promise<void> {
+    this.redis?.disconnect();
     await this.sql.end();
   }
 }
@@ -586,6 +608,11 @@ function report(durability: string, target: string): void {
   ]);
   const header = ['scenario', 'gifts/s (each second)', 'ack ms p50/p90/p99/max', 'in server (Redis) ms p50/p99', 'delivery ms p50/p99', 'frames/s out', 'errors', 'lag max', 'cpu srv/redis', 'cpu load gens', 'machine busy', 'rss MiB', 'money'];
   process.stdout.write(`\n${markdownTable(header, rows)}\n`);
+  const rewrittenDuring = Object.entries(runs).flatMap(([name, ofRounds]) => ofRounds.flatMap((run, i) =>
+    run.aofRewritesDuring === undefined ? [] : [`${name}${rounds > 1 ? ` (round ${i + 1})` : ''}`]));
+  if (rewrittenDuring.length > 0) {
+    process.stdout.write(`\nRedis rewrote its AOF during ${rewrittenDuring.join(', ')}: acks stall while it does (README "Benchmarks")\n`);
+  }
   process.stdout.write(`\nratios: ${JSON.stringify(output.ratios)}\n`);
   if (output.ratiosByRound !== undefined) process.stdout.write(`ratios by round: ${JSON.stringify(output.ratiosByRound)}\n`);
   process.stdout.write(`machine: ${JSON.stringify(output.machine)}\n`);
