@@ -13,6 +13,7 @@ import { GiftStorm, type AckedGift } from '../helpers/gift-storm.js';
 import { connect, request, requestId, token } from '../helpers/harness.js';
 import { ServerProcess } from '../../scripts/server-process.js';
 import { testAuthSecret } from '../helpers/env.js';
+import { histogramBuckets } from '../../bench/stats.js';
 
 // Each fault test runs the server as `npm start` does, storms it with gifts, breaks
 // something with SIGKILL, recovers, and then requires: every acked gift in the ledger
@@ -227,9 +228,8 @@ faults('(g) Redis stops answering (SIGSTOP): gifts, wallet reads, /ready and /me
       assert.ok(metrics.status === 200 && scrape.includes('realtime_sockets'));
       // The gift that timed out is in the wallet store's latency, at the timeout: an operator
       // sees that the gifts' time went to Redis.
-      const giftCalls = (le: string) => Number(scrape.split('\n').find((line) => line.startsWith('wallet_store_seconds_bucket{')
-        && line.includes(`le="${le}"`) && line.includes('operation="gift"'))?.split(' ')[1]);
-      assert.equal([giftCalls('0.5'), giftCalls('5')], [0, 1], scrape.split('\n').filter((l) => l.startsWith('wallet_store_seconds')).join('\n'));
+      const giftCalls = histogramBuckets(scrape, 'wallet_store_seconds', 'operation="gift"');
+      assert.equal([giftCalls.get('0.5'), giftCalls.get('5')], [0, 1], JSON.stringify([...giftCalls]));
       assert.ok(Date.now() - started < 10_000, `answered in ${Date.now() - started} ms`);
     } finally {
       process.kill(pid, 'SIGCONT');
