@@ -1,8 +1,8 @@
 import type { Redis } from 'ioredis';
 
 /**
- * Redis rewrites its append-only file once it has grown past a size (256 MB for the
- * server's own Redis, then three times the last rewrite). A rewrite forks and writes the
+ * Redis rewrites its append-only file once it is past a size (for the server's own Redis
+ * both 256 MB and three times what the last rewrite left). A rewrite forks and writes the
  * whole dataset while every gift's `appendfsync always` fsync waits behind those writes
  * (a run with one inside `hot-room-half`'s window: ack p99 253 ms). Each gift appends
  * ~2 KB, so the bench's own volume sets one off about once a round, inside whichever
