@@ -212,7 +212,7 @@ function withExpectedDeliveries(receivers: number, parts: WorkerResult[]): Scena
   return { ...merge(parts, size.durationMs), expectedDeliveries: receivers * parts.reduce((sum, p) => sum + p.acked, 0) };
 }
 
-/** Compacted between scenarios from this size on: no default scenario appends the ~190 MB more that would set one off inside it. */
+/** Compacted between scenarios once it has grown this much: no default scenario appends the ~190 MB more that would set one off inside it. */
 const aofCompactAtBytes = 64 * 2 ** 20;
 
 class Target {
