@@ -13,12 +13,16 @@ export interface CoinPackage {
 
 export interface PackageCredit {
   coins: number;
+  /** All the bonus, the first-purchase bonus included. */
   bonusCoins: number;
+  /** Of bonusCoins, the first-purchase bonus (0 after the first top-up): the order records it. */
+  firstPurchaseBonusCoins: number;
 }
 
 /** What a fulfilled order credits: the package's coins, and its bonus (plus the first-purchase bonus once). */
 export function packageCredit(pkg: Pick<CoinPackage, 'coins' | 'bonusCoins' | 'firstPurchaseBonusCoins'>, firstPurchase: boolean): PackageCredit {
-  return { coins: pkg.coins, bonusCoins: pkg.bonusCoins + (firstPurchase ? pkg.firstPurchaseBonusCoins : 0) };
+  const firstPurchaseBonusCoins = firstPurchase ? pkg.firstPurchaseBonusCoins : 0;
+  return { coins: pkg.coins, bonusCoins: pkg.bonusCoins + firstPurchaseBonusCoins, firstPurchaseBonusCoins };
 }
 
 /** Bigger packs carry more bonus: within a currency, by price, the bonus share never falls. */

@@ -114,9 +114,9 @@ export class OrderService {
       await tx`select pg_advisory_xact_lock(hashtext(${`first-purchase:${order.user_id}`}))`;
       const [earlier] = await tx`select 1 from orders where user_id = ${order.user_id} and fulfilled_entry_id is not null limit 1`;
       // The coins and bonus as ordered; the first-purchase bonus as the package offers it now.
-      const { coins, bonusCoins: bonus } = packageCredit({ coins: Number(order.coins), bonusCoins: Number(order.bonus_coins),
-        firstPurchaseBonusCoins: packages.find((p) => p.id === order.package_id)?.firstPurchaseBonusCoins ?? 0 }, earlier === undefined);
-      const firstBonus = bonus - Number(order.bonus_coins);
+      const { coins, bonusCoins: bonus, firstPurchaseBonusCoins: firstBonus } = packageCredit({ coins: Number(order.coins),
+        bonusCoins: Number(order.bonus_coins), firstPurchaseBonusCoins: packages.find((p) => p.id === order.package_id)?.firstPurchaseBonusCoins ?? 0 },
+      earlier === undefined);
       const wallet = walletAccount(order.user_id);
       // A user who owes coins after a chargeback repays from the top-up first.
       const repay = Math.min(coins + bonus, await debtOwed(this.wallets, order.user_id));
