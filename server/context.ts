@@ -7,7 +7,7 @@ import { JournalFlusher } from './flusher/flusher.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { connectRedis } from './redis/commands.js';
 import { checkRedisSafety } from './redis/safety.js';
-import { WalletStore } from './redis/wallet-store.js';
+import { storeOperations, WalletStore } from './redis/wallet-store.js';
 import { TokenService } from './auth/tokens.js';
 import { GiftCatalog } from './services/catalog.js';
 import { GiftService, type GiftSender } from './services/gift-service.js';
@@ -86,8 +86,10 @@ export async function createContext(config: Config, storage: Storage, clock: () 
   const catalog = new GiftCatalog(sql);
   await catalog.load();
   const metrics = createMetrics();
+  // Each operation's series bound once: labelling every gift's observation would hash its labels each time.
+  const storeLatency = new Map(storeOperations.map((operation) => [operation, metrics.walletStoreLatency.labels(operation)]));
   const wallets = new WalletStore(redis, config.walletNamespace, config.journalLengthMax, config.storageTimeoutMs,
-    (operation, seconds) => metrics.walletStoreLatency.observe({ operation }, seconds));
+    (operation, seconds) => storeLatency.get(operation)?.observe(seconds));
   const flusher = new JournalFlusher(flusherRedis, sql, wallets.keys, { consumerName: config.flusherName, lanes: config.flusherLanes });
   await flusher.ensureGroup();
   const stripe = config.stripeSecretKey === undefined ? null : stripeClient(config.stripeSecretKey, config.stripeApiBase);

@@ -87,7 +87,8 @@ function giftReceipt([giftEventId, charged, balance, combo, atMs]: readonly unkn
 }
 
 /** What a wallet-store call did, for its latency metric. */
-export type StoreOperation = 'gift' | 'gift_replay' | 'entry' | 'wallet' | 'freeze';
+export const storeOperations = ['gift', 'gift_replay', 'entry', 'wallet', 'freeze'] as const;
+export type StoreOperation = typeof storeOperations[number];
 
 /** Told how long each call took, answered or not (a timeout is told at the timeout). */
 export type StoreCallObserver = (operation: StoreOperation, seconds: number) => void;
@@ -193,12 +194,12 @@ export class WalletStore {
     try {
       reply = await within(run(), this.timeoutMs, () => new Error(`Redis did not answer within ${this.timeoutMs} ms`));
     } catch (error) {
-      this.observe(operation, (performance.now() - startedAt) / 1000);
       const message = error instanceof Error ? error.message : String(error);
       if (message.includes('ASSERT')) throw new InvariantViolation(message);
       throw new DomainError('UNAVAILABLE', 'the wallet store did not answer; retry with the same requestId');
+    } finally {
+      this.observe(operation, (performance.now() - startedAt) / 1000);
     }
-    this.observe(operation, (performance.now() - startedAt) / 1000);
     if (Array.isArray(reply) && reply[0] === 'ERR') {
       const code = reply[1];
       if (!isErrorCode(code)) throw new InvariantViolation(`script answered unknown code ${String(code)}`);
