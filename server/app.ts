@@ -12,6 +12,7 @@ import { walletRoutes } from './routes/wallet.js';
 import { orderRoutes } from './routes/orders.js';
 import { stripeWebhookRoutes } from './routes/stripe-webhook.js';
 import { refundRoutes } from './routes/refunds.js';
+import { parseJsonBodies } from './plugins/json-body.js';
 import { refuseUnstorableText } from './plugins/text-guard.js';
 
 function errorBody(code: keyof typeof errorRegistry, message?: string) {
@@ -52,6 +53,7 @@ export async function buildApp(ctx: AppContext, options: { logger?: boolean } = 
     return reply.code(500).send(errorBody('INTERNAL'));
   });
   app.decorateRequest('identity', null);
+  parseJsonBodies(app);
   refuseUnstorableText(app);
   app.setNotFoundHandler((_request, reply) => reply.code(404).send(errorBody('NOT_FOUND')));
 

@@ -12,6 +12,8 @@ import type { AppContext } from '../context.js';
  */
 export async function stripeWebhookRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   await app.register(async (scope) => {
+    // The signature is over the exact bytes sent, so this route keeps them unparsed.
+    scope.removeContentTypeParser('application/json');
     scope.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
     scope.post('/v1/webhooks/stripe', {
       bodyLimit: limits.webhookBodyBytesMax,

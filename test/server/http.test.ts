@@ -105,6 +105,31 @@ api('grants: validated, one journal entry each, idempotent by key, 409 for a reu
   assert.equal(wallet.body, { userId, balance: 25, frozen: false });
 });
 
+api('a body that is not JSON, or reaches for a prototype, is refused 400 with the reason, and grants nothing', async ({ server }) => {
+  const admin = await token('admin-json', 'admin');
+  const userId = uniqueId('v-json');
+  const asJson = { 'content-type': 'application/json' };
+  const cases: [string, string, RegExp][] = [
+    ['syntax', `{"userId":"${userId}","coins":5,`, /^the body is not valid JSON: /],
+    ['empty', '', /^the body is empty/],
+    ['__proto__', `{"userId":"${userId}","coins":5,"reason":"r","__proto__":{"coins":9}}`, /"__proto__" key/],
+    ['nested __proto__', `{"userId":"${userId}","coins":5,"reason":{"a":[{"__proto__":{}}]}}`, /"__proto__" key/],
+    ['constructor.prototype', `{"userId":"${userId}","coins":5,"reason":"r","constructor":{"prototype":{"coins":9}}}`, /"constructor" key holding "prototype"/],
+  ];
+  for (const [name, body, message] of cases) {
+    const reply = await http<{ error: { code: string; message: string } }>(server, 'POST', '/v1/admin/grants', {
+      bearer: admin, body, headers: { ...asJson, 'idempotency-key': uniqueId('json-key') } });
+    assert.is(reply.status, 400, name);
+    assert.is(reply.body.error.code, 'INVALID_ARGUMENT', name);
+    assert.match(reply.body.error.message, message, name);
+  }
+  // The same document without the forbidden key is taken, with a charset in its content-type too.
+  const taken = await http<{ balance: number }>(server, 'POST', '/v1/admin/grants', { bearer: admin,
+    body: `{"userId":"${userId}","coins":5,"reason":"r"}`, headers: { 'content-type': 'application/json; charset=utf-8' } });
+  assert.is(taken.status, 201);
+  assert.is(taken.body.balance, 5, 'only the well-formed grant credited coins');
+});
+
 api('without Stripe, sending an unknown payout answers 404, not that Stripe is missing', async ({ server }) => {
   assert.is(server.ctx.stripe, null);
   const admin = await token('admin-http', 'admin');
