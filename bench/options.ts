@@ -54,7 +54,7 @@ export const benchUsage = `usage: npm run bench [-- options]
   --json FILE                write the results there (default: bench-results/<time>.json)
   --durability durable|fast  the server's durability mode (default durable)
   --delivery columns|rows    how receivers take a room's gifts: giftColumns or gifts rows (default columns)
-  --profile DIR              V8 CPU profiles: the server's threads in DIR, each load generator's in DIR/load-generators
+  --profile DIR              V8 CPU profiles: the server's threads in DIR, the baseline server's in DIR/baseline, each load generator's in DIR/load-generators
   --duration S               each scenario's measured window in seconds, 0.5 to 600 (default 10, HTTP 6; --quick 2.5, HTTP 2)
   --warmup S                 the same load, unmeasured, before each scenario's window, 0 to 60 s (default 2; --quick 0.5)
   --viewers N                viewers gifting in spread, hot-room and ack-only, 1 to 20000 (default 1000; --quick 200)

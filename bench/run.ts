@@ -477,6 +477,7 @@ async function withBaselineServer(server: BenchServer, target: Target, viewers: 
     DATABASE_URL: server.databaseUrl, AUTH_SECRET: server.authSecret, WALLET_NAMESPACE: server.walletNamespace, FLUSHER_NAME: 'bench-baseline',
     // A design beside ours, not a peer gateway: neither passes the other its live updates.
     GATEWAY_RELAY: 'off' });
+  if (options.profile !== undefined) baselineServer.nodeArgs = serverProfileArgs(options.profile, 'baseline');
   try {
     await baselineServer.start();
     await seedBaseline(target, viewers);
@@ -489,6 +490,11 @@ async function withBaselineServer(server: BenchServer, target: Target, viewers: 
   } finally {
     await baselineServer.destroy();
   }
+}
+
+/** --profile DIR: a server the bench starts writes a V8 CPU profile of each of its threads to DIR/sub when it stops. */
+function serverProfileArgs(dir: string, sub: string): string[] {
+  return ['--cpu-prof', `--cpu-prof-dir=${path.resolve(dir, sub)}`];
 }
 
 /** Whether the server answers `bench:ack`, which it does only when started with BENCH_HANDLERS=1. */
@@ -523,7 +529,7 @@ async function main(): Promise<void> {
       .flatMap((name) => process.env[name] === undefined ? [] : [[name, process.env[name] as string]]));
     started = await ServerProcess.create({ BENCH_HANDLERS: '1', DURABILITY: durability, ...passed });
     // --profile DIR: the server writes a V8 CPU profile there when it stops (each of its threads one).
-    if (options.profile !== undefined) started.nodeArgs = ['--cpu-prof', `--cpu-prof-dir=${path.resolve(options.profile)}`];
+    if (options.profile !== undefined) started.nodeArgs = serverProfileArgs(options.profile, '.');
     await started.start();
     server = startedServer(started);
   }

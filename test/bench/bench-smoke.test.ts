@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
@@ -17,7 +17,8 @@ test('bench --quick runs every scenario, writes the JSON shape, and the money ch
   try {
     const file = path.join(dir, 'bench.json');
     const launchedAt = Date.now();
-    const run = spawnSync(process.execPath, [path.join(projectRoot, 'dist', 'bench', 'run.js'), '--quick', '--json', file], {
+    const profiles = path.join(dir, 'prof');
+    const run = spawnSync(process.execPath, [path.join(projectRoot, 'dist', 'bench', 'run.js'), '--quick', '--json', file, '--profile', profiles], {
       encoding: 'utf8', timeout: 240_000, env: { ...process.env, REDIS_URL: '', DATABASE_URL: '' },
     });
     assert.is(run.status, 0, `${run.stdout}\n${run.stderr}`);
@@ -78,6 +79,11 @@ test('bench --quick runs every scenario, writes the JSON shape, and the money ch
       assert.ok(windowTotal > 0 && Math.abs((http?.acked ?? 0) - windowTotal) <= windowTotal * 0.1, `${name}: ${http?.acked} requests, ${windowTotal} in the window`);
     }
     assert.match(run.stdout, /\| spread +\| \d+ \(\d+-\d+\) +\|/);
+    // --profile: every process the bench starts leaves its V8 CPU profiles, each kind in its folder.
+    const profileCount = (sub: string) => readdirSync(path.join(profiles, sub)).filter((name) => name.endsWith('.cpuprofile')).length;
+    assert.ok(profileCount('.') >= 2, 'the server: its main thread and its flusher thread');
+    assert.ok(profileCount('baseline') >= 1, 'the baseline server');
+    assert.ok(profileCount('load-generators') >= 2, 'the load generators');
     for (const name of ['spread', 'hot-room', 'hot-room-half', 'fanout']) {
       const scenario = result.scenarios[name];
       const busy = scenario?.machineBusyPercent ?? -1;
