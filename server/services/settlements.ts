@@ -125,8 +125,12 @@ export class SettlementService {
     return inserted.status === 'posting' ? this.post(inserted) : inserted;
   }
 
-  /** Moves the coins into settling (once, by key) and opens the payout. Resumable. */
-  private async post(row: SettlementRow): Promise<SettlementRow> {
+  /**
+   * Moves the coins into settling (once, by key) and opens the payout. Resumable. Null when
+   * another run finished it first: runs at once each get here, and only the one whose
+   * update settled the row reports it as settled.
+   */
+  private async post(row: SettlementRow): Promise<SettlementRow | null> {
     const entryId = row.entry_id;
     if (entryId === null) throw new InvariantViolation(`settlement ${row.id} is posting without an entry id`);
     // The idempotency record lives 24 h; the ledger (complete after waitForLedger) remembers for ever.
@@ -143,7 +147,7 @@ export class SettlementService {
         update settlements set status = 'settled', settled_at = ${new Date(this.clock())} where id = ${row.id} and status = 'posting'
         returning ${settlementColumns(tx)}`;
     });
-    return settled ?? row;
+    return settled ?? null;
   }
 
   private async postSettlementEntry(row: SettlementRow, entryId: string): Promise<void> {

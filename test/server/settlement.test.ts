@@ -546,4 +546,40 @@ month('a manual payout bounced, retried and bounced again returns its coins each
   assert.ok(report.ok, JSON.stringify(report.mismatches));
 });
 
+month('settlement runs at once settle each payee\'s period once: one statement, one ledger entry, one payout', async (ctx) => {
+  const racer = uniqueId('racer');
+  assert.is((await admin(ctx, 'PUT', `/v1/admin/payees/streamer/${racer}`, { kycStatus: 'verified', payoutMethod: 'manual' })).status, 200);
+  const room = await openRoom(ctx.server, racer);
+  const fan = uniqueId('fan');
+  await grant(ctx.server, fan, 100_000);
+  for (let i = 0; i < 10; i += 1) {
+    await ctx.server.ctx.gifts.send({ senderId: fan, requestId: uniqueId('req'), roomId: room, streamerId: racer, giftId: 'rocket', count: 1 });
+  }
+  const payee = `earnings:${racer}`;
+  const earned = await hot(ctx, payee);
+  assert.is(earned, 3_500, 'the default split: 70 % of 5,000 coins');
+  const monthStart = new Date(ctx.now);
+  ctx.now = Date.UTC(monthStart.getUTCFullYear(), monthStart.getUTCMonth() + 1, 1) + 1_000;
+
+  const runs = await Promise.all(Array.from({ length: 4 }, () => admin<{ settled: string[] }>(ctx, 'POST', '/v1/admin/settlements/run', {})));
+  assert.ok(runs.every((reply) => reply.status === 200), JSON.stringify(runs.map((r) => r.body)));
+  const [statement, ...more] = await statements(ctx, payee);
+  assert.is(more.length, 0, 'one statement for the period');
+  assert.equal([statement?.status, statement?.coins.total, statement?.payout?.status], ['settled', earned, 'pending']);
+  assert.is(runs.filter((reply) => reply.body.settled.includes(statement?.id ?? '')).length, 1, 'one run settled it; the others found it done');
+  assert.equal([await hot(ctx, payee), await hot(ctx, `settling:${payee}`)], [0, earned], 'the coins moved into settling once');
+  await ledgerCaughtUp(ctx.server);
+  const sql = ctx.server.ctx.sql;
+  const [entries] = await sql<{ n: number }[]>`select count(*)::int as n from journal_entries where kind = 'settlement' and meta->>'payee' = ${payee}`;
+  const [payouts] = await sql<{ n: number }[]>`select count(*)::int as n from payouts where payee_account = ${payee}`;
+  assert.equal([entries?.n, payouts?.n], [1, 1]);
+  // Every payee the runs raced on, not only this one: one settlement entry per statement that moved coins.
+  const [unmatched] = await sql<{ n: number }[]>`
+    select count(*)::int as n from settlements s
+     where s.status = 'settled' and (select count(*) from journal_entries e where e.kind = 'settlement' and e.meta->>'settlementId' = s.id) <> 1`;
+  assert.is(unmatched?.n, 0);
+  const report = await flushAndReconcile(ctx.server);
+  assert.ok(report.ok, JSON.stringify(report.mismatches));
+});
+
 month.run();
