@@ -2,6 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { walletAccount } from '../../domain/accounts.js';
 import { errorRegistry } from '../../domain/errors.js';
 import { projectRoot } from '../../server/paths.js';
 import type { RunningServer } from '../../server/server.js';
@@ -128,6 +129,24 @@ api('a body that is not JSON, or reaches for a prototype, is refused 400 with th
     body: `{"userId":"${userId}","coins":5,"reason":"r"}`, headers: { 'content-type': 'application/json; charset=utf-8' } });
   assert.is(taken.status, 201);
   assert.is(taken.body.balance, 5, 'only the well-formed grant credited coins');
+});
+
+api('grants raced with one Idempotency-Key credit once: one entry, every answer names it', async ({ server }) => {
+  const admin = await token('admin-race', 'admin');
+  const userId = uniqueId('v-race');
+  const headers = { 'idempotency-key': uniqueId('race-key') };
+  const replies = await Promise.all(Array.from({ length: 12 }, () =>
+    http<{ entryId: string; balance: number; replay: boolean }>(server, 'POST', '/v1/admin/grants', { bearer: admin, body: { userId, coins: 40, reason: 'race' }, headers })));
+  assert.ok(replies.every((reply) => reply.status === 201 || reply.status === 200), JSON.stringify(replies.map((r) => [r.status, r.body])));
+  assert.is(new Set(replies.map((reply) => reply.body.entryId)).size, 1, 'one entry');
+  assert.is(replies.filter((reply) => !reply.body.replay).length, 1, 'one first answer, the rest replays');
+  const wallet = await http<{ balance: number }>(server, 'GET', '/v1/wallet', { bearer: await token(userId, 'viewer') });
+  assert.is(wallet.body.balance, 40);
+  const report = await flushAndReconcile(server);
+  assert.ok(report.ok, JSON.stringify(report.mismatches));
+  const [entries] = await server.ctx.sql<{ n: number }[]>`
+    select count(*)::int as n from postings where account_id = ${walletAccount(userId)}`;
+  assert.is(entries?.n, 1, 'one posting to the wallet in the ledger');
 });
 
 api('without Stripe, sending an unknown payout answers 404, not that Stripe is missing', async ({ server }) => {
