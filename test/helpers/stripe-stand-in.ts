@@ -60,6 +60,12 @@ export class StripeStandIn {
   }[] = [];
   /** Transfers are made but their answers lost (a 500), as when a connection drops after Stripe acted. */
   loseTransferAnswers = false;
+  /**
+   * Transfers are made but answered 409 with an invalid_request_error, as Stripe answers a
+   * request whose key another request still in progress holds (a client retrying after a
+   * timeout, two senders at once): not a refusal, since the other request may pay.
+   */
+  answerTransfersInProgress = false;
   /** List requests (transfers, refunds) answer 500. */
   failLists = false;
   /** Transfers to these connected accounts are refused, as Stripe refuses a restricted account. */
@@ -155,7 +161,10 @@ export class StripeStandIn {
       this.transfers.push(transfer);
     }
     if (this.loseTransferAnswers) answerLost(response);
-    else json(response, 200, transferObject(transfer));
+    else if (this.answerTransfersInProgress) {
+      json(response, 409, { error: { type: 'invalid_request_error',
+        message: 'There is currently another in-progress request using this Idempotent Key (that probably means you submitted twice, and the other request is still going through).' } });
+    } else json(response, 200, transferObject(transfer));
   }
 
   /** GET /v1/transfers?transfer_group= */

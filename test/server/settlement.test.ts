@@ -582,4 +582,39 @@ month('settlement runs at once settle each payee\'s period once: one statement, 
   assert.ok(report.ok, JSON.stringify(report.mismatches));
 });
 
+month('a transfer answered 409 (its key held by a request in progress) is not a refusal: the payout waits, then pays once', async (ctx) => {
+  const payeeId = uniqueId('conflicted');
+  assert.is((await admin(ctx, 'PUT', `/v1/admin/payees/streamer/${payeeId}`, { kycStatus: 'verified', payoutMethod: 'stripe', stripeAccount: 'acct_conflictC' })).status, 200);
+  const room = await openRoom(ctx.server, payeeId);
+  const fan = uniqueId('fan');
+  await grant(ctx.server, fan, 100_000);
+  for (let i = 0; i < 10; i += 1) {
+    await ctx.server.ctx.gifts.send({ senderId: fan, requestId: uniqueId('req'), roomId: room, streamerId: payeeId, giftId: 'rocket', count: 1 });
+  }
+  const payee = `earnings:${payeeId}`;
+  const coins = await hot(ctx, payee);
+  const monthStart = new Date(ctx.now);
+  ctx.now = Date.UTC(monthStart.getUTCFullYear(), monthStart.getUTCMonth() + 1, 1) + 1_000;
+  ctx.standIn.answerTransfersInProgress = true;
+  try {
+    // The run's sweep sends the transfer; Stripe makes it and answers 409.
+    await run(ctx);
+    const [statement] = await statements(ctx, payee);
+    const payoutId = statement?.payout?.id ?? '';
+    assert.equal([statement?.status, statement?.payout?.status], ['settled', 'sending'], JSON.stringify(statement?.payout));
+    assert.equal([await hot(ctx, payee), await hot(ctx, `settling:${payee}`)], [0, coins], 'the coins wait in settling, not back with the payee');
+    const transfers = () => ctx.standIn.transfers.filter((t) => t.metadata.payout_id === payoutId);
+    assert.is(transfers().length, 1);
+    // The next send asks Stripe what went out first: it finds that transfer and makes none.
+    const resumed = await admin<{ status: string; transferId: string }>(ctx, 'POST', `/v1/admin/payouts/${payoutId}/send`);
+    assert.equal([resumed.status, resumed.body.status, resumed.body.transferId], [200, 'paid', transfers()[0]?.id]);
+    assert.is(transfers().length, 1, 'one transfer');
+  } finally {
+    ctx.standIn.answerTransfersInProgress = false;
+  }
+  assert.equal([await hot(ctx, payee), await hot(ctx, `settling:${payee}`)], [0, 0], 'the coins left settling once');
+  const report = await flushAndReconcile(ctx.server);
+  assert.ok(report.ok, JSON.stringify(report.mismatches));
+});
+
 month.run();
