@@ -3,7 +3,10 @@ import { Fiat, currencyExponent, roundToCurrency, rounding, type FiatAmount } fr
 
 // Settlement maths: from coins to the fiat a payee is paid. Every step rounds to the
 // currency's minor unit with a named rule, so the statement adds up to the cent:
-//   gross   = coins x rate,              rounded down (never pay a fraction not earned)
+//   gross   = (earlier coins + coins) x rate, rounded down, - the earlier statements' gross
+//             (never pay a fraction not earned, and never lose one: the fraction of a
+//             minor unit one statement could not pay is paid by a later one at the same
+//             currency and rate, so all of them together pay the coins' value rounded down once)
 //   tax     = gross x withholding rate,  rounded half-up (as tax authorities round)
 //   fee     = fixed + percent x (gross - tax), rounded half-up, never more than gross - tax
 //   payable = gross - tax - fee          (exact: all three are whole minor units)
@@ -38,10 +41,22 @@ function rate(text: string, name: string, max?: number): FiatAmount {
   return value;
 }
 
-export function computePayable(coins: bigint, terms: PayoutTerms): Payable {
-  invariant(coins >= 0n, `coins ${coins} below zero`);
+/** The payee's earlier statements that settled coins at the same currency and rate: their coins and gross, summed. */
+export interface EarlierStatements {
+  coins: bigint;
+  gross: FiatAmount;
+}
+
+export const noEarlierStatements: EarlierStatements = { coins: 0n, gross: new Fiat(0) };
+
+export function computePayable(coins: bigint, terms: PayoutTerms, earlier: EarlierStatements = noEarlierStatements): Payable {
+  invariant(coins >= 0n && earlier.coins >= 0n, `coins ${coins} or earlier coins ${earlier.coins} below zero`);
   currencyExponent(terms.currency);
-  const gross = roundToCurrency(new Fiat(coins.toString()).times(rate(terms.fiatPerCoin, 'rate')), terms.currency, rounding.down);
+  const valueOf = (count: bigint) => roundToCurrency(new Fiat(count.toString()).times(rate(terms.fiatPerCoin, 'rate')), terms.currency, rounding.down);
+  // Statements made before the gross was counted this way each rounded down on their own,
+  // so earlier statements may have paid less than their coins' value: never more.
+  invariant(earlier.gross.gte(0) && earlier.gross.lte(valueOf(earlier.coins)), `earlier statements paid ${earlier.gross.toString()} for ${earlier.coins} coins`);
+  const gross = valueOf(earlier.coins + coins).minus(earlier.gross);
   const tax = roundToCurrency(gross.times(rate(terms.withholdingRate, 'withholding', 1)), terms.currency, rounding.halfUp);
   const afterTax = gross.minus(tax);
   const feeDue = roundToCurrency(rate(terms.feeFixed, 'fixed fee').plus(afterTax.times(rate(terms.feePercent, 'fee percent', 1))),

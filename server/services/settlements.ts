@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { isPayeeAccount, settlingAccount } from '../../domain/accounts.js';
 import { DomainError, InvariantViolation } from '../../domain/errors.js';
 import { Fiat } from '../../domain/fiat.js';
-import { computePayable, settlementOutcome, type CarryReason } from '../../domain/settlement.js';
+import { computePayable, settlementOutcome, type CarryReason, type EarlierStatements, type PayoutTerms } from '../../domain/settlement.js';
 import { lastClosedPeriod, type Period, type Schedule } from '../../domain/settlement-periods.js';
 import type { Sql, Tx } from '../db/sql.js';
 import { waitForLedger } from '../flusher/ledger-catch-up.js';
@@ -98,7 +98,7 @@ export class SettlementService {
     const figures = await this.unsettled(payeeAccount, period);
     if (figures.total <= 0n) return null;
     const terms = await this.payees.terms(profile);
-    const payable = computePayable(figures.total, terms);
+    const payable = computePayable(figures.total, terms, await this.earlierStatements(payeeAccount, period, terms));
     const outcome = settlementOutcome({
       coins: figures.total, kycStatus: profile.kycStatus, payoutMethod: profile.payoutMethod,
       hasPayoutAccount: profile.stripeAccount !== null, payable: payable.payable, minimumPayout: new Fiat(terms.minimumPayout),
@@ -186,6 +186,15 @@ export class SettlementService {
     const earned = BigInt(ledger?.earned ?? '0');
     const adjustments = BigInt(ledger?.adjustments ?? '0');
     return { carriedIn, earned, adjustments, total: carriedIn + earned + adjustments };
+  }
+
+  /** What the payee's earlier statements settled at this currency and rate (see computePayable). */
+  private async earlierStatements(payeeAccount: string, period: Period, terms: PayoutTerms): Promise<EarlierStatements> {
+    const [earlier] = await this.sql<{ coins: string; gross: string }[]>`
+      select coalesce(sum(coins), 0)::text as coins, coalesce(sum(gross), 0)::text as gross from settlements
+       where payee_account = ${payeeAccount} and status in ('posting', 'settled') and period_id <> ${period.id}
+         and currency = ${terms.currency} and fiat_per_coin = ${terms.fiatPerCoin}::numeric`;
+    return { coins: BigInt(earlier?.coins ?? '0'), gross: new Fiat(earlier?.gross ?? '0') };
   }
 
   async find(payeeAccount: string, periodId: string): Promise<SettlementRow | undefined> {

@@ -1,9 +1,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Fiat, currencyExponent } from '../../domain/fiat.js';
-import { computePayable, settlementOutcome, type PayoutTerms } from '../../domain/settlement.js';
+import { computePayable, noEarlierStatements, settlementOutcome, type PayoutTerms } from '../../domain/settlement.js';
 import { lastClosedPeriod, parseInstant, periodContaining } from '../../domain/settlement-periods.js';
-import { DomainError } from '../../domain/errors.js';
+import { DomainError, InvariantViolation } from '../../domain/errors.js';
 import { randomInt, seededRandom } from '../helpers/random.js';
 
 const usd: PayoutTerms = { currency: 'USD', fiatPerCoin: '0.01', withholdingRate: '0.30', feeFixed: '0.25', feePercent: '0.0025', minimumPayout: '10.00' };
@@ -36,6 +36,41 @@ test('random amounts and terms: whole minor units, never negative, gross = tax +
     assert.ok(p.gross.eq(p.tax.plus(p.fee).plus(p.payable)), `seed ${seed}`);
     assert.ok(p.gross.lte(new Fiat(coins.toString()).times(terms.fiatPerCoin)), `seed ${seed}: gross above the exact value`);
   }
+});
+
+test('statements in a row pay the coins\' value rounded down once: the fraction one cannot pay, a later one does', () => {
+  const halfCent: PayoutTerms = { ...usd, fiatPerCoin: '0.005', feeFixed: '0', feePercent: '0', withholdingRate: '0' };
+  let earlier = noEarlierStatements;
+  const grosses: string[] = [];
+  for (let i = 0; i < 3; i += 1) {
+    const p = computePayable(3n, halfCent, earlier);
+    grosses.push(p.gross.toFixed(2));
+    earlier = { coins: earlier.coins + 3n, gross: earlier.gross.plus(p.gross) };
+  }
+  // 0.015 each: rounded down on their own they would pay 0.03 of the 0.045 earned.
+  assert.equal(grosses, ['0.01', '0.02', '0.01']);
+
+  const currencies = ['USD', 'JPY', 'KWD', 'EUR'];
+  for (let seed = 1; seed <= 200; seed += 1) {
+    const random = seededRandom(seed);
+    const currency = currencies[randomInt(random, 0, currencies.length - 1)] ?? 'USD';
+    const terms: PayoutTerms = { ...usd, currency, fiatPerCoin: `0.${randomInt(random, 1, 99_999)}`, feeFixed: '0' };
+    const unit = new Fiat(10).pow(-currencyExponent(currency));
+    let before = noEarlierStatements;
+    for (let statement = 0; statement < 20; statement += 1) {
+      const coins = BigInt(randomInt(random, 0, 10 ** randomInt(random, 0, 9)));
+      const p = computePayable(coins, terms, before);
+      const exact = new Fiat(coins.toString()).times(terms.fiatPerCoin);
+      assert.ok(p.gross.gte(0) && p.gross.mod(unit).isZero() && p.gross.gt(exact.minus(unit)) && p.gross.lt(exact.plus(unit)),
+        `seed ${seed}: ${p.gross.toString()} for ${exact.toString()} ${currency}`);
+      assert.ok(p.gross.eq(p.tax.plus(p.fee).plus(p.payable)));
+      before = { coins: before.coins + coins, gross: before.gross.plus(p.gross) };
+      const owed = new Fiat(before.coins.toString()).times(terms.fiatPerCoin);
+      assert.ok(before.gross.lte(owed) && before.gross.gt(owed.minus(unit)), `seed ${seed}: ${before.gross.toString()} paid of ${owed.toString()}`);
+    }
+  }
+  // Earlier statements that paid more than their coins were worth are a broken invariant, not a negative gross.
+  assert.throws(() => computePayable(10n, usd, { coins: 1n, gross: new Fiat('0.02') }), (error: unknown) => error instanceof InvariantViolation);
 });
 
 test('outcome: KYC first, then a payout account, then the minimum', () => {

@@ -59,9 +59,15 @@ class SplitModel {
   }
 }
 
-/** gross rounded down, tax and fee half-up, all in integer minor units: no decimal library. */
-function payableCents(coins: bigint, ratePerCoinTimes1e4: bigint, taxPercent: bigint, feeFixedCents: bigint, feeBasisPointsOf100: bigint) {
-  const gross = (coins * ratePerCoinTimes1e4) / 100n; // rate x 10^4 per coin -> cents, rounded down
+/**
+ * gross rounded down over the payee's settled statements so far (the fraction of a cent one
+ * statement cannot pay, a later one does), tax and fee half-up, all in integer minor units:
+ * no decimal library.
+ */
+function payableCents(coins: bigint, ratePerCoinTimes1e4: bigint, taxPercent: bigint, feeFixedCents: bigint, feeBasisPointsOf100: bigint,
+  earlier: { coins: bigint; grossCents: bigint } = { coins: 0n, grossCents: 0n }) {
+  // rate x 10^4 per coin -> cents, rounded down
+  const gross = ((earlier.coins + coins) * ratePerCoinTimes1e4) / 100n - earlier.grossCents;
   const tax = (gross * taxPercent + 50n) / 100n;
   const afterTax = gross - tax;
   const percentFee = (afterTax * feeBasisPointsOf100 + 5_000n) / 10_000n;
@@ -216,6 +222,7 @@ month('a month of gifts settles to the coin and the cent; re-runs change nothing
   let carried = 0n;
   let expectedRows = 0;
   let paidCoins = 0n;
+  let paidGrossCents = 0n;
   const dailyDays = model.byDay.get(`earnings:${daily}`) ?? [];
   for (let day = 0; day < 31; day += 1) {
     const earned = BigInt(dailyDays[day] ?? 0);
@@ -226,7 +233,8 @@ month('a month of gifts settles to the coin and the cent; re-runs change nothing
     assert.ok(statement !== undefined, `no statement for day ${day}`);
     assert.is(statement.period.id, new Date(january + day * dayMs).toISOString().slice(0, 10));
     assert.equal(statement.coins, { carriedIn: Number(carried), earned: Number(earned), adjustments: 0, total: Number(total) });
-    const expected = payableCents(total, 92n, 30n, 25n, 25n); // EUR 0.0092 per coin, 30 % without a tax profile, 0.25 + 0.25 %
+    // EUR 0.0092 per coin, 30 % without a tax profile, 0.25 + 0.25 %
+    const expected = payableCents(total, 92n, 30n, 25n, 25n, { coins: paidCoins, grossCents: paidGrossCents });
     assert.equal([statement.gross, statement.tax, statement.fee, statement.payable], [expected.gross, expected.tax, expected.fee, expected.payable].map(cents), `day ${day}`);
     if (expected.payable < 1000n) {
       assert.equal([statement.status, statement.reason], ['carried_over', 'below_minimum'], `day ${day}`);
@@ -235,6 +243,7 @@ month('a month of gifts settles to the coin and the cent; re-runs change nothing
       assert.is(statement.status, 'settled', `day ${day}`);
       assert.is(statement.payout?.status, 'paid', `day ${day}: ${JSON.stringify(statement.payout)}`);
       paidCoins += total;
+      paidGrossCents += expected.gross;
       carried = 0n;
     }
   }
