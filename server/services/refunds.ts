@@ -3,7 +3,8 @@ import { walletAccount } from '../../domain/accounts.js';
 import { takeBackPostings } from '../../domain/clawback.js';
 import { refreshDebtFreeze } from './debt.js';
 import { DomainError, invariant, refuseInState } from '../../domain/errors.js';
-import { Fiat, formatFiat, fromMinorUnits, rounding, roundToCurrency } from '../../domain/fiat.js';
+import { Fiat, formatFiat, fromMinorUnits, rounding } from '../../domain/fiat.js';
+import { refundShare } from '../../domain/refund-share.js';
 import type { Posting } from '../../domain/ledger.js';
 import type { Sql } from '../db/sql.js';
 import type { PaymentProvider } from '../payments/provider.js';
@@ -61,17 +62,21 @@ export class RefundService {
       // Another user's order answers as an absent one does: its existence is not disclosed.
       if (!requestedBy.admin && order.user_id !== requestedBy.userId) throw new DomainError('NOT_FOUND', `no order ${orderId}`);
       if (!refundable.includes(order.status)) throw new DomainError('CONFLICT', `an order that is ${order.status} cannot be refunded`);
-      const [refunded] = await tx<{ coins: string }[]>`
-        select coalesce(sum(coins), 0)::text as coins from refunds where order_id = ${orderId} and status in ('requested', 'processing', 'succeeded')`;
+      const [refunded] = await tx<{ coins: string; amount: string }[]>`
+        select coalesce(sum(coins), 0)::text as coins, coalesce(sum(amount), 0)::text as amount
+          from refunds where order_id = ${orderId} and status in ('requested', 'processing', 'succeeded')`;
+      const earlier = { coins: Number(refunded?.coins ?? 0), amount: new Fiat(refunded?.amount ?? '0') };
       const total = creditedTotal(order);
-      const left = total - Number(refunded?.coins ?? 0);
+      const left = total - earlier.coins;
       const unspent = Math.min(left, Math.max(0, (await this.wallets.wallet(order.user_id)).balance));
       const coins = coinsWanted ?? unspent;
       if (!Number.isSafeInteger(coins) || coins <= 0 || coins > unspent) {
         throw new DomainError('INVALID_ARGUMENT', `at most ${unspent} coins of this order can be refunded now`);
       }
-      // Never refund more than was paid: the fiat share of the coins, rounded down.
-      const amount = roundToCurrency(new Fiat(order.price).times(coins).dividedBy(total), order.currency, rounding.down);
+      // Never more than was paid for the coins, and nothing lost across partial refunds.
+      const amount = refundShare(new Fiat(order.price), order.currency, total, coins, earlier);
+      // Nothing to give back would take the coins for nothing (a provider refuses a refund of 0).
+      if (amount.isZero()) throw new DomainError('INVALID_ARGUMENT', `${coins} coins of this order are worth less than one minor unit of ${order.currency} now: refund more of them`);
       const id = `rf_${randomBytes(12).toString('base64url')}`;
       const [inserted] = await tx<RefundRow[]>`
         insert into refunds (id, order_id, requested_by, coins, amount, currency, status, cause)

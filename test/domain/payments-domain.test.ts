@@ -2,7 +2,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { assertBonusLadder, packageCredit, type CoinPackage } from '../../domain/coin-packages.js';
 import { DomainError, InvariantViolation } from '../../domain/errors.js';
-import { Fiat, formatFiat, fromMinorUnits, parseFiat, rounding, roundToCurrency, toMinorUnits } from '../../domain/fiat.js';
+import { Fiat, currencyExponent, formatFiat, fromMinorUnits, parseFiat, rounding, roundToCurrency, toMinorUnits } from '../../domain/fiat.js';
+import { noEarlierRefunds, refundShare } from '../../domain/refund-share.js';
 import { assertTransition, canTransition, orderStatuses } from '../../domain/order-states.js';
 import { takeBackPostings } from '../../domain/clawback.js';
 import { assertBalanced } from '../../domain/ledger.js';
@@ -81,6 +82,31 @@ test('a take-back balances, takes from the wallet at most what it covers, and pu
   for (const bad of [{ coins: 0, bonus: 0 }, { coins: -1, bonus: 5 }, { coins: 1.5, bonus: 0 }]) {
     assert.throws(() => takeBackPostings('u1', bad, 10), (e: unknown) => e instanceof InvariantViolation, JSON.stringify(bad));
   }
+});
+
+
+test('refunds in pieces give back an order\'s exact price, each piece within a minor unit of its share, never below zero', () => {
+  const currencies = ['USD', 'JPY', 'KWD'];
+  for (let seed = 1; seed <= 300; seed += 1) {
+    const random = seededRandom(seed);
+    const currency = currencies[randomInt(random, 0, currencies.length - 1)] ?? 'USD';
+    const unit = new Fiat(10).pow(-currencyExponent(currency));
+    const price = unit.times(randomInt(random, 1, 5_000_000));
+    const credited = randomInt(random, 1, 200_000);
+    let earlier = noEarlierRefunds;
+    while (earlier.coins < credited) {
+      const coins = Math.min(credited - earlier.coins, randomInt(random, 1, Math.max(1, Math.floor(credited / randomInt(random, 1, 20)))));
+      const amount = refundShare(price, currency, credited, coins, earlier);
+      const exact = price.times(coins).dividedBy(credited);
+      assert.ok(amount.gte(0) && amount.mod(unit).isZero() && amount.gt(exact.minus(unit)) && amount.lt(exact.plus(unit)),
+        `seed ${seed}: ${amount.toString()} for ${exact.toString()} ${currency}`);
+      earlier = { coins: earlier.coins + coins, amount: earlier.amount.plus(amount) };
+    }
+    assert.ok(earlier.amount.eq(price), `seed ${seed}: ${earlier.amount.toString()} of ${price.toString()} given back`);
+  }
+  // A refund made outside the app gave back more than its coins' share: the coins it paid for give nothing again.
+  assert.is(refundShare(new Fiat('9.99'), 'USD', 1_200, 1, { coins: 600, amount: new Fiat('5.00') }).toString(), '0');
+  assert.throws(() => refundShare(new Fiat('9.99'), 'USD', 1_200, 2, { coins: 1_199, amount: new Fiat('9.98') }), (e: unknown) => e instanceof InvariantViolation);
 });
 
 test.run();

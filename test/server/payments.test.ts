@@ -131,6 +131,38 @@ sandbox('a user holds at most 10 unpaid orders: the next is RATE_LIMITED, even a
   assert.is((await order(server, uniqueId('buyer'), 'usd-500', key())).status, 201);
 });
 
+sandbox('an order refunded in pieces gives back exactly its price; a piece worth under a cent is refused and moves nothing', async ({ server }) => {
+  const userId = uniqueId('buyer');
+  const bearer = await token(userId, 'viewer');
+  const admin = await token('admin-pieces', 'admin');
+  const made = await order(server, userId, 'usd-1000');
+  assert.is((await http<Order>(server, 'POST', `/v1/orders/${made.body.id}/sandbox-pay`, { bearer })).body.status, 'fulfilled');
+  const credited = await balance(server, userId);
+  assert.is(credited, 1_200, '1,000 coins, the pack bonus and the first-purchase bonus for 9.99');
+  const refund = (coins: number) => http<{ status: string; amount: string; coins: number; error?: { code: string; message: string } }>(
+    server, 'POST', `/v1/orders/${made.body.id}/refund`, { bearer: admin, body: { coins } });
+
+  // One coin is worth 0.008325: nothing to give back, so nothing is taken.
+  const tiny = await refund(1);
+  assert.equal([tiny.status, tiny.body.error?.code], [400, 'INVALID_ARGUMENT']);
+  assert.match(tiny.body.error?.message ?? '', 'worth less than one minor unit');
+  assert.is(await balance(server, userId), credited);
+
+  // Pieces of 7, 13, 100 and 380 coins: on their own each share rounds down (0.05, 0.10,
+  // 0.83, 3.16 = 4.14 of 4.163...); counted together the order loses nothing.
+  const amounts: string[] = [];
+  for (const coins of [7, 13, 100, 380, 700]) {
+    const piece = await refund(coins);
+    assert.equal([piece.status, piece.body.status], [201, 'succeeded'], JSON.stringify(piece.body));
+    amounts.push(piece.body.amount);
+  }
+  assert.equal(amounts, ['0.05', '0.11', '0.83', '3.17', '5.83']);
+  assert.is(amounts.reduce((sum, amount) => sum + BigInt(amount.replace('.', '')), 0n), 999n, 'the whole price, to the cent');
+  assert.is(await balance(server, userId), 0);
+  const report = await flushAndReconcile(server);
+  assert.ok(report.ok, JSON.stringify(report.mismatches));
+});
+
 sandbox.run();
 
 // ---------------------------------------------------------------- Stripe
