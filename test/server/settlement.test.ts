@@ -555,20 +555,31 @@ month('a manual payout bounced, retried and bounced again returns its coins each
   assert.ok(report.ok, JSON.stringify(report.mismatches));
 });
 
-month('settlement runs at once settle each payee\'s period once: one statement, one ledger entry, one payout', async (ctx) => {
-  const racer = uniqueId('racer');
-  assert.is((await admin(ctx, 'PUT', `/v1/admin/payees/streamer/${racer}`, { kycStatus: 'verified', payoutMethod: 'manual' })).status, 200);
-  const room = await openRoom(ctx.server, racer);
+/** A new verified streamer who earns 3,500 coins this month (ten 500-coin gifts, 70 %); returns its payee account. */
+async function streamerEarnedThisMonth(ctx: Ctx, name: string, profile: Record<string, string>): Promise<string> {
+  const streamer = uniqueId(name);
+  assert.is((await admin(ctx, 'PUT', `/v1/admin/payees/streamer/${streamer}`, { kycStatus: 'verified', ...profile })).status, 200);
+  const room = await openRoom(ctx.server, streamer);
   const fan = uniqueId('fan');
   await grant(ctx.server, fan, 100_000);
   for (let i = 0; i < 10; i += 1) {
-    await ctx.server.ctx.gifts.send({ senderId: fan, requestId: uniqueId('req'), roomId: room, streamerId: racer, giftId: 'rocket', count: 1 });
+    await ctx.server.ctx.gifts.send({ senderId: fan, requestId: uniqueId('req'), roomId: room, streamerId: streamer, giftId: 'rocket', count: 1 });
   }
-  const payee = `earnings:${racer}`;
+  const payee = `earnings:${streamer}`;
+  assert.is(await hot(ctx, payee), 3_500, 'the default split: 70 % of 5,000 coins');
+  return payee;
+}
+
+/** 1 s into the next calendar month (UTC) after `ms`: the month of `ms` has closed. */
+function nextMonthStart(ms: number): number {
+  const at = new Date(ms);
+  return Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + 1, 1) + 1_000;
+}
+
+month('settlement runs at once settle each payee\'s period once: one statement, one ledger entry, one payout', async (ctx) => {
+  const payee = await streamerEarnedThisMonth(ctx, 'racer', { payoutMethod: 'manual' });
   const earned = await hot(ctx, payee);
-  assert.is(earned, 3_500, 'the default split: 70 % of 5,000 coins');
-  const monthStart = new Date(ctx.now);
-  ctx.now = Date.UTC(monthStart.getUTCFullYear(), monthStart.getUTCMonth() + 1, 1) + 1_000;
+  ctx.now = nextMonthStart(ctx.now);
 
   const runs = await Promise.all(Array.from({ length: 4 }, () => admin<{ settled: string[] }>(ctx, 'POST', '/v1/admin/settlements/run', {})));
   assert.ok(runs.every((reply) => reply.status === 200), JSON.stringify(runs.map((r) => r.body)));
@@ -592,18 +603,9 @@ month('settlement runs at once settle each payee\'s period once: one statement, 
 });
 
 month('a transfer answered 409 (its key held by a request in progress) is not a refusal: the payout waits, then pays once', async (ctx) => {
-  const payeeId = uniqueId('conflicted');
-  assert.is((await admin(ctx, 'PUT', `/v1/admin/payees/streamer/${payeeId}`, { kycStatus: 'verified', payoutMethod: 'stripe', stripeAccount: 'acct_conflictC' })).status, 200);
-  const room = await openRoom(ctx.server, payeeId);
-  const fan = uniqueId('fan');
-  await grant(ctx.server, fan, 100_000);
-  for (let i = 0; i < 10; i += 1) {
-    await ctx.server.ctx.gifts.send({ senderId: fan, requestId: uniqueId('req'), roomId: room, streamerId: payeeId, giftId: 'rocket', count: 1 });
-  }
-  const payee = `earnings:${payeeId}`;
+  const payee = await streamerEarnedThisMonth(ctx, 'conflicted', { payoutMethod: 'stripe', stripeAccount: 'acct_conflictC' });
   const coins = await hot(ctx, payee);
-  const monthStart = new Date(ctx.now);
-  ctx.now = Date.UTC(monthStart.getUTCFullYear(), monthStart.getUTCMonth() + 1, 1) + 1_000;
+  ctx.now = nextMonthStart(ctx.now);
   ctx.standIn.answerTransfersInProgress = true;
   try {
     // The run's sweep sends the transfer; Stripe makes it and answers 409.
