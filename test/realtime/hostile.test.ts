@@ -2,6 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { SignJWT } from 'jose';
 import type { Socket } from 'socket.io-client';
+import { errorRegistry } from '../../domain/errors.js';
 import { limits } from '../../domain/limits.js';
 import type { RunningServer } from '../../server/server.js';
 import { testAuthSecret, uniqueId } from '../helpers/env.js';
@@ -265,6 +266,65 @@ hostile('past the per-user rate a replay still gets its first ack, and a replay 
 hostile('nothing hostile moved a coin: reconcile is clean', async (ctx) => {
   const report = await flushAndReconcile(ctx.server);
   assert.ok(report.ok, JSON.stringify(report));
+});
+
+hostile('every event, each field of a good payload made hostile in turn: an ack in the contract\'s shape, and the wallet moves by exactly what the acks charged', async (ctx) => {
+  const userId = uniqueId('fuzzer');
+  const funded = 100_000;
+  await grant(ctx.server, userId, funded);
+  const socket = await connectAs(ctx.server, userId);
+  assert.ok((await request(socket, 'room:join', { roomId: ctx.roomId })).ok);
+  const hostileValues: unknown[] = [undefined, null, true, 0, -1, 1.5, 2 ** 53, -(2 ** 63), Number.NaN, '', ' ', '1', 'rose ', 'x'.repeat(5_000),
+    "' OR 1=1 --", '💸', [], ['rose'], {}, { $gt: 0 }, { toString: 'x' }];
+  const goodPayloads: Record<string, () => Record<string, unknown>> = {
+    'room:join': () => ({ roomId: ctx.roomId, batch: 'columns' }),
+    'room:leave': () => ({ roomId: 'r_fuzz_not_joined' }),
+    'gift:send': () => ({ requestId: requestId(), roomId: ctx.roomId, giftId: 'rose', count: 1 }),
+    'wallet:get': () => ({}),
+  };
+  const charged = new Map<string, number>();
+  let sent = 0;
+  for (const [event, good] of Object.entries(goodPayloads)) {
+    const payloads: unknown[] = [good(), ...hostileValues];
+    for (const field of [...Object.keys(good()), 'extra']) {
+      for (const value of hostileValues) payloads.push({ ...good(), [field]: value });
+    }
+    for (const payload of payloads) {
+      // Room and wallet requests have a per-connection allowance: wait for it rather than
+      // let RATE_LIMITED answer for the validation this test is after.
+      let ack = await request(socket, event, payload);
+      for (let waited = 0; event !== 'gift:send' && ack.error?.code === 'RATE_LIMITED' && waited < 50; waited += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        ack = await request(socket, event, payload);
+      }
+      sent += 1;
+      const what = `${event} ${JSON.stringify(payload)?.slice(0, 80)}`;
+      assert.type(ack.ok, 'boolean', what);
+      if (!ack.ok) {
+        // INTERNAL is a handler that threw: bad input must be named, not crash into it.
+        assert.ok(ack.error !== undefined && ack.error.code in errorRegistry && ack.error.code !== 'INTERNAL' && typeof ack.error.message === 'string',
+          `${what}: ${JSON.stringify(ack)}`);
+      } else if (event === 'gift:send') {
+        assert.type(ack.giftEventId, 'string', what);
+        charged.set(String(ack.giftEventId), Number(ack.charged));
+      }
+      // room:join with a good payload may move this socket's batch mode; keep it in the room for the gifts.
+      if (event === 'room:leave') {
+        let joined = await request(socket, 'room:join', { roomId: ctx.roomId });
+        for (let waited = 0; !joined.ok && waited < 50; waited += 1) {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          joined = await request(socket, 'room:join', { roomId: ctx.roomId });
+        }
+      }
+    }
+  }
+  assert.ok(sent > 300 && charged.size > 0, `sent ${sent}, charged ${charged.size}`);
+  const spent = [...charged.values()].reduce((sum, coins) => sum + coins, 0);
+  // Read in the store: this socket has spent its request allowance on the hostile ones.
+  assert.equal(await ctx.server.ctx.wallets.wallet(userId), { balance: funded - spent, frozen: false });
+  socket.close();
+  const report = await flushAndReconcile(ctx.server);
+  assert.ok(report.ok, JSON.stringify(report.mismatches));
 });
 
 hostile.run();
