@@ -4,13 +4,13 @@ import { DomainError } from '../../domain/errors.js';
 import type { Sql, Tx } from '../db/sql.js';
 import type { WalletStore } from '../redis/wallet-store.js';
 import type { LiveNotifier } from './notifier.js';
-import { creditedCoins, lockOrder, transitionOrder } from './order-records.js';
+import { creditNotRefunded, lockOrder, transitionOrder } from './order-records.js';
 import { debtOwed, refreshDebtFreeze } from './debt.js';
 import { newEntryStamp } from '../db/entry-ids.js';
 import { postEntryOnce } from './entries-once.js';
 
 /**
- * Chargebacks: a dispute takes back what its order credited, from the wallet as far as it
+ * Chargebacks: a dispute takes back what its order credited and no refund took back yet, from the wallet as far as it
  * goes and the rest as debt, and the account stays frozen (ACCOUNT_FROZEN on gifts) until
  * the debt is cleared. A won dispute gives it all back.
  */
@@ -31,12 +31,13 @@ export class ChargebackService {
       const order = await lockOrder(tx, ref.id);
       const [again] = await tx`select 1 from order_disputes where id = ${disputeId}`;
       if (again !== undefined) return;
-      const credited = creditedCoins(order);
-      const owed = credited.coins + credited.bonus;
+      // Coins a refund gave back already are not taken a second time.
+      const back = await creditNotRefunded(tx, order);
+      const owed = back.coins + back.bonus;
       let takeBack: TakeBack = { postings: [], fromWallet: 0, fromDebt: 0 };
       let entryId: string | null = null;
       if (owed > 0) {
-        takeBack = takeBackPostings(order.user_id, credited, (await this.wallets.wallet(order.user_id)).balance);
+        takeBack = takeBackPostings(order.user_id, back, (await this.wallets.wallet(order.user_id)).balance);
         entryId = (await postEntryOnce(this.wallets, tx, {
           ...newEntryStamp(), kind: 'chargeback', meta: { orderId: order.id, disputeId, userId: order.user_id },
           postings: takeBack.postings, flooredAccounts: new Set([walletAccount(order.user_id)]),
@@ -56,7 +57,8 @@ export class ChargebackService {
     if (dispute === undefined || dispute.status !== 'open') return;
     const userId = await this.sql.begin(async (tx) => {
       const order = await lockOrder(tx, dispute.order_id);
-      if (outcome === 'won') await this.restore(tx, order.user_id, disputeId, dispute, Number(order.coins));
+      // Split back as it was taken: the pack coins the dispute took, then the bonus.
+      if (outcome === 'won') await this.restore(tx, order.user_id, disputeId, dispute, (await creditNotRefunded(tx, order)).coins);
       await tx`update order_disputes set status = ${outcome}, closed_at = now() where id = ${disputeId}`;
       await transitionOrder(tx, order, outcome === 'won' ? 'dispute_won' : 'dispute_lost', `chargeback ${disputeId} ${outcome}`);
       return order.user_id;
@@ -65,7 +67,7 @@ export class ChargebackService {
   }
 
   /** The reverse of the claw-back; debt already repaid by a later top-up goes to the wallet instead. */
-  private async restore(tx: Tx, userId: string, disputeId: string, dispute: { wallet_coins: bigint; debt_coins: bigint }, orderCoins: number): Promise<void> {
+  private async restore(tx: Tx, userId: string, disputeId: string, dispute: { wallet_coins: bigint; debt_coins: bigint }, packCoinsTaken: number): Promise<void> {
     const owedNow = await debtOwed(this.wallets, userId);
     const toDebt = Math.min(Number(dispute.debt_coins), owedNow);
     const total = Number(dispute.wallet_coins + dispute.debt_coins);
@@ -74,8 +76,8 @@ export class ChargebackService {
       postings: [
         { accountId: walletAccount(userId), amount: total - toDebt },
         { accountId: debtAccount(userId), amount: toDebt },
-        { accountId: coinIssuanceAccount, amount: -Math.min(orderCoins, total) },
-        { accountId: bonusCoinsAccount, amount: -(total - Math.min(orderCoins, total)) },
+        { accountId: coinIssuanceAccount, amount: -Math.min(packCoinsTaken, total) },
+        { accountId: bonusCoinsAccount, amount: -(total - Math.min(packCoinsTaken, total)) },
       ].filter((posting) => posting.amount !== 0),
       flooredAccounts: new Set(), idempotencyKey: `dispute-won:${disputeId}`, fingerprint: disputeId,
     });

@@ -1,4 +1,4 @@
-import { DomainError } from '../../domain/errors.js';
+import { DomainError, invariant } from '../../domain/errors.js';
 import { assertTransition, type OrderStatus } from '../../domain/order-states.js';
 import type { Tx } from '../db/sql.js';
 
@@ -35,3 +35,26 @@ export function shareOfCredit(order: OrderRow, coinsBack: number): { coins: numb
   const bonusPart = Math.floor((coinsBack * bonus) / (coins + bonus));
   return { coins: coinsBack - bonusPart, bonus: bonusPart };
 }
+
+/**
+ * The part of an order's credit its refunds have taken back (under way or done), as each
+ * took it: what a chargeback must not take a second time.
+ */
+export async function creditRefunded(tx: Tx, order: OrderRow): Promise<{ coins: number; bonus: number }> {
+  const refunds = await tx<{ coins: string }[]>`
+    select coins::text from refunds where order_id = ${order.id} and status in ('processing', 'succeeded')`;
+  return refunds.reduce((sum, refund) => {
+    const share = shareOfCredit(order, Number(refund.coins));
+    return { coins: sum.coins + share.coins, bonus: sum.bonus + share.bonus };
+  }, { coins: 0, bonus: 0 });
+}
+
+/** The part of an order's credit still with its buyer's account: credited, less what refunds took back. */
+export async function creditNotRefunded(tx: Tx, order: OrderRow): Promise<{ coins: number; bonus: number }> {
+  const credited = creditedCoins(order);
+  const refunded = await creditRefunded(tx, order);
+  const left = { coins: credited.coins - refunded.coins, bonus: credited.bonus - refunded.bonus };
+  invariant(left.coins >= 0 && left.bonus >= 0, `order ${order.id}: refunds took back ${refunded.coins}+${refunded.bonus} of ${credited.coins}+${credited.bonus} coins`);
+  return left;
+}
+

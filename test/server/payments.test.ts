@@ -311,6 +311,27 @@ stripeSuite('a lost dispute keeps the account frozen until a new top-up repays t
   assert.ok((await flushAndReconcile(ctx.server)).ok);
 });
 
+stripeSuite('a chargeback after a partial refund takes back only the coins the refund did not; a won dispute restores just those', async (ctx) => {
+  const userId = uniqueId('buyer');
+  const { orderId, intent } = await paidOrder(ctx, userId, 'usd-1000');
+  const admin = await token('refund-admin', 'admin');
+  const refunded = await http<{ status: string; coins: number }>(ctx.server, 'POST', `/v1/orders/${orderId}/refund`, { bearer: admin, body: { coins: 500 } });
+  assert.equal([refunded.status, refunded.body.status], [201, 'succeeded'], JSON.stringify(refunded.body));
+  assert.is(await balance(ctx.server, userId), 700);
+  await spend(ctx, userId, 1000).catch(() => undefined); // 700 coins: not enough for a castle, nothing moves
+  const disputeId = uniqueId('dp');
+  await deliver(ctx, disputeEvent('charge.dispute.created', disputeId, intent.id, 'needs_response'));
+  const bearer = await token(userId, 'viewer');
+  // The refund already took 500 of the 1,200 back: the dispute takes the other 700, no debt.
+  assert.equal((await http(ctx.server, 'GET', '/v1/wallet', { bearer })).body, { userId, balance: 0, frozen: false });
+  const balances = ctx.server.ctx.wallets.keys.balances;
+  assert.is(Number(await ctx.server.ctx.redis.hget(balances, `debt:${userId}`) ?? 0), 0, 'no coins owed for coins given back already');
+  await deliver(ctx, disputeEvent('charge.dispute.closed', disputeId, intent.id, 'won'));
+  assert.equal((await http(ctx.server, 'GET', '/v1/wallet', { bearer })).body, { userId, balance: 700, frozen: false });
+  const report = await flushAndReconcile(ctx.server);
+  assert.ok(report.ok, JSON.stringify(report.mismatches));
+});
+
 interface Refund { id: string; status: string; coins: number; amount: string; providerRefundId: string | null; cause: string; error?: { code: string } }
 
 stripeSuite('refunds: the owner asks, an admin approves; the unspent part is debited then refunded pro rata, rounded down', async (ctx) => {
@@ -513,7 +534,9 @@ stripeSuite('events in any order: a dispute or refund before its payment is refu
   assert.is(await balance(ctx.server, userId), 600);
   assert.is((await http<Order>(ctx.server, 'GET', `/v1/orders/${created.body.id}`, { bearer })).body.status, 'partially_refunded');
   assert.is((await deliver(ctx, dispute)).status, 200);
-  assert.equal((await http(ctx.server, 'GET', '/v1/wallet', { bearer })).body, { userId, balance: 0, frozen: true });
+  // The dispute takes the 600 coins the dashboard refund left, not those it took back already: no debt, no freeze.
+  assert.equal((await http(ctx.server, 'GET', '/v1/wallet', { bearer })).body, { userId, balance: 0, frozen: false });
+  assert.is((await http<Order>(ctx.server, 'GET', `/v1/orders/${created.body.id}`, { bearer })).body.status, 'disputed');
   assert.ok((await flushAndReconcile(ctx.server)).ok);
 });
 
