@@ -19,7 +19,9 @@ const legalTransitions: Readonly<Record<OrderStatus, readonly OrderStatus[]>> = 
   partially_refunded: ['partially_refunded', 'refunded', 'disputed'],
   disputed: ['dispute_won', 'dispute_lost'],
   dispute_won: ['refunded', 'partially_refunded', 'disputed'],
-  refunded: [],
+  // A buyer may still dispute a charge refunded in full: nothing is left to take back,
+  // but the dispute is the order's story until it closes.
+  refunded: ['disputed'],
   dispute_lost: [],
 };
 

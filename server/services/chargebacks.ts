@@ -1,6 +1,7 @@
 import { bonusCoinsAccount, coinIssuanceAccount, debtAccount, walletAccount } from '../../domain/accounts.js';
 import { takeBackPostings, type TakeBack } from '../../domain/clawback.js';
 import { DomainError } from '../../domain/errors.js';
+import { assertTransition } from '../../domain/order-states.js';
 import type { Sql, Tx } from '../db/sql.js';
 import type { WalletStore } from '../redis/wallet-store.js';
 import type { LiveNotifier } from './notifier.js';
@@ -25,12 +26,23 @@ export class ChargebackService {
     if (ref.status === 'pending_payment' || ref.status === 'canceled' || ref.status === 'expired') {
       throw new DomainError('CONFLICT', `order ${ref.id} has no recorded payment yet; retry later`);
     }
-    // Freeze first: no gift may spend the coins while they are being taken back.
+    // Freeze first: no gift may spend the coins while they are being taken back. A take-back
+    // that fails sets the freeze back to what the user's debt says, or it would stay on.
     await this.wallets.setFrozen(ref.user_id, `chargeback ${disputeId} in progress`);
+    await this.clawBack(disputeId, ref.id).catch(async (error: unknown) => {
+      await this.settled(ref.user_id);
+      throw error;
+    });
+    await this.settled(ref.user_id);
+  }
+
+  private async clawBack(disputeId: string, orderId: string): Promise<void> {
     await this.sql.begin(async (tx) => {
-      const order = await lockOrder(tx, ref.id);
+      const order = await lockOrder(tx, orderId);
       const [again] = await tx`select 1 from order_disputes where id = ${disputeId}`;
       if (again !== undefined) return;
+      // Refused before anything moves: the take-back's Redis entry is not undone by a rollback.
+      assertTransition(order.status, 'disputed');
       // Coins a refund gave back already are not taken a second time.
       const back = await creditNotRefunded(tx, order);
       const owed = back.coins + back.bonus;
@@ -48,7 +60,6 @@ export class ChargebackService {
                values (${disputeId}, ${order.id}, ${entryId}, ${takeBack.fromWallet}, ${takeBack.fromDebt}, 'open')`;
       await transitionOrder(tx, order, 'disputed', `chargeback ${disputeId}: ${takeBack.fromWallet} coins from the wallet, ${takeBack.fromDebt} as debt`);
     });
-    await this.settled(ref.user_id);
   }
 
   async closed(disputeId: string, outcome: 'won' | 'lost'): Promise<void> {

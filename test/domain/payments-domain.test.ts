@@ -54,7 +54,8 @@ test('order states: every listed transition is legal, every other one is refused
   const legal = new Set(['pending_payment>paid', 'pending_payment>canceled', 'pending_payment>expired', 'canceled>paid', 'expired>paid',
     'paid>fulfilled', 'paid>refunded', 'paid>disputed', 'fulfilled>refunded', 'fulfilled>partially_refunded', 'fulfilled>disputed',
     'partially_refunded>partially_refunded', 'partially_refunded>refunded', 'partially_refunded>disputed',
-    'disputed>dispute_won', 'disputed>dispute_lost', 'dispute_won>refunded', 'dispute_won>partially_refunded', 'dispute_won>disputed']);
+    'disputed>dispute_won', 'disputed>dispute_lost', 'dispute_won>refunded', 'dispute_won>partially_refunded', 'dispute_won>disputed',
+    'refunded>disputed']);
   for (const from of orderStatuses) {
     for (const to of orderStatuses) {
       const expected = legal.has(`${from}>${to}`);

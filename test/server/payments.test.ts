@@ -332,6 +332,30 @@ stripeSuite('a chargeback after a partial refund takes back only the coins the r
   assert.ok(report.ok, JSON.stringify(report.mismatches));
 });
 
+stripeSuite('a dispute of an order refunded in full takes nothing, freezes nothing, and is recorded to its close', async (ctx) => {
+  const userId = uniqueId('buyer');
+  const { orderId, intent } = await paidOrder(ctx, userId, 'usd-1000');
+  const admin = await token('refund-admin', 'admin');
+  const refunded = await http<{ status: string }>(ctx.server, 'POST', `/v1/orders/${orderId}/refund`, { bearer: admin, body: {} });
+  assert.equal([refunded.status, refunded.body.status], [201, 'succeeded']);
+  const bearer = await token(userId, 'viewer');
+  assert.is((await http<Order>(ctx.server, 'GET', `/v1/orders/${orderId}`, { bearer })).body.status, 'refunded');
+  await paidOrder(ctx, userId, 'usd-500');
+  const before = await balance(ctx.server, userId);
+  const disputeId = uniqueId('dp');
+  assert.is((await deliver(ctx, disputeEvent('charge.dispute.created', disputeId, intent.id, 'needs_response'))).status, 200);
+  assert.equal((await http(ctx.server, 'GET', '/v1/wallet', { bearer })).body, { userId, balance: before, frozen: false });
+  assert.is((await http<Order>(ctx.server, 'GET', `/v1/orders/${orderId}`, { bearer })).body.status, 'disputed');
+  // A second dispute while the first is open is refused before anything moves, and leaves no freeze behind.
+  assert.is((await deliver(ctx, disputeEvent('charge.dispute.created', uniqueId('dp'), intent.id, 'needs_response'))).status, 409);
+  assert.equal((await http(ctx.server, 'GET', '/v1/wallet', { bearer })).body, { userId, balance: before, frozen: false });
+  assert.is((await deliver(ctx, disputeEvent('charge.dispute.closed', disputeId, intent.id, 'lost'))).status, 200);
+  const closed = await http<Order>(ctx.server, 'GET', `/v1/orders/${orderId}`, { bearer });
+  assert.equal(closed.body.transitions?.map((t) => t.to).slice(-3), ['refunded', 'disputed', 'dispute_lost']);
+  assert.equal((await http(ctx.server, 'GET', '/v1/wallet', { bearer })).body, { userId, balance: before, frozen: false });
+  assert.ok((await flushAndReconcile(ctx.server)).ok);
+});
+
 interface Refund { id: string; status: string; coins: number; amount: string; providerRefundId: string | null; cause: string; error?: { code: string } }
 
 stripeSuite('refunds: the owner asks, an admin approves; the unspent part is debited then refunded pro rata, rounded down', async (ctx) => {
