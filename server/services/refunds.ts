@@ -90,9 +90,20 @@ export class RefundService {
   }
 
   async approve(refundId: string): Promise<RefundView> {
-    const [row] = await this.sql<RefundRow[]>`
-      update refunds set status = 'processing', cause = 'approved by an admin', updated_at = now()
-       where id = ${refundId} and status = 'requested' returning *`;
+    const found = await this.withOrder(refundId);
+    if (found === undefined) return this.refuseState(refundId, 'only a requested refund can be approved');
+    // Under the order's lock: a dispute that opened since the request took the order's coins
+    // back; approving now would take other coins from the wallet and refund a disputed charge.
+    const row = await this.sql.begin(async (tx) => {
+      const order = await lockOrder(tx, found.order.id);
+      const [approved] = await tx<RefundRow[]>`
+        update refunds set status = 'processing', cause = 'approved by an admin', updated_at = now()
+         where id = ${refundId} and status = 'requested' returning *`;
+      if (approved !== undefined && !refundable.includes(order.status)) {
+        throw new DomainError('CONFLICT', `the order is ${order.status}: this refund cannot run now; reject it, or approve it once the order may be refunded`);
+      }
+      return approved;
+    });
     if (row === undefined) return this.refuseState(refundId, 'only a requested refund can be approved');
     return this.execute(refundId);
   }

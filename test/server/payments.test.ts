@@ -356,6 +356,26 @@ stripeSuite('a dispute of an order refunded in full takes nothing, freezes nothi
   assert.ok((await flushAndReconcile(ctx.server)).ok);
 });
 
+stripeSuite('a refund asked for before a dispute opened cannot be approved while it is open: 409, and nothing moves', async (ctx) => {
+  const userId = uniqueId('buyer');
+  const { orderId, intent } = await paidOrder(ctx, userId, 'usd-1000');
+  const bearer = await token(userId, 'viewer');
+  const asked = await http<{ id: string; status: string }>(ctx.server, 'POST', `/v1/orders/${orderId}/refund`, { bearer, body: { coins: 100 } });
+  assert.equal([asked.status, asked.body.status], [201, 'requested']);
+  await paidOrder(ctx, userId, 'usd-500'); // coins from another order, which the refund must not take
+  await deliver(ctx, disputeEvent('charge.dispute.created', uniqueId('dp'), intent.id, 'needs_response'));
+  const before = await balance(ctx.server, userId);
+  const refundsBefore = ctx.standIn.refunds.length;
+  const approved = await http<{ error: { code: string; message: string } }>(ctx.server, 'POST', `/v1/admin/refunds/${asked.body.id}/approve`,
+    { bearer: await token('refund-admin', 'admin') });
+  assert.equal([approved.status, approved.body.error.code], [409, 'CONFLICT'], JSON.stringify(approved.body));
+  assert.match(approved.body.error.message, 'disputed');
+  assert.is(await balance(ctx.server, userId), before, 'no coins taken');
+  assert.is(ctx.standIn.refunds.length, refundsBefore, 'nothing refunded');
+  assert.is((await http<{ status: string }>(ctx.server, 'GET', `/v1/refunds/${asked.body.id}`, { bearer })).body.status, 'requested');
+  assert.ok((await flushAndReconcile(ctx.server)).ok);
+});
+
 interface Refund { id: string; status: string; coins: number; amount: string; providerRefundId: string | null; cause: string; error?: { code: string } }
 
 stripeSuite('refunds: the owner asks, an admin approves; the unspent part is debited then refunded pro rata, rounded down', async (ctx) => {
