@@ -53,19 +53,20 @@ async function handle(ctx: AppContext, event: Stripe.Event): Promise<boolean> {
     }
     case 'charge.dispute.created': {
       const dispute = event.data.object;
-      const intent = typeof dispute.payment_intent === 'string' ? dispute.payment_intent : dispute.payment_intent?.id;
+      const intent = paymentIntentIdOf(dispute.payment_intent);
       if (intent !== undefined) await ctx.chargebacks.opened(dispute.id, intent);
       return true;
     }
     case 'charge.dispute.closed': {
       const dispute = event.data.object;
       const outcome = dispute.status === 'won' ? 'won' : dispute.status === 'lost' ? 'lost' : null;
-      if (outcome !== null) await ctx.chargebacks.closed(dispute.id, outcome);
+      const intent = paymentIntentIdOf(dispute.payment_intent);
+      if (outcome !== null && intent !== undefined) await ctx.chargebacks.closed(dispute.id, outcome, intent);
       return true;
     }
     case 'charge.refunded': {
       const charge = event.data.object;
-      const intent = typeof charge.payment_intent === 'string' ? charge.payment_intent : charge.payment_intent?.id;
+      const intent = paymentIntentIdOf(charge.payment_intent);
       if (intent !== undefined) await ctx.refunds.refundedOutside(intent, BigInt(charge.amount_refunded), charge.currency, event.id);
       return true;
     }
@@ -75,4 +76,9 @@ async function handle(ctx: AppContext, event: Stripe.Event): Promise<boolean> {
     default:
       return false;
   }
+}
+
+/** An event's payment intent, sent as its id or expanded into the object. */
+function paymentIntentIdOf(intent: string | { id: string } | null): string | undefined {
+  return typeof intent === 'string' ? intent : intent?.id;
 }

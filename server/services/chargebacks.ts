@@ -62,7 +62,11 @@ export class ChargebackService {
     });
   }
 
-  async closed(disputeId: string, outcome: 'won' | 'lost'): Promise<void> {
+  async closed(disputeId: string, outcome: 'won' | 'lost', paymentIntentId: string): Promise<void> {
+    // Stripe does not promise order: a close before its opening opens it first, so a lost
+    // dispute takes the coins back and a won one gives back what it took; the opening,
+    // when it comes, finds the dispute known and changes nothing.
+    if (!await this.known(disputeId)) await this.opened(disputeId, paymentIntentId);
     const [dispute] = await this.sql<{ order_id: string; wallet_coins: bigint; debt_coins: bigint; status: string }[]>`
       select order_id, wallet_coins, debt_coins, status from order_disputes where id = ${disputeId}`;
     if (dispute === undefined || dispute.status !== 'open') return;

@@ -376,6 +376,26 @@ stripeSuite('a refund asked for before a dispute opened cannot be approved while
   assert.ok((await flushAndReconcile(ctx.server)).ok);
 });
 
+stripeSuite('a dispute\'s close that arrives before its opening applies both: won gives back what it took, lost keeps it; the late opening changes nothing', async (ctx) => {
+  const bearerOf = (userId: string) => token(userId, 'viewer');
+  for (const outcome of ['won', 'lost'] as const) {
+    const userId = uniqueId(`buyer-${outcome}`);
+    const { orderId, intent } = await paidOrder(ctx, userId, 'usd-1000');
+    await spend(ctx, userId, 1000);
+    const disputeId = uniqueId('dp');
+    // Stripe does not promise order: the close comes first.
+    assert.is((await deliver(ctx, disputeEvent('charge.dispute.closed', disputeId, intent.id, outcome))).status, 200);
+    const bearer = await bearerOf(userId);
+    const expected = outcome === 'won' ? { userId, balance: 200, frozen: false } : { userId, balance: 0, frozen: true };
+    assert.equal((await http(ctx.server, 'GET', '/v1/wallet', { bearer })).body, expected, outcome);
+    assert.is((await http<Order>(ctx.server, 'GET', `/v1/orders/${orderId}`, { bearer })).body.status, `dispute_${outcome}`);
+    assert.is((await deliver(ctx, disputeEvent('charge.dispute.created', disputeId, intent.id, 'needs_response'))).status, 200);
+    assert.equal((await http(ctx.server, 'GET', '/v1/wallet', { bearer })).body, expected, `${outcome}, after the late opening`);
+    assert.is((await http<Order>(ctx.server, 'GET', `/v1/orders/${orderId}`, { bearer })).body.status, `dispute_${outcome}`);
+  }
+  assert.ok((await flushAndReconcile(ctx.server)).ok);
+});
+
 interface Refund { id: string; status: string; coins: number; amount: string; providerRefundId: string | null; cause: string; error?: { code: string } }
 
 stripeSuite('refunds: the owner asks, an admin approves; the unspent part is debited then refunded pro rata, rounded down', async (ctx) => {
