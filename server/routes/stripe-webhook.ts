@@ -59,7 +59,7 @@ async function handle(ctx: AppContext, event: Stripe.Event): Promise<boolean> {
     }
     case 'charge.dispute.closed': {
       const dispute = event.data.object;
-      const outcome = dispute.status === 'won' ? 'won' : dispute.status === 'lost' ? 'lost' : null;
+      const outcome = disputeOutcome(dispute.status);
       const intent = paymentIntentIdOf(dispute.payment_intent);
       if (outcome !== null && intent !== undefined) await ctx.chargebacks.closed(dispute.id, outcome, intent);
       return true;
@@ -81,4 +81,14 @@ async function handle(ctx: AppContext, event: Stripe.Event): Promise<boolean> {
 /** An event's payment intent, sent as its id or expanded into the object. */
 function paymentIntentIdOf(intent: string | { id: string } | null): string | undefined {
   return typeof intent === 'string' ? intent : intent?.id;
+}
+
+/**
+ * Whether a closed dispute left the money with us. An inquiry that closed without becoming a
+ * chargeback (`warning_closed`) and a prevented dispute did, as a won one does; an appeal
+ * still under way decides nothing yet.
+ */
+function disputeOutcome(status: string): 'won' | 'lost' | null {
+  if (status === 'won' || status === 'warning_closed' || status === 'prevented') return 'won';
+  return status === 'lost' ? 'lost' : null;
 }

@@ -396,6 +396,23 @@ stripeSuite('a dispute\'s close that arrives before its opening applies both: wo
   assert.ok((await flushAndReconcile(ctx.server)).ok);
 });
 
+stripeSuite('an inquiry that closes without a chargeback, or a dispute prevented, gives back what it took', async (ctx) => {
+  for (const closedAs of ['warning_closed', 'prevented']) {
+    const userId = uniqueId('buyer');
+    const { orderId, intent } = await paidOrder(ctx, userId, 'usd-1000');
+    await spend(ctx, userId, 1000);
+    const disputeId = uniqueId('dp');
+    // An inquiry is announced with charge.dispute.created too, before any money is withdrawn.
+    await deliver(ctx, disputeEvent('charge.dispute.created', disputeId, intent.id, 'warning_needs_response'));
+    const bearer = await token(userId, 'viewer');
+    assert.equal((await http(ctx.server, 'GET', '/v1/wallet', { bearer })).body, { userId, balance: 0, frozen: true }, closedAs);
+    assert.is((await deliver(ctx, disputeEvent('charge.dispute.closed', disputeId, intent.id, closedAs))).status, 200);
+    assert.equal((await http(ctx.server, 'GET', '/v1/wallet', { bearer })).body, { userId, balance: 200, frozen: false }, closedAs);
+    assert.is((await http<Order>(ctx.server, 'GET', `/v1/orders/${orderId}`, { bearer })).body.status, 'dispute_won', closedAs);
+  }
+  assert.ok((await flushAndReconcile(ctx.server)).ok);
+});
+
 interface Refund { id: string; status: string; coins: number; amount: string; providerRefundId: string | null; cause: string; error?: { code: string } }
 
 stripeSuite('refunds: the owner asks, an admin approves; the unspent part is debited then refunded pro rata, rounded down', async (ctx) => {
