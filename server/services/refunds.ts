@@ -170,7 +170,8 @@ export class RefundService {
     const recorded = await this.sql.begin(async (tx) => {
       const order = await lockOrder(tx, ref.id);
       if (!refundable.includes(order.status) && order.status !== 'refunded') {
-        throw new DomainError('CONFLICT', `order ${order.id} has no recorded fulfilment yet; retry later`);
+        // Not fulfilled yet, or under a dispute (which took the coins back): Stripe redelivers.
+        throw new DomainError('CONFLICT', `order ${order.id} is ${order.status}: a refund made outside the app applies once it is fulfilled and not under dispute; retry later`);
       }
       if (currency.toUpperCase() !== order.currency) throw new DomainError('CONFLICT', 'refund currency does not match the order');
       const [known] = await tx<{ amount: string }[]>`
