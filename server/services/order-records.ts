@@ -32,7 +32,10 @@ export function creditedCoins(order: OrderRow): { coins: number; bonus: number }
 /** Part of an order's credit taken back: the bonus in proportion, rounded down (pack coins take the rest). */
 export function shareOfCredit(order: OrderRow, coinsBack: number): { coins: number; bonus: number } {
   const { coins, bonus } = creditedCoins(order);
-  const bonusPart = Math.floor((coinsBack * bonus) / (coins + bonus));
+  invariant(coins + bonus > 0 && Number.isSafeInteger(coinsBack) && coinsBack >= 0 && coinsBack <= coins + bonus,
+    `order ${order.id}: ${coinsBack} coins back of ${coins + bonus} credited`);
+  // In bigint: the product of two coin counts can pass 2^53, where a float rounds.
+  const bonusPart = Number((BigInt(coinsBack) * BigInt(bonus)) / BigInt(coins + bonus));
   return { coins: coinsBack - bonusPart, bonus: bonusPart };
 }
 
@@ -40,7 +43,7 @@ export function shareOfCredit(order: OrderRow, coinsBack: number): { coins: numb
  * The part of an order's credit its refunds have taken back (under way or done), as each
  * took it: what a chargeback must not take a second time.
  */
-export async function creditRefunded(tx: Tx, order: OrderRow): Promise<{ coins: number; bonus: number }> {
+async function creditRefunded(tx: Tx, order: OrderRow): Promise<{ coins: number; bonus: number }> {
   const refunds = await tx<{ coins: string }[]>`
     select coins::text from refunds where order_id = ${order.id} and status in ('processing', 'succeeded')`;
   return refunds.reduce((sum, refund) => {

@@ -8,6 +8,8 @@ import { flushAndReconcile, http, token } from '../helpers/harness.js';
 import { startTestServer } from '../helpers/harness.js';
 import { StripeStandIn } from '../helpers/stripe-stand-in.js';
 import { rebuildWallets } from '../../server/services/rebuild.js';
+import { shareOfCredit, type OrderRow } from '../../server/services/order-records.js';
+import { InvariantViolation } from '../../domain/errors.js';
 
 interface Order { id: string; status: string; coins: number; bonusCoins: number; firstPurchaseBonusCoins: number; clientSecret: string | null;
   paymentIntentId: string | null; price: string; currency: string; transitions?: { from: string | null; to: string; cause: string }[] }
@@ -161,6 +163,14 @@ sandbox('an order refunded in pieces gives back exactly its price; a piece worth
   assert.is(await balance(server, userId), 0);
   const report = await flushAndReconcile(server);
   assert.ok(report.ok, JSON.stringify(report.mismatches));
+});
+
+sandbox('a take-back splits pack and bonus in exact integers, past 2^53 too; more than was credited is an invariant broken', () => {
+  const order = { id: 'ord_share', fulfilled_entry_id: 'e', coins: 6_217_370_915n, bonus_coins: 49_549_821_765n, first_purchase_bonus_coins: 1n } as OrderRow;
+  // 55,766,786,395 x 49,549,821,766 passes 2^53: as floats the quotient rounds up to 49,549,460,776.
+  const back = shareOfCredit(order, 55_766_786_395);
+  assert.equal(back, { coins: 55_766_786_395 - 49_549_460_775, bonus: 49_549_460_775 });
+  assert.throws(() => shareOfCredit(order, 55_767_192_682), (e: unknown) => e instanceof InvariantViolation);
 });
 
 sandbox.run();
