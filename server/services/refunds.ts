@@ -90,12 +90,12 @@ export class RefundService {
   }
 
   async approve(refundId: string): Promise<RefundView> {
-    const found = await this.withOrder(refundId);
-    if (found === undefined) return this.refuseState(refundId, 'only a requested refund can be approved');
     // Under the order's lock: a dispute that opened since the request took the order's coins
     // back; approving now would take other coins from the wallet and refund a disputed charge.
     const row = await this.sql.begin(async (tx) => {
-      const order = await lockOrder(tx, found.order.id);
+      const [refund] = await tx<{ order_id: string }[]>`select order_id from refunds where id = ${refundId}`;
+      if (refund === undefined) return undefined;
+      const order = await lockOrder(tx, refund.order_id);
       const [approved] = await tx<RefundRow[]>`
         update refunds set status = 'processing', cause = 'approved by an admin', updated_at = now()
          where id = ${refundId} and status = 'requested' returning *`;
