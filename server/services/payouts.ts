@@ -40,6 +40,9 @@ const payoutColumns = 'id, settlement_id, payee_account, method, destination, cu
 
 const onlyPendingStripeSent = 'only a pending Stripe payout can be sent';
 
+/** A payout after a call that paid or failed it: as it stands, and whether it was this call that moved it. */
+interface Outcome { payout: PayoutRow; movedHere: boolean }
+
 export class PayoutService {
   constructor(
     private readonly sql: Sql,
@@ -76,9 +79,11 @@ export class PayoutService {
       select id from payouts where method = 'stripe' and status in ('pending', 'sending') order by created_at limit 500`;
     for (const { id } of due) {
       try {
-        const row = await this.send(id);
-        if (row.status === 'paid') result.paid += 1;
-        else if (row.status === 'failed') result.failed += 1;
+        // A payout another sweep (or an admin) sends at the same time goes out once, by key,
+        // and is reported by whichever call moved it; the others report nothing of it.
+        const outcome = await this.sendOnce(this.transfers, id);
+        if (outcome?.movedHere === true && outcome.payout.status === 'paid') result.paid += 1;
+        else if (outcome?.movedHere === true && outcome.payout.status === 'failed') result.failed += 1;
       } catch (error) {
         // The provider or storage did not answer: the payout stays and the next sweep resumes
         // it with the same key. Anything else is a bug or a broken invariant: let it out.
@@ -96,17 +101,23 @@ export class PayoutService {
       if (payout?.method !== 'stripe' || !['pending', 'sending'].includes(payout.status)) return refuseInState(payout, 'payout', onlyPendingStripeSent);
       throw new DomainError('UNAVAILABLE', 'Stripe is not configured: pay this payee manually');
     }
+    const outcome = await this.sendOnce(this.transfers, id);
+    return outcome?.payout ?? this.refuseState(id, onlyPendingStripeSent);
+  }
+
+  /** Sends a pending or interrupted Stripe payout; undefined if it is not (or no longer) one. */
+  private async sendOnce(transfers: PayoutTransfers, id: string): Promise<Outcome | undefined> {
     const [claimed] = await this.sql<PayoutRow[]>`
       update payouts set status = 'sending', attempts = case when status = 'pending' then attempts + 1 else attempts end, updated_at = now()
        where id = ${id} and method = 'stripe' and status in ('pending', 'sending')
       returning ${this.sql.unsafe(payoutColumns)}`;
-    if (claimed === undefined) return this.refuseState(id, onlyPendingStripeSent);
+    if (claimed === undefined) return undefined;
     const idempotencyKey = `payout:${claimed.id}:${claimed.attempts}`;
     await this.sql`
       insert into payout_attempts (payout_id, attempt, idempotency_key, outcome) values (${claimed.id}, ${claimed.attempts}, ${idempotencyKey}, 'started')
       on conflict do nothing`;
     if (claimed.destination === null) return this.fail(claimed, 'no connected Stripe account');
-    const outcome = await this.transfers.send({
+    const outcome = await transfers.send({
       amountMinor: toMinorUnits(new Fiat(claimed.amount), claimed.currency), currency: claimed.currency,
       destination: claimed.destination, transferGroup: claimed.settlement_id, payoutId: claimed.id, attempt: claimed.attempts,
     }, idempotencyKey);
@@ -129,7 +140,7 @@ export class PayoutService {
   /** The outcome of a manual payment, reported by an admin. */
   async settleManual(id: string, outcome: { paid: true; reference: string } | { paid: false; reason: string }): Promise<PayoutRow> {
     const row = await this.claimManual(id, outcome.paid ? 'paid' : 'failed', outcome.paid ? outcome.reference : outcome.reason);
-    return outcome.paid ? this.markPaid(row, outcome.reference) : this.fail(row, outcome.reason);
+    return (outcome.paid ? await this.markPaid(row, outcome.reference) : await this.fail(row, outcome.reason)).payout;
   }
 
   /**
@@ -207,7 +218,7 @@ export class PayoutService {
     return row.method === 'stripe' && this.transfers !== null ? this.send(id) : row;
   }
 
-  private async markPaid(row: PayoutRow, reference: string): Promise<PayoutRow> {
+  private async markPaid(row: PayoutRow, reference: string): Promise<Outcome> {
     const coins = Number(row.coins);
     const entry = await postEntryOnce(this.wallets, this.sql, {
       ...newEntryStamp(this.clock()), kind: 'payout',
@@ -224,10 +235,10 @@ export class PayoutService {
          where id = ${row.id} and status in ('sending', 'exported', 'pending')
         returning ${tx.unsafe(payoutColumns)}`;
     });
-    return paid ?? (await this.get(row.id)) ?? row;
+    return { payout: paid ?? (await this.get(row.id)) ?? row, movedHere: paid !== undefined };
   }
 
-  private async fail(row: PayoutRow, reason: string): Promise<PayoutRow> {
+  private async fail(row: PayoutRow, reason: string): Promise<Outcome> {
     const coins = Number(row.coins);
     await postEntryOnce(this.wallets, this.sql, {
       ...newEntryStamp(this.clock()), kind: 'payout_return',
@@ -244,7 +255,7 @@ export class PayoutService {
          where id = ${row.id} and status in ('sending', 'exported', 'pending')
         returning ${tx.unsafe(payoutColumns)}`;
     });
-    return failed ?? (await this.get(row.id)) ?? row;
+    return { payout: failed ?? (await this.get(row.id)) ?? row, movedHere: failed !== undefined };
   }
 
   private async refuseState(id: string, allowed: string): Promise<never> {

@@ -628,4 +628,29 @@ month('a transfer answered 409 (its key held by a request in progress) is not a 
   assert.ok(report.ok, JSON.stringify(report.mismatches));
 });
 
+month('payout sweeps at once send an interrupted payout once, and only the sweep that paid it reports it', async (ctx) => {
+  const payee = await streamerEarnedThisMonth(ctx, 'swept', { payoutMethod: 'stripe', stripeAccount: 'acct_sweptS' });
+  ctx.now = nextMonthStart(ctx.now);
+  // Stripe answers the run's transfer 409 (in progress): the payout is left `sending`.
+  ctx.standIn.answerTransfersInProgress = true;
+  try {
+    await run(ctx);
+  } finally {
+    ctx.standIn.answerTransfersInProgress = false;
+  }
+  const payoutId = (await statements(ctx, payee))[0]?.payout?.id ?? '';
+  const sql = ctx.server.ctx.sql;
+  const paid = async () => new Set((await sql<{ id: string }[]>`select id from payouts where status = 'paid'`).map((row) => row.id));
+  const paidBefore = await paid();
+  assert.not.ok(paidBefore.has(payoutId));
+  const sweeps = await Promise.all(Array.from({ length: 4 }, () => ctx.server.ctx.payouts.sendDue()));
+  const paidBySweeps = [...await paid()].filter((id) => !paidBefore.has(id));
+  assert.ok(paidBySweeps.includes(payoutId), JSON.stringify(sweeps));
+  assert.is(sweeps.reduce((sum, sweep) => sum + sweep.paid, 0), paidBySweeps.length, `each payout paid is reported once: ${JSON.stringify(sweeps)}`);
+  assert.is(sweeps.reduce((sum, sweep) => sum + sweep.waiting + sweep.failed, 0), 0, 'none waits for Stripe, none failed');
+  assert.is(ctx.standIn.transfers.filter((t) => t.metadata.payout_id === payoutId).length, 1, 'one transfer');
+  const report = await flushAndReconcile(ctx.server);
+  assert.ok(report.ok, JSON.stringify(report.mismatches));
+});
+
 month.run();
