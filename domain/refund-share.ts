@@ -23,3 +23,18 @@ export function refundShare(price: FiatAmount, currency: string, creditedCoins: 
   const worth = roundToCurrency(price.times(earlier.coins + coins).dividedBy(creditedCoins), currency, rounding.down);
   return Fiat.max(0, worth.minus(earlier.amount));
 }
+
+/**
+ * The coins a refund made outside the app takes back, when the order's refunds have given
+ * back `refundedInAll` (this one included) and taken `coinsTaken` coins before it: what all
+ * that money is worth in coins, rounded down once, less the coins already taken. Rounded
+ * per refund, each would leave the buyer up to a coin's worth; counted so, the order's
+ * whole price takes back all its coins. Never more than are left, nor below none (an
+ * earlier refund's coins may have been worth more than the money it gave back).
+ */
+export function coinsRefundedOutside(price: FiatAmount, creditedCoins: number, refundedInAll: FiatAmount, coinsTaken: number): number {
+  invariant(Number.isSafeInteger(creditedCoins) && creditedCoins > 0 && coinsTaken >= 0 && coinsTaken <= creditedCoins && price.greaterThan(0),
+    `${coinsTaken} coins taken back of ${creditedCoins}`);
+  const worth = refundedInAll.times(creditedCoins).dividedBy(price).toDecimalPlaces(0, rounding.down).toNumber();
+  return Math.min(creditedCoins - coinsTaken, Math.max(0, worth - coinsTaken));
+}

@@ -5,7 +5,7 @@ import { assertTransition } from '../../domain/order-states.js';
 import type { Sql, Tx } from '../db/sql.js';
 import type { WalletStore } from '../redis/wallet-store.js';
 import type { LiveNotifier } from './notifier.js';
-import { creditNotRefunded, lockOrder, transitionOrder } from './order-records.js';
+import { creditNotRefunded, lockOrder, transitionOrder, type OrderRow } from './order-records.js';
 import { debtOwed, refreshDebtFreeze } from './debt.js';
 import { newEntryStamp } from '../db/entry-ids.js';
 import { postEntryOnce } from './entries-once.js';
@@ -73,7 +73,7 @@ export class ChargebackService {
     const userId = await this.sql.begin(async (tx) => {
       const order = await lockOrder(tx, dispute.order_id);
       // Split back as it was taken: the pack coins the dispute took, then the bonus.
-      if (outcome === 'won') await this.restore(tx, order.user_id, disputeId, dispute, (await creditNotRefunded(tx, order)).coins);
+      if (outcome === 'won') await this.restore(tx, order, disputeId, dispute, (await creditNotRefunded(tx, order)).coins);
       await tx`update order_disputes set status = ${outcome}, closed_at = now() where id = ${disputeId}`;
       await transitionOrder(tx, order, outcome === 'won' ? 'dispute_won' : 'dispute_lost', `chargeback ${disputeId} ${outcome}`);
       return order.user_id;
@@ -82,12 +82,13 @@ export class ChargebackService {
   }
 
   /** The reverse of the claw-back; debt already repaid by a later top-up goes to the wallet instead. */
-  private async restore(tx: Tx, userId: string, disputeId: string, dispute: { wallet_coins: bigint; debt_coins: bigint }, packCoinsTaken: number): Promise<void> {
+  private async restore(tx: Tx, order: OrderRow, disputeId: string, dispute: { wallet_coins: bigint; debt_coins: bigint }, packCoinsTaken: number): Promise<void> {
+    const userId = order.user_id;
     const owedNow = await debtOwed(this.wallets, userId);
     const toDebt = Math.min(Number(dispute.debt_coins), owedNow);
     const total = Number(dispute.wallet_coins + dispute.debt_coins);
     await postEntryOnce(this.wallets, tx, {
-      ...newEntryStamp(), kind: 'chargeback-reversal', meta: { disputeId, userId },
+      ...newEntryStamp(), kind: 'chargeback-reversal', meta: { orderId: order.id, disputeId, userId },
       postings: [
         { accountId: walletAccount(userId), amount: total - toDebt },
         { accountId: debtAccount(userId), amount: toDebt },

@@ -1,5 +1,7 @@
 import { DomainError, invariant } from '../../domain/errors.js';
 import { assertTransition, type OrderStatus } from '../../domain/order-states.js';
+import type { CoinsBack } from '../../domain/clawback.js';
+import { nextShareOfCredit } from '../../domain/credit-back.js';
 import type { Tx } from '../db/sql.js';
 
 export interface OrderRow {
@@ -24,40 +26,36 @@ export async function transitionOrder(tx: Tx, order: OrderRow, to: OrderStatus, 
 }
 
 /** Coins the order credited when it was fulfilled (none before): the pack, its bonus and any first-purchase bonus. */
-export function creditedCoins(order: OrderRow): { coins: number; bonus: number } {
+export function creditedCoins(order: OrderRow): CoinsBack {
   if (order.fulfilled_entry_id === null) return { coins: 0, bonus: 0 };
   return { coins: Number(order.coins), bonus: Number(order.bonus_coins + order.first_purchase_bonus_coins) };
 }
 
-/** Part of an order's credit taken back: the bonus in proportion, rounded down (pack coins take the rest). */
-export function shareOfCredit(order: OrderRow, coinsBack: number): { coins: number; bonus: number } {
-  const { coins, bonus } = creditedCoins(order);
-  invariant(coins + bonus > 0 && Number.isSafeInteger(coinsBack) && coinsBack >= 0 && coinsBack <= coins + bonus,
-    `order ${order.id}: ${coinsBack} coins back of ${coins + bonus} credited`);
-  // In bigint: the product of two coin counts can pass 2^53, where a float rounds.
-  const bonusPart = Number((BigInt(coinsBack) * BigInt(bonus)) / BigInt(coins + bonus));
-  return { coins: coinsBack - bonusPart, bonus: bonusPart };
+/**
+ * The part of an order's credit its refunds have taken back (under way or done), as each
+ * took it: what the next refund splits against, and what a chargeback must not take a
+ * second time.
+ */
+async function creditRefunded(tx: Tx, order: OrderRow): Promise<CoinsBack> {
+  const [taken] = await tx<{ coins: string; bonus: string }[]>`
+    select coalesce(sum(coins - bonus_coins), 0)::text as coins, coalesce(sum(bonus_coins), 0)::text as bonus
+      from refunds where order_id = ${order.id} and status in ('processing', 'succeeded')`;
+  return { coins: Number(taken?.coins ?? 0), bonus: Number(taken?.bonus ?? 0) };
 }
 
 /**
- * The part of an order's credit its refunds have taken back (under way or done), as each
- * took it: what a chargeback must not take a second time.
+ * The pack/bonus split of a refund about to take `coinsBack` coins of the order (call it
+ * under the order's lock and record it with the refund): see `nextShareOfCredit`.
  */
-async function creditRefunded(tx: Tx, order: OrderRow): Promise<{ coins: number; bonus: number }> {
-  const refunds = await tx<{ coins: string }[]>`
-    select coins::text from refunds where order_id = ${order.id} and status in ('processing', 'succeeded')`;
-  return refunds.reduce((sum, refund) => {
-    const share = shareOfCredit(order, Number(refund.coins));
-    return { coins: sum.coins + share.coins, bonus: sum.bonus + share.bonus };
-  }, { coins: 0, bonus: 0 });
+export async function refundSplit(tx: Tx, order: OrderRow, coinsBack: number): Promise<CoinsBack> {
+  return nextShareOfCredit(creditedCoins(order), await creditRefunded(tx, order), coinsBack);
 }
 
 /** The part of an order's credit still with its buyer's account: credited, less what refunds took back. */
-export async function creditNotRefunded(tx: Tx, order: OrderRow): Promise<{ coins: number; bonus: number }> {
+export async function creditNotRefunded(tx: Tx, order: OrderRow): Promise<CoinsBack> {
   const credited = creditedCoins(order);
   const refunded = await creditRefunded(tx, order);
   const left = { coins: credited.coins - refunded.coins, bonus: credited.bonus - refunded.bonus };
   invariant(left.coins >= 0 && left.bonus >= 0, `order ${order.id}: refunds took back ${refunded.coins}+${refunded.bonus} of ${credited.coins}+${credited.bonus} coins`);
   return left;
 }
-

@@ -1,16 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { walletAccount } from '../../domain/accounts.js';
-import { takeBackPostings } from '../../domain/clawback.js';
+import { takeBackPostings, type CoinsBack } from '../../domain/clawback.js';
 import { refreshDebtFreeze } from './debt.js';
 import { DomainError, invariant, refuseInState } from '../../domain/errors.js';
-import { Fiat, formatFiat, fromMinorUnits, rounding } from '../../domain/fiat.js';
-import { refundShare } from '../../domain/refund-share.js';
+import { Fiat, formatFiat, fromMinorUnits } from '../../domain/fiat.js';
+import { coinsRefundedOutside, refundShare } from '../../domain/refund-share.js';
 import type { Posting } from '../../domain/ledger.js';
 import type { Sql } from '../db/sql.js';
 import type { PaymentProvider } from '../payments/provider.js';
 import type { WalletStore } from '../redis/wallet-store.js';
 import type { LiveNotifier } from './notifier.js';
-import { creditedCoins, lockOrder, shareOfCredit, transitionOrder, type OrderRow } from './order-records.js';
+import { creditedCoins, lockOrder, refundSplit, transitionOrder, type OrderRow } from './order-records.js';
 import { newEntryStamp } from '../db/entry-ids.js';
 import { postEntryOnce } from './entries-once.js';
 
@@ -21,6 +21,8 @@ interface RefundRow {
   id: string; order_id: string; requested_by: string; coins: bigint; amount: string; currency: string;
   status: RefundStatus; provider_refund_id: string | null; cause: string;
   made_outside: boolean;
+  /** The bonus coins among `coins`, fixed when the refund starts taking coins (null before). */
+  bonus_coins: bigint | null;
   created_at: Date; updated_at: Date;
 }
 
@@ -37,6 +39,12 @@ function view(row: RefundRow): RefundView {
     amount: formatFiat(new Fiat(row.amount), row.currency), currency: row.currency, status: row.status,
     providerRefundId: row.provider_refund_id, cause: row.cause, createdAt: row.created_at.toISOString(), updatedAt: row.updated_at.toISOString(),
   };
+}
+
+/** The pack and bonus coins a refund takes, as fixed when it started taking them. */
+function splitOf(refund: RefundRow): CoinsBack {
+  invariant(refund.bonus_coins !== null, `refund ${refund.id} takes coins with no pack/bonus split recorded`);
+  return { coins: Number(refund.coins - refund.bonus_coins), bonus: Number(refund.bonus_coins) };
 }
 
 function creditedTotal(order: OrderRow): number {
@@ -78,9 +86,11 @@ export class RefundService {
       // Nothing to give back would take the coins for nothing (a provider refuses a refund of 0).
       if (amount.isZero()) throw new DomainError('INVALID_ARGUMENT', `${coins} coins of this order are worth less than one minor unit of ${order.currency} now: refund more of them`);
       const id = `rf_${randomBytes(12).toString('base64url')}`;
+      // An admin's refund starts at once: its split is fixed now, under the lock.
+      const bonus = requestedBy.admin ? (await refundSplit(tx, order, coins)).bonus : null;
       const [inserted] = await tx<RefundRow[]>`
-        insert into refunds (id, order_id, requested_by, coins, amount, currency, status, cause)
-        values (${id}, ${orderId}, ${requestedBy.userId}, ${coins}, ${amount.toString()}, ${order.currency},
+        insert into refunds (id, order_id, requested_by, coins, bonus_coins, amount, currency, status, cause)
+        values (${id}, ${orderId}, ${requestedBy.userId}, ${coins}, ${bonus}, ${amount.toString()}, ${order.currency},
                 ${requestedBy.admin ? 'processing' : 'requested'}, ${requestedBy.admin ? 'refunded by an admin' : 'requested by the owner'})
         returning *`;
       if (inserted === undefined) throw new DomainError('INTERNAL');
@@ -96,12 +106,15 @@ export class RefundService {
       const [refund] = await tx<{ order_id: string }[]>`select order_id from refunds where id = ${refundId}`;
       if (refund === undefined) return undefined;
       const order = await lockOrder(tx, refund.order_id);
-      const [approved] = await tx<RefundRow[]>`
-        update refunds set status = 'processing', cause = 'approved by an admin', updated_at = now()
-         where id = ${refundId} and status = 'requested' returning *`;
-      if (approved !== undefined && !refundable.includes(order.status)) {
+      const [requested] = await tx<RefundRow[]>`select * from refunds where id = ${refundId} and status = 'requested'`;
+      if (requested === undefined) return undefined;
+      if (!refundable.includes(order.status)) {
         throw new DomainError('CONFLICT', `the order is ${order.status}: this refund cannot run now; reject it, or approve it once the order may be refunded`);
       }
+      const { bonus } = await refundSplit(tx, order, Number(requested.coins));
+      const [approved] = await tx<RefundRow[]>`
+        update refunds set status = 'processing', bonus_coins = ${bonus}, cause = 'approved by an admin', updated_at = now()
+         where id = ${refundId} and status = 'requested' returning *`;
       return approved;
     });
     if (row === undefined) return this.refuseState(refundId, 'only a requested refund can be approved');
@@ -146,12 +159,26 @@ export class RefundService {
 
   /** Resumes refunds a crash left processing. One Stripe made already is only taken back, never sent again. */
   async resume(): Promise<number> {
-    const open = await this.sql<{ id: string }[]>`select id from refunds where status = 'processing' limit 100`;
+    // The least recently tried first, each marked tried: refunds that keep waiting on the
+    // provider do not hold the ones behind them out of the sweep for ever.
+    const open = await this.sql<{ id: string }[]>`
+      update refunds set updated_at = now()
+       where id in (select id from refunds where status = 'processing' order by updated_at limit 100)
+      returning id`;
+    // One refund refused (a state it cannot finish in) does not stop the others; the
+    // first refusal is then thrown, so the sweep's log shows it.
+    let firstRefusal: DomainError | null = null;
     for (const { id } of open) {
-      const found = await this.withOrder(id);
-      if (found?.refund.made_outside === true) await this.takeBackOutside(found.refund, found.order);
-      else await this.execute(id);
+      try {
+        const found = await this.withOrder(id);
+        if (found?.refund.made_outside === true) await this.takeBackOutside(found.refund, found.order);
+        else await this.execute(id);
+      } catch (error) {
+        if (!(error instanceof DomainError)) throw error;
+        firstRefusal ??= error;
+      }
     }
+    if (firstRefusal !== null) throw firstRefusal;
     return open.length;
   }
 
@@ -174,15 +201,17 @@ export class RefundService {
         throw new DomainError('CONFLICT', `order ${order.id} is ${order.status}: a refund made outside the app applies once it is fulfilled and not under dispute; retry later`);
       }
       if (currency.toUpperCase() !== order.currency) throw new DomainError('CONFLICT', 'refund currency does not match the order');
-      const [known] = await tx<{ amount: string }[]>`
-        select coalesce(sum(amount), 0)::text as amount from refunds where order_id = ${order.id} and status in ('processing', 'succeeded')`;
-      const outside = fromMinorUnits(refundedMinor, order.currency).minus(new Fiat(known?.amount ?? '0'));
+      const [known] = await tx<{ amount: string; coins: string }[]>`
+        select coalesce(sum(amount), 0)::text as amount, coalesce(sum(coins), 0)::text as coins
+          from refunds where order_id = ${order.id} and status in ('processing', 'succeeded')`;
+      const refundedInAll = fromMinorUnits(refundedMinor, order.currency);
+      const outside = refundedInAll.minus(new Fiat(known?.amount ?? '0'));
       if (outside.lessThanOrEqualTo(0)) return null;
-      const total = creditedTotal(order);
-      const coins = Math.min(total, new Fiat(total).times(outside).dividedBy(new Fiat(order.price)).toDecimalPlaces(0, rounding.down).toNumber());
+      const coins = coinsRefundedOutside(new Fiat(order.price), creditedTotal(order), refundedInAll, Number(known?.coins ?? 0));
+      const { bonus } = await refundSplit(tx, order, coins);
       const [inserted] = await tx<RefundRow[]>`
-        insert into refunds (id, order_id, requested_by, coins, amount, currency, status, cause, made_outside)
-        values (${id}, ${order.id}, 'stripe', ${coins}, ${outside.toString()}, ${order.currency}, 'processing', 'refunded outside the app', true)
+        insert into refunds (id, order_id, requested_by, coins, bonus_coins, amount, currency, status, cause, made_outside)
+        values (${id}, ${order.id}, 'stripe', ${coins}, ${bonus}, ${outside.toString()}, ${order.currency}, 'processing', 'refunded outside the app', true)
         on conflict (id) do nothing returning *`;
       return inserted === undefined ? null : { refund: inserted, order };
     });
@@ -208,9 +237,8 @@ export class RefundService {
    * becomes debt) and the refund finished. Never calls the provider. By key, so resumable.
    */
   private async takeBackOutside(refund: RefundRow, order: OrderRow): Promise<void> {
-    const coins = Number(refund.coins);
-    if (coins > 0) {
-      const { postings } = takeBackPostings(order.user_id, shareOfCredit(order, coins), (await this.wallets.wallet(order.user_id)).balance);
+    if (refund.coins > 0n) {
+      const { postings } = takeBackPostings(order.user_id, splitOf(refund), (await this.wallets.wallet(order.user_id)).balance);
       await postEntryOnce(this.wallets, this.sql, { ...newEntryStamp(), kind: 'refund', meta: { orderId: order.id, refundId: refund.id, userId: order.user_id },
         postings, flooredAccounts: new Set([walletAccount(order.user_id)]), idempotencyKey: `refund:${refund.id}`, fingerprint: refund.id });
     }
@@ -228,7 +256,8 @@ export class RefundService {
     if (found === undefined || found.refund.status !== 'processing') throw new DomainError('CONFLICT', 'this refund is not in progress');
     const { refund, order } = found;
     invariant(!refund.made_outside, `refund ${refundId} was made by Stripe already: sending it again would refund twice`);
-    const debit = this.postings(order, Number(refund.coins));
+    // The script refuses an overdraft: a refund we make takes the coins from the wallet only.
+    const debit = takeBackPostings(order.user_id, splitOf(refund), Number(refund.coins)).postings;
     try {
       await postEntryOnce(this.wallets, this.sql, { ...newEntryStamp(), kind: 'refund', meta: { orderId: order.id, refundId, userId: order.user_id },
         postings: debit, flooredAccounts: new Set([walletAccount(order.user_id)]), idempotencyKey: `refund:${refundId}`, fingerprint: refundId });
@@ -242,17 +271,50 @@ export class RefundService {
     } catch (error) {
       // Not known to have failed: stay processing; the sweep retries with the same key.
       if (error instanceof DomainError && error.code === 'UNAVAILABLE') return view(refund);
-      await postEntryOnce(this.wallets, this.sql, { ...newEntryStamp(), kind: 'refund-compensation', meta: { orderId: order.id, refundId, userId: order.user_id },
-        postings: debit.map((p) => ({ accountId: p.accountId, amount: -p.amount })), flooredAccounts: new Set(),
-        idempotencyKey: `refund-compensation:${refundId}`, fingerprint: refundId });
-      return this.finish(refundId, 'failed', 'the payment provider refused the refund; the coins were credited back', null);
+      return this.refused(refund, debit);
     }
     return this.finish(refundId, 'succeeded', `refunded ${formatFiat(new Fiat(refund.amount), refund.currency)} ${refund.currency}`, providerRefundId);
   }
 
-  /** A refund we make ourselves takes the coins from the wallet only: the script refuses an overdraft. */
-  private postings(order: OrderRow, coins: number): Posting[] {
-    return takeBackPostings(order.user_id, shareOfCredit(order, coins), coins).postings;
+  /**
+   * The provider refused the refund: its coins go back to the wallet. Unless the order was
+   * disputed while the refund was under way (Stripe refuses to refund a disputed charge):
+   * the dispute took back all the order's credit but these coins, which the refund held, so
+   * now the dispute holds them too; a won dispute gives them back with the rest, a lost one
+   * keeps them. Decided under the order's lock, so a dispute opening now counts them.
+   */
+  private async refused(refund: RefundRow, debit: Posting[]): Promise<RefundView> {
+    const userId = await this.sql.begin(async (tx) => {
+      const order = await lockOrder(tx, refund.order_id);
+      const [still] = await tx`select 1 from refunds where id = ${refund.id} and status = 'processing' for update`;
+      if (still === undefined) return null;
+      let cause = 'the payment provider refused the refund; the coins were credited back';
+      if (order.status === 'disputed' || order.status === 'dispute_lost') {
+        const [dispute] = await tx<{ id: string }[]>`
+          update order_disputes set wallet_coins = wallet_coins + ${Number(refund.coins)}
+           where id = (select id from order_disputes where order_id = ${order.id} and status = 'open' order by opened_at desc limit 1)
+          returning id`;
+        invariant(dispute !== undefined || order.status === 'dispute_lost', `order ${order.id} is disputed with no open dispute`);
+        cause = dispute === undefined
+          ? 'the payment provider refused the refund: the charge was lost to a dispute, which keeps the coins'
+          : `the payment provider refused the refund: the order is disputed, and dispute ${dispute.id} holds the coins`;
+      } else {
+        await postEntryOnce(this.wallets, tx, { ...newEntryStamp(), kind: 'refund-compensation', meta: { orderId: order.id, refundId: refund.id, userId: order.user_id },
+          postings: debit.map((p) => ({ accountId: p.accountId, amount: -p.amount })), flooredAccounts: new Set(),
+          idempotencyKey: `refund-compensation:${refund.id}`, fingerprint: refund.id });
+      }
+      await tx`update refunds set status = 'failed', cause = ${cause}, updated_at = now() where id = ${refund.id}`;
+      return order.user_id;
+    });
+    if (userId !== null) await this.walletChanged(userId);
+    const current = await this.get(refund.id);
+    if (current === undefined) throw new DomainError('NOT_FOUND');
+    return current;
+  }
+
+  private async walletChanged(userId: string): Promise<void> {
+    const state = await this.wallets.wallet(userId);
+    this.notifier().walletChanged(userId, { balance: state.balance, frozen: state.frozen, reason: 'refund' });
   }
 
   private async finish(refundId: string, status: 'succeeded' | 'failed', cause: string, providerRefundId: string | null): Promise<RefundView> {
@@ -261,17 +323,15 @@ export class RefundService {
       if (refund === undefined || refund.status !== 'processing') return null;
       await tx`update refunds set status = ${status}, cause = ${cause}, provider_refund_id = ${providerRefundId}, updated_at = now() where id = ${refundId}`;
       const order = await lockOrder(tx, refund.order_id);
-      if (status === 'succeeded') {
+      // A refund the provider made before a dispute reached it: the order's story is the dispute's now.
+      if (status === 'succeeded' && order.status !== 'disputed' && order.status !== 'dispute_lost') {
         const [done] = await tx<{ coins: string }[]>`select coalesce(sum(coins), 0)::text as coins from refunds where order_id = ${order.id} and status = 'succeeded'`;
         const all = Number(done?.coins ?? 0) >= creditedTotal(order);
         await transitionOrder(tx, order, all ? 'refunded' : 'partially_refunded', `refund ${refundId}: ${cause}`);
       }
       return order.user_id;
     });
-    if (userId !== null) {
-      const state = await this.wallets.wallet(userId);
-      this.notifier().walletChanged(userId, { balance: state.balance, frozen: state.frozen, reason: 'refund' });
-    }
+    if (userId !== null) await this.walletChanged(userId);
     const current = await this.get(refundId);
     if (current === undefined) throw new DomainError('NOT_FOUND');
     return current;

@@ -3,7 +3,8 @@ import * as assert from 'uvu/assert';
 import { assertBonusLadder, packageCredit, type CoinPackage } from '../../domain/coin-packages.js';
 import { DomainError, InvariantViolation } from '../../domain/errors.js';
 import { Fiat, currencyExponent, formatFiat, fromMinorUnits, parseFiat, rounding, roundToCurrency, toMinorUnits } from '../../domain/fiat.js';
-import { noEarlierRefunds, refundShare } from '../../domain/refund-share.js';
+import { coinsRefundedOutside, noEarlierRefunds, refundShare } from '../../domain/refund-share.js';
+import { nextShareOfCredit } from '../../domain/credit-back.js';
 import { assertTransition, canTransition, orderStatuses } from '../../domain/order-states.js';
 import { takeBackPostings } from '../../domain/clawback.js';
 import { assertBalanced } from '../../domain/ledger.js';
@@ -108,6 +109,73 @@ test('refunds in pieces give back an order\'s exact price, each piece within a m
   // A refund made outside the app gave back more than its coins' share: the coins it paid for give nothing again.
   assert.is(refundShare(new Fiat('9.99'), 'USD', 1_200, 1, { coins: 600, amount: new Fiat('5.00') }).toString(), '0');
   assert.throws(() => refundShare(new Fiat('9.99'), 'USD', 1_200, 2, { coins: 1_199, amount: new Fiat('9.98') }), (e: unknown) => e instanceof InvariantViolation);
+});
+
+test('a credit taken back in pieces returns exactly its pack coins and its bonus, each piece in proportion within a coin', () => {
+  const broken = (e: unknown) => e instanceof InvariantViolation;
+  for (let seed = 1; seed <= 400; seed += 1) {
+    const random = seededRandom(seed);
+    const credited = { coins: randomInt(random, 0, 100_000), bonus: randomInt(random, 0, random() < 0.2 ? 0 : 30_000) };
+    const total = credited.coins + credited.bonus;
+    if (total === 0) continue;
+    let taken = { coins: 0, bonus: 0 };
+    while (taken.coins + taken.bonus < total) {
+      const left = total - taken.coins - taken.bonus;
+      const coinsBack = random() < 0.3 ? randomInt(random, 1, Math.min(left, 9)) : randomInt(random, 0, left);
+      const share = nextShareOfCredit(credited, taken, coinsBack);
+      assert.is(share.coins + share.bonus, coinsBack, `seed ${seed}`);
+      assert.ok(share.coins >= 0 && share.bonus >= 0, `seed ${seed}: ${JSON.stringify(share)}`);
+      taken = { coins: taken.coins + share.coins, bonus: taken.bonus + share.bonus };
+      // However it was cut, what has been taken is in proportion, rounded down once.
+      assert.is(taken.bonus, Math.floor(((taken.coins + taken.bonus) * credited.bonus) / total), `seed ${seed}`);
+    }
+    assert.equal(taken, credited, `seed ${seed}`);
+  }
+  // One coin at a time: each piece rounded on its own would return no bonus at all.
+  let oneByOne = { coins: 0, bonus: 0 };
+  for (let i = 0; i < 1_200; i += 1) {
+    const share = nextShareOfCredit({ coins: 1_000, bonus: 200 }, oneByOne, 1);
+    oneByOne = { coins: oneByOne.coins + share.coins, bonus: oneByOne.bonus + share.bonus };
+  }
+  assert.equal(oneByOne, { coins: 1_000, bonus: 200 });
+  // Pieces split the old way (each rounded down) sent too many pack coins: later ones even it out, never overdraw.
+  assert.equal(nextShareOfCredit({ coins: 1_000, bonus: 200 }, { coins: 995, bonus: 0 }, 100), { coins: 0, bonus: 100 });
+  assert.equal(nextShareOfCredit({ coins: 1_000, bonus: 200 }, { coins: 995, bonus: 0 }, 205), { coins: 5, bonus: 200 });
+  // In bigint: 55,766,786,395 x 49,549,821,766 passes 2^53, where the float quotient rounds up to 49,549,460,776.
+  const huge = { coins: 6_217_370_915, bonus: 49_549_821_766 };
+  assert.equal(nextShareOfCredit(huge, { coins: 0, bonus: 0 }, 55_766_786_395), { coins: 55_766_786_395 - 49_549_460_775, bonus: 49_549_460_775 });
+  assert.throws(() => nextShareOfCredit(huge, { coins: 0, bonus: 0 }, 55_767_192_682), broken, 'more than was credited');
+  assert.throws(() => nextShareOfCredit({ coins: 10, bonus: 2 }, { coins: 11, bonus: 0 }, 1), broken, 'more pack coins taken than credited');
+  assert.throws(() => nextShareOfCredit({ coins: 10, bonus: 2 }, { coins: 0, bonus: 0 }, 1.5), broken);
+});
+
+test('refunds made outside the app take back, together, what all the money refunded is worth: the whole price, all the coins', () => {
+  for (let seed = 1; seed <= 300; seed += 1) {
+    const random = seededRandom(seed);
+    const price = new Fiat(randomInt(random, 1, 1_000_000)).dividedBy(100);
+    const credited = randomInt(random, 1, 200_000);
+    // Some coins refunded in the app first (its amount rounded down, as refundShare does).
+    const inApp = random() < 0.5 ? 0 : randomInt(random, 0, credited);
+    let refunded = refundShare(price, 'USD', credited, Math.max(inApp, 1), noEarlierRefunds);
+    let taken = Math.max(inApp, 1);
+    if (taken === credited) continue;
+    while (refunded.lt(price)) {
+      const next = Fiat.min(price, refunded.plus(new Fiat(randomInt(random, 1, Number(price.times(100)))).dividedBy(100)));
+      const coins = coinsRefundedOutside(price, credited, next, taken);
+      // What all the money refunded is worth, rounded down once; none back if the coins taken were worth more.
+      const worth = next.times(credited).dividedBy(price).floor().toNumber();
+      assert.is(taken + coins, Math.max(taken, Math.min(credited, worth)), `seed ${seed}`);
+      taken += coins;
+      refunded = next;
+    }
+    assert.is(taken, credited, `seed ${seed}: the whole price refunded takes all the coins`);
+  }
+  // 1.00 at a time of a 9.99 order of 1,200 coins: 120 coins a dollar (120.12 each), 118 for the last 0.99 rounded alone.
+  const pieces = [1, 2, 3, 4, 5, 6, 7, 8, 9].map((dollars) => new Fiat(dollars));
+  let taken = 0;
+  for (const refundedInAll of [...pieces, new Fiat('9.99')]) taken += coinsRefundedOutside(new Fiat('9.99'), 1_200, refundedInAll, taken);
+  assert.is(taken, 1_200);
+  assert.is(coinsRefundedOutside(new Fiat('9.99'), 1_200, new Fiat('0.02'), 3), 0, 'earlier coins worth more than their money: none more, not fewer');
 });
 
 test.run();

@@ -72,6 +72,8 @@ export class StripeStandIn {
   readonly refuseTransfersTo = new Set<string>();
   /** Refunds of this amount (minor units) are refused, as Stripe refuses an invalid refund. */
   refuseRefundAmount: number | null = null;
+  /** Refunds of these PaymentIntents are refused, as Stripe refuses to refund a disputed charge. */
+  readonly disputedIntents = new Set<string>();
   private readonly byKey = new Map<string, RecordedIntent>();
   private server: http.Server | null = null;
   url = '';
@@ -127,6 +129,10 @@ export class StripeStandIn {
     const amount = Number(form.get('amount'));
     if (amount === this.refuseRefundAmount) {
       json(response, 400, { error: { type: 'invalid_request_error', message: 'refund refused by the stand-in' } });
+      return;
+    }
+    if (this.disputedIntents.has(form.get('payment_intent') ?? '')) {
+      json(response, 400, { error: { type: 'invalid_request_error', code: 'charge_disputed', message: 'this charge has been disputed' } });
       return;
     }
     const idempotencyKey = typeof key === 'string' ? key : undefined;

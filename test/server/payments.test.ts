@@ -8,8 +8,7 @@ import { flushAndReconcile, http, token } from '../helpers/harness.js';
 import { startTestServer } from '../helpers/harness.js';
 import { StripeStandIn } from '../helpers/stripe-stand-in.js';
 import { rebuildWallets } from '../../server/services/rebuild.js';
-import { shareOfCredit, type OrderRow } from '../../server/services/order-records.js';
-import { InvariantViolation } from '../../domain/errors.js';
+import { lockOrder, refundSplit } from '../../server/services/order-records.js';
 
 interface Order { id: string; status: string; coins: number; bonusCoins: number; firstPurchaseBonusCoins: number; clientSecret: string | null;
   paymentIntentId: string | null; price: string; currency: string; transitions?: { from: string | null; to: string; cause: string }[] }
@@ -163,14 +162,6 @@ sandbox('an order refunded in pieces gives back exactly its price; a piece worth
   assert.is(await balance(server, userId), 0);
   const report = await flushAndReconcile(server);
   assert.ok(report.ok, JSON.stringify(report.mismatches));
-});
-
-sandbox('a take-back splits pack and bonus in exact integers, past 2^53 too; more than was credited is an invariant broken', () => {
-  const order = { id: 'ord_share', fulfilled_entry_id: 'e', coins: 6_217_370_915n, bonus_coins: 49_549_821_765n, first_purchase_bonus_coins: 1n } as OrderRow;
-  // 55,766,786,395 x 49,549,821,766 passes 2^53: as floats the quotient rounds up to 49,549,460,776.
-  const back = shareOfCredit(order, 55_766_786_395);
-  assert.equal(back, { coins: 55_766_786_395 - 49_549_460_775, bonus: 49_549_460_775 });
-  assert.throws(() => shareOfCredit(order, 55_767_192_682), (e: unknown) => e instanceof InvariantViolation);
 });
 
 sandbox.run();
@@ -340,6 +331,74 @@ stripeSuite('a chargeback after a partial refund takes back only the coins the r
   assert.equal((await http(ctx.server, 'GET', '/v1/wallet', { bearer })).body, { userId, balance: 700, frozen: false });
   const report = await flushAndReconcile(ctx.server);
   assert.ok(report.ok, JSON.stringify(report.mismatches));
+});
+
+/** What the ledger's entries for one order moved on the system accounts the coins came from (after a flush). */
+async function systemLegsOfOrder(server: RunningServer, orderId: string): Promise<{ issuance: number; bonus: number }> {
+  const rows = await server.ctx.sql<{ account_id: string; amount: string }[]>`
+    select p.account_id, sum(p.amount)::text as amount from postings p join journal_entries e on e.id = p.entry_id
+     where e.meta->>'orderId' = ${orderId} and p.account_id in ('system:issuance', 'system:bonus') group by p.account_id`;
+  const of = (account: string) => Number(rows.find((row) => row.account_id === account)?.amount ?? 0);
+  return { issuance: of('system:issuance'), bonus: of('system:bonus') };
+}
+
+stripeSuite('refunds in many pieces return the pack and the bonus in proportion; a chargeback after takes exactly the rest', async (ctx) => {
+  const userId = uniqueId('buyer');
+  const { orderId, intent } = await paidOrder(ctx, userId, 'usd-1000');
+  const admin = await token('refund-admin', 'admin');
+  // 1,000 pack coins and 200 bonus. 41 coins hold 6.83 bonus coins: each piece rounded on
+  // its own took 6, and 29 pieces sent 1,015 coins back to issuance for a 1,000-coin pack.
+  for (let piece = 0; piece < 29; piece += 1) {
+    const refunded = await http<Refund>(ctx.server, 'POST', `/v1/orders/${orderId}/refund`, { bearer: admin, body: { coins: 41 } });
+    assert.equal([refunded.status, refunded.body.status], [201, 'succeeded'], JSON.stringify(refunded.body));
+  }
+  assert.is(await balance(ctx.server, userId), 11);
+  const [taken] = await ctx.server.ctx.sql<{ coins: string; bonus: string }[]>`
+    select sum(coins)::text as coins, sum(bonus_coins)::text as bonus from refunds where order_id = ${orderId} and status = 'succeeded'`;
+  assert.equal(taken, { coins: '1189', bonus: '198' }, 'the bonus of 1,189 of 1,200 coins, rounded down once');
+  const disputeId = uniqueId('dp');
+  assert.is((await deliver(ctx, disputeEvent('charge.dispute.created', disputeId, intent.id, 'needs_response'))).status, 200);
+  assert.is((await deliver(ctx, disputeEvent('charge.dispute.closed', disputeId, intent.id, 'lost'))).status, 200);
+  const bearer = await token(userId, 'viewer');
+  assert.equal((await http(ctx.server, 'GET', '/v1/wallet', { bearer })).body, { userId, balance: 0, frozen: false });
+  const report = await flushAndReconcile(ctx.server);
+  assert.ok(report.ok, JSON.stringify(report.mismatches));
+  assert.equal(await systemLegsOfOrder(ctx.server, orderId), { issuance: 0, bonus: 0 }, 'every pack coin back to issuance, every bonus coin to the bonus account');
+});
+
+stripeSuite('a refund under way when a dispute opens: refused by Stripe, the dispute holds its coins (won gives them back, lost keeps them); made, it stands', async (ctx) => {
+  const admin = await token('refund-admin', 'admin');
+  for (const [outcome, stripeRefuses] of [['lost', true], ['won', true], ['lost', false]] as const) {
+    const userId = uniqueId('buyer');
+    const { orderId, intent } = await paidOrder(ctx, userId, 'usd-1000');
+    // Stripe does not answer: the refund of 500 coins has taken them and waits, `processing`.
+    ctx.standIn.failLists = true;
+    const refunding = await http<Refund>(ctx.server, 'POST', `/v1/orders/${orderId}/refund`, { bearer: admin, body: { coins: 500 } }).finally(() => {
+      ctx.standIn.failLists = false;
+    });
+    assert.equal([refunding.status, refunding.body.status], [201, 'processing'], JSON.stringify(refunding.body));
+    assert.is(await balance(ctx.server, userId), 700);
+    // The dispute takes the other 700; then Stripe refuses to refund a disputed charge.
+    const disputeId = uniqueId('dp');
+    assert.is((await deliver(ctx, disputeEvent('charge.dispute.created', disputeId, intent.id, 'needs_response'))).status, 200);
+    assert.is(await balance(ctx.server, userId), 0);
+    if (stripeRefuses) ctx.standIn.disputedIntents.add(intent.id);
+    await ctx.server.ctx.refunds.resume();
+    const refund = (await http<Refund>(ctx.server, 'GET', `/v1/refunds/${refunding.body.id}`, { bearer: admin })).body;
+    const bearer = await token(userId, 'viewer');
+    if (stripeRefuses) {
+      assert.equal([refund.status, refund.cause], ['failed', `the payment provider refused the refund: the order is disputed, and dispute ${disputeId} holds the coins`]);
+    } else {
+      // Made before the dispute reached it: the refund stands; the order's story is the dispute's.
+      assert.equal([refund.status, (await http<Order>(ctx.server, 'GET', `/v1/orders/${orderId}`, { bearer })).body.status], ['succeeded', 'disputed']);
+    }
+    assert.is(await balance(ctx.server, userId), 0, 'the coins do not go back to a buyer whose charge is disputed');
+    assert.is((await deliver(ctx, disputeEvent('charge.dispute.closed', disputeId, intent.id, outcome))).status, 200);
+    assert.equal((await http(ctx.server, 'GET', '/v1/wallet', { bearer })).body, { userId, balance: outcome === 'won' ? 1_200 : 0, frozen: false }, outcome);
+    const report = await flushAndReconcile(ctx.server);
+    assert.ok(report.ok, JSON.stringify(report.mismatches));
+    assert.equal(await systemLegsOfOrder(ctx.server, orderId), outcome === 'won' ? { issuance: -1_000, bonus: -200 } : { issuance: 0, bonus: 0 }, outcome);
+  }
 });
 
 stripeSuite('a dispute of an order refunded in full takes nothing, freezes nothing, and is recorded to its close', async (ctx) => {
@@ -664,6 +723,23 @@ stripeSuite('two dashboard refunds reported at once take back what was refunded,
   assert.ok((await flushAndReconcile(ctx.server)).ok);
 });
 
+stripeSuite('dashboard refunds in pieces take back, together, all the coins once the whole price is refunded', async (ctx) => {
+  const userId = uniqueId('buyer');
+  const { orderId, intent } = await paidOrder(ctx, userId, 'usd-1000');
+  // 1.00 at a time of 9.99 for 1,200 coins: 120.12 coins a dollar. Each rounded on its own
+  // took 120, and 118 for the last 0.99: the buyer kept 2 coins of a fully refunded order.
+  for (const cents of [100, 200, 300, 400, 500, 600, 700, 800, 900]) {
+    assert.is((await deliver(ctx, chargeRefunded(intent.id, cents))).status, 200);
+    assert.is(await balance(ctx.server, userId), 1_200 - Math.floor((cents * 1_200) / 999), `${cents} cents refunded`);
+  }
+  assert.is((await deliver(ctx, chargeRefunded(intent.id, 999))).status, 200);
+  const bearer = await token(userId, 'viewer');
+  assert.equal((await http(ctx.server, 'GET', '/v1/wallet', { bearer })).body, { userId, balance: 0, frozen: false });
+  assert.is((await http<Order>(ctx.server, 'GET', `/v1/orders/${orderId}`, { bearer })).body.status, 'refunded');
+  assert.ok((await flushAndReconcile(ctx.server)).ok);
+  assert.equal(await systemLegsOfOrder(ctx.server, orderId), { issuance: 0, bonus: 0 });
+});
+
 stripeSuite('a dashboard refund a crash left half-done is finished by the sweep or by its redelivery, never sent to Stripe again', async (ctx) => {
   const userId = uniqueId('buyer');
   const { orderId, intent } = await paidOrder(ctx, userId, 'usd-1000');
@@ -673,8 +749,11 @@ stripeSuite('a dashboard refund a crash left half-done is finished by the sweep 
   const recordedThenCrashed = async (event: string, coins: number, amount: string) => {
     const eventId = (JSON.parse(event) as { id: string }).id;
     const id = `rf_x${eventId.replace(/[^A-Za-z0-9]/g, '').slice(-36)}`;
-    await sql`insert into refunds (id, order_id, requested_by, coins, amount, currency, status, cause, made_outside)
-              values (${id}, ${orderId}, 'stripe', ${coins}, ${amount}, 'USD', 'processing', 'refunded outside the app', true)`;
+    await sql.begin(async (tx) => {
+      const { bonus } = await refundSplit(tx, await lockOrder(tx, orderId), coins);
+      await tx`insert into refunds (id, order_id, requested_by, coins, bonus_coins, amount, currency, status, cause, made_outside)
+               values (${id}, ${orderId}, 'stripe', ${coins}, ${bonus}, ${amount}, 'USD', 'processing', 'refunded outside the app', true)`;
+    });
     return id;
   };
   const first = chargeRefunded(intent.id, 300);
