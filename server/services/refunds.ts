@@ -319,10 +319,14 @@ export class RefundService {
 
   private async finish(refundId: string, status: 'succeeded' | 'failed', cause: string, providerRefundId: string | null): Promise<RefundView> {
     const userId = await this.sql.begin(async (tx) => {
+      // The order's lock first, then the refund's, as everywhere else: the other way round,
+      // a refusal handled at the same time could deadlock with this.
+      const [ref] = await tx<{ order_id: string }[]>`select order_id from refunds where id = ${refundId}`;
+      if (ref === undefined) return null;
+      const order = await lockOrder(tx, ref.order_id);
       const [refund] = await tx<RefundRow[]>`select * from refunds where id = ${refundId} for update`;
       if (refund === undefined || refund.status !== 'processing') return null;
       await tx`update refunds set status = ${status}, cause = ${cause}, provider_refund_id = ${providerRefundId}, updated_at = now() where id = ${refundId}`;
-      const order = await lockOrder(tx, refund.order_id);
       // A refund the provider made before a dispute reached it: the order's story is the dispute's now.
       if (status === 'succeeded' && order.status !== 'disputed' && order.status !== 'dispute_lost') {
         const [done] = await tx<{ coins: string }[]>`select coalesce(sum(coins), 0)::text as coins from refunds where order_id = ${order.id} and status = 'succeeded'`;
