@@ -8,6 +8,8 @@ export interface OrderRow {
   id: string; user_id: string; package_id: string; price: string; currency: string; coins: bigint; bonus_coins: bigint;
   first_purchase_bonus_coins: bigint; status: OrderStatus; provider: string; idempotency_key: string; request_fingerprint: string;
   payment_intent_id: string | null; client_secret: string | null; fulfilled_entry_id: string | null;
+  /** The most the provider has reported refunded of the charge, minor units. */
+  provider_refunded_minor: bigint;
   created_at: Date; updated_at: Date; expires_at: Date;
 }
 

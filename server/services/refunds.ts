@@ -6,7 +6,7 @@ import { DomainError, invariant, refuseInState } from '../../domain/errors.js';
 import { Fiat, formatFiat, fromMinorUnits } from '../../domain/fiat.js';
 import { coinsRefundedOutside, refundShare } from '../../domain/refund-share.js';
 import type { Posting } from '../../domain/ledger.js';
-import type { Sql } from '../db/sql.js';
+import type { Sql, Tx } from '../db/sql.js';
 import type { PaymentProvider } from '../payments/provider.js';
 import type { WalletStore } from '../redis/wallet-store.js';
 import type { LiveNotifier } from './notifier.js';
@@ -201,19 +201,11 @@ export class RefundService {
         throw new DomainError('CONFLICT', `order ${order.id} is ${order.status}: a refund made outside the app applies once it is fulfilled and not under dispute; retry later`);
       }
       if (currency.toUpperCase() !== order.currency) throw new DomainError('CONFLICT', 'refund currency does not match the order');
-      const [known] = await tx<{ amount: string; coins: string }[]>`
-        select coalesce(sum(amount), 0)::text as amount, coalesce(sum(coins), 0)::text as coins
-          from refunds where order_id = ${order.id} and status in ('processing', 'succeeded')`;
-      const refundedInAll = fromMinorUnits(refundedMinor, order.currency);
-      const outside = refundedInAll.minus(new Fiat(known?.amount ?? '0'));
-      if (outside.lessThanOrEqualTo(0)) return null;
-      const coins = coinsRefundedOutside(new Fiat(order.price), creditedTotal(order), refundedInAll, Number(known?.coins ?? 0));
-      const { bonus } = await refundSplit(tx, order, coins);
-      const [inserted] = await tx<RefundRow[]>`
-        insert into refunds (id, order_id, requested_by, coins, bonus_coins, amount, currency, status, cause, made_outside)
-        values (${id}, ${order.id}, 'stripe', ${coins}, ${bonus}, ${outside.toString()}, ${order.currency}, 'processing', 'refunded outside the app', true)
-        on conflict (id) do nothing returning *`;
-      return inserted === undefined ? null : { refund: inserted, order };
+      if (refundedMinor > order.provider_refunded_minor) {
+        await tx`update orders set provider_refunded_minor = ${refundedMinor.toString()} where id = ${order.id}`;
+      }
+      const inserted = await this.recordOutside(tx, order, refundedMinor, id, 'refunded outside the app');
+      return inserted === null ? null : { refund: inserted, order };
     });
     if (recorded !== null) {
       await this.takeBackOutside(recorded.refund, recorded.order);
@@ -222,6 +214,27 @@ export class RefundService {
     // The same event again: finish its refund if a crash stopped it half-way.
     const found = await this.withOrder(id);
     if (found?.refund.status === 'processing') await this.takeBackOutside(found.refund, found.order);
+  }
+
+  /**
+   * Records, under the order's lock, what the provider reports refunded (`refundedMinor`, its
+   * running total) beyond the refunds the app knows of, as a refund made outside the app;
+   * null when there is nothing beyond them (or the refund `id` is recorded already).
+   */
+  private async recordOutside(tx: Tx, order: OrderRow, refundedMinor: bigint, id: string, cause: string): Promise<RefundRow | null> {
+    const [known] = await tx<{ amount: string; coins: string }[]>`
+      select coalesce(sum(amount), 0)::text as amount, coalesce(sum(coins), 0)::text as coins
+        from refunds where order_id = ${order.id} and status in ('processing', 'succeeded')`;
+    const refundedInAll = fromMinorUnits(refundedMinor, order.currency);
+    const outside = refundedInAll.minus(new Fiat(known?.amount ?? '0'));
+    if (outside.lessThanOrEqualTo(0)) return null;
+    const coins = coinsRefundedOutside(new Fiat(order.price), creditedTotal(order), refundedInAll, Number(known?.coins ?? 0));
+    const { bonus } = await refundSplit(tx, order, coins);
+    const [inserted] = await tx<RefundRow[]>`
+      insert into refunds (id, order_id, requested_by, coins, bonus_coins, amount, currency, status, cause, made_outside)
+      values (${id}, ${order.id}, 'stripe', ${coins}, ${bonus}, ${outside.toString()}, ${order.currency}, 'processing', ${cause}, true)
+      on conflict (id) do nothing returning *`;
+    return inserted ?? null;
   }
 
   /** A refund and the order it refunds. */
@@ -284,32 +297,41 @@ export class RefundService {
    * keeps them. Decided under the order's lock, so a dispute opening now counts them.
    */
   private async refused(refund: RefundRow, debit: Posting[]): Promise<RefundView> {
-    const userId = await this.sql.begin(async (tx) => {
+    const done = await this.sql.begin(async (tx) => {
       const order = await lockOrder(tx, refund.order_id);
       const [still] = await tx`select 1 from refunds where id = ${refund.id} and status = 'processing' for update`;
       if (still === undefined) return null;
-      let cause = 'the payment provider refused the refund; the coins were credited back';
       if (order.status === 'disputed' || order.status === 'dispute_lost') {
         const [dispute] = await tx<{ id: string }[]>`
           update order_disputes set wallet_coins = wallet_coins + ${Number(refund.coins)}
            where id = (select id from order_disputes where order_id = ${order.id} and status = 'open' order by opened_at desc limit 1)
           returning id`;
         invariant(dispute !== undefined || order.status === 'dispute_lost', `order ${order.id} is disputed with no open dispute`);
-        cause = dispute === undefined
+        await this.markFailed(tx, refund.id, dispute === undefined
           ? 'the payment provider refused the refund: the charge was lost to a dispute, which keeps the coins'
-          : `the payment provider refused the refund: the order is disputed, and dispute ${dispute.id} holds the coins`;
-      } else {
-        await postEntryOnce(this.wallets, tx, { ...newEntryStamp(), kind: 'refund-compensation', meta: { orderId: order.id, refundId: refund.id, userId: order.user_id },
-          postings: debit.map((p) => ({ accountId: p.accountId, amount: -p.amount })), flooredAccounts: new Set(),
-          idempotencyKey: `refund-compensation:${refund.id}`, fingerprint: refund.id });
+          : `the payment provider refused the refund: the order is disputed, and dispute ${dispute.id} holds the coins`);
+        return { order, outside: null };
       }
-      await tx`update refunds set status = 'failed', cause = ${cause}, updated_at = now() where id = ${refund.id}`;
-      return order.user_id;
+      await postEntryOnce(this.wallets, tx, { ...newEntryStamp(), kind: 'refund-compensation', meta: { orderId: order.id, refundId: refund.id, userId: order.user_id },
+        postings: debit.map((p) => ({ accountId: p.accountId, amount: -p.amount })), flooredAccounts: new Set(),
+        idempotencyKey: `refund-compensation:${refund.id}`, fingerprint: refund.id });
+      await this.markFailed(tx, refund.id, 'the payment provider refused the refund; the coins were credited back');
+      // A dashboard refund reported while this one was under way was counted against it;
+      // with this one refused, the provider's last running total says what that one refunded.
+      const outside = await this.recordOutside(tx, order, order.provider_refunded_minor, `rf_xr${refund.id.slice(3)}`,
+        `refunded outside the app (reported while refund ${refund.id} was under way)`);
+      return { order, outside };
     });
-    if (userId !== null) await this.walletChanged(userId);
+    // Taking the dashboard refund's coins back tells the wallet itself, once, after both.
+    if (done?.outside != null) await this.takeBackOutside(done.outside, done.order);
+    else if (done !== null) await this.walletChanged(done.order.user_id);
     const current = await this.get(refund.id);
     if (current === undefined) throw new DomainError('NOT_FOUND');
     return current;
+  }
+
+  private async markFailed(tx: Tx, refundId: string, cause: string): Promise<void> {
+    await tx`update refunds set status = 'failed', cause = ${cause}, updated_at = now() where id = ${refundId}`;
   }
 
   private async walletChanged(userId: string): Promise<void> {

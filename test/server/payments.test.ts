@@ -746,6 +746,34 @@ stripeSuite('dashboard refunds in pieces take back, together, all the coins once
   assert.equal(await systemLegsOfOrder(ctx.server, orderId), { issuance: 0, bonus: 0 });
 });
 
+stripeSuite('a dashboard refund reported while one of ours was under way, which Stripe then refused, takes its coins back then', async (ctx) => {
+  const userId = uniqueId('buyer');
+  const { orderId, intent } = await paidOrder(ctx, userId, 'usd-1000');
+  const admin = await token('refund-admin', 'admin');
+  ctx.standIn.failLists = true;
+  const ours = await http<Refund>(ctx.server, 'POST', `/v1/orders/${orderId}/refund`, { bearer: admin, body: { coins: 500 } }).finally(() => {
+    ctx.standIn.failLists = false;
+  });
+  assert.equal([ours.body.status, ours.body.amount], ['processing', '4.16']);
+  assert.is(await balance(ctx.server, userId), 700);
+  // 1.00 refunded in the dashboard: Stripe's running total (1.00) is below our 4.16 under way.
+  assert.is((await deliver(ctx, chargeRefunded(intent.id, 100))).status, 200);
+  assert.is(await balance(ctx.server, userId), 700, 'counted against ours while ours may still be made');
+  // Stripe refuses ours: its 500 coins come back, and the dashboard's 1.00 takes its 120.
+  ctx.standIn.refuseRefundAmount = 416;
+  await ctx.server.ctx.refunds.resume().finally(() => {
+    ctx.standIn.refuseRefundAmount = null;
+  });
+  assert.is((await http<Refund>(ctx.server, 'GET', `/v1/refunds/${ours.body.id}`, { bearer: admin })).body.status, 'failed');
+  assert.is(await balance(ctx.server, userId), 1_080);
+  // The next dashboard refund is counted from there: 2.00 in all is worth 240 coins.
+  assert.is((await deliver(ctx, chargeRefunded(intent.id, 200))).status, 200);
+  assert.is(await balance(ctx.server, userId), 960);
+  const bearer = await token(userId, 'viewer');
+  assert.is((await http<Order>(ctx.server, 'GET', `/v1/orders/${orderId}`, { bearer })).body.status, 'partially_refunded');
+  assert.ok((await flushAndReconcile(ctx.server)).ok);
+});
+
 stripeSuite('a dashboard refund a crash left half-done is finished by the sweep or by its redelivery, never sent to Stripe again', async (ctx) => {
   const userId = uniqueId('buyer');
   const { orderId, intent } = await paidOrder(ctx, userId, 'usd-1000');
