@@ -75,8 +75,10 @@ export class PayoutService {
   async sendDue(): Promise<{ paid: number; failed: number; waiting: number }> {
     const result = { paid: 0, failed: 0, waiting: 0 };
     if (this.transfers === null) return result;
+    // The least recently tried first (each claim stamps updated_at): payouts that keep
+    // waiting on Stripe do not hold the ones behind them out of the sweep.
     const due = await this.sql<{ id: string }[]>`
-      select id from payouts where method = 'stripe' and status in ('pending', 'sending') order by created_at limit 500`;
+      select id from payouts where method = 'stripe' and status in ('pending', 'sending') order by updated_at, id limit 500`;
     for (const { id } of due) {
       try {
         // A payout another sweep (or an admin) sends at the same time goes out once, by key,
