@@ -162,9 +162,9 @@ export class RefundService {
     // The least recently tried first, each marked tried: refunds that keep waiting on the
     // provider do not hold the ones behind them out of the sweep for ever.
     const open = await this.sql<{ id: string }[]>`
-      update refunds set updated_at = now()
-       where id in (select id from refunds where status = 'processing' order by updated_at limit 100)
-      returning id`;
+      with due as (select id, updated_at as tried_at from refunds where status = 'processing' order by updated_at, id limit 100),
+           touched as (update refunds r set updated_at = now() from due where r.id = due.id returning r.id, due.tried_at)
+      select id from touched order by tried_at, id`;
     // One refund refused (a state it cannot finish in) does not stop the others; the
     // first refusal is then thrown, so the sweep's log shows it.
     let firstRefusal: DomainError | null = null;

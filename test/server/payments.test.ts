@@ -774,6 +774,36 @@ stripeSuite('a dashboard refund reported while one of ours was under way, which 
   assert.ok((await flushAndReconcile(ctx.server)).ok);
 });
 
+stripeSuite('a refund the sweep cannot finish does not hold back the others, and its refusal is still thrown', async (ctx) => {
+  const admin = await token('refund-admin', 'admin');
+  const sql = ctx.server.ctx.sql;
+  // A refund no path makes today, written by hand: a dashboard refund of an order already
+  // refunded in full, whose finish would move the order from refunded to refunded.
+  const full = await paidOrder(ctx, uniqueId('buyer'), 'usd-500');
+  assert.is((await http<Refund>(ctx.server, 'POST', `/v1/orders/${full.orderId}/refund`, { bearer: admin, body: {} })).body.status, 'succeeded');
+  const stuckId = `rf_xstuck${uniqueId('x').replace(/[^A-Za-z0-9]/g, '')}`;
+  await sql`insert into refunds (id, order_id, requested_by, coins, bonus_coins, amount, currency, status, cause, made_outside, updated_at)
+            values (${stuckId}, ${full.orderId}, 'stripe', 0, 0, '0.01', 'USD', 'processing', 'refunded outside the app', true, now() - interval '1 hour')`;
+  // Behind it, a refund left waiting by a provider that did not answer.
+  const userId = uniqueId('buyer');
+  const { orderId } = await paidOrder(ctx, userId, 'usd-1000');
+  ctx.standIn.failLists = true;
+  const waiting = await http<Refund>(ctx.server, 'POST', `/v1/orders/${orderId}/refund`, { bearer: admin, body: { coins: 500 } }).finally(() => {
+    ctx.standIn.failLists = false;
+  });
+  assert.is(waiting.body.status, 'processing');
+  try {
+    let thrown: unknown = null;
+    await ctx.server.ctx.refunds.resume().catch((error: unknown) => { thrown = error; });
+    assert.is((thrown as { code?: string } | null)?.code, 'CONFLICT', 'the refusal reaches the sweep\'s log');
+    assert.is((await http<Refund>(ctx.server, 'GET', `/v1/refunds/${waiting.body.id}`, { bearer: admin })).body.status, 'succeeded');
+    assert.is(await balance(ctx.server, userId), 700);
+  } finally {
+    await sql`update refunds set status = 'failed', cause = 'made by hand for a test' where id = ${stuckId}`;
+  }
+  assert.ok((await flushAndReconcile(ctx.server)).ok);
+});
+
 stripeSuite('a dashboard refund a crash left half-done is finished by the sweep or by its redelivery, never sent to Stripe again', async (ctx) => {
   const userId = uniqueId('buyer');
   const { orderId, intent } = await paidOrder(ctx, userId, 'usd-1000');
