@@ -13,6 +13,7 @@ export interface Metrics {
   flushFailures: Counter;
   reconcileMismatches: Gauge;
   reconcileRuns: Counter<'result'>;
+  reconcileSeconds: Gauge;
   sockets: Gauge;
   roomFrames: Counter<'event'>;
 }
@@ -39,6 +40,7 @@ export function createMetrics(): Metrics {
     flushFailures: new Counter({ name: 'ledger_flush_failures_total', help: 'failed flush attempts (retried)', registers: [registry] }),
     reconcileMismatches: new Gauge({ name: 'reconcile_mismatches', help: 'accounts whose hot balance differs from ledger + journal at the last check', registers: [registry] }),
     reconcileRuns: new Counter({ name: 'reconcile_runs_total', help: 'reconcile checks by result', labelNames: ['result'], registers: [registry] }),
+    reconcileSeconds: new Gauge({ name: 'reconcile_duration_seconds', help: 'how long the last periodic reconcile took (the next waits at least 20 times as long)', registers: [registry] }),
     sockets: new Gauge({ name: 'realtime_sockets', help: 'connected Socket.IO clients', registers: [registry] }),
     roomFrames: new Counter({
       name: 'room_frames_total', help: 'room events written to members, one per member per frame (gift, gifts, giftColumns, leaderboard)',

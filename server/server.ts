@@ -10,6 +10,7 @@ import { listenRefusal } from './local-services/processes.js';
 import { SettingError } from './config.js';
 import { pruneMonthEarned } from './services/live-earnings.js';
 import { reconcile } from './services/reconcile.js';
+import { repeatAfterEach } from './repeat.js';
 
 export interface RunningServer {
   ctx: AppContext;
@@ -89,27 +90,25 @@ async function startOnStorage(config: Config, storage: StorageUrls, options: Sta
   // Other gateways count this one at their next heartbeat; until then they would not pass
   // it their gifts, so it takes no connection before they have.
   if (gateway.relay.shared) await new Promise((resolve) => setTimeout(resolve, heartbeatEveryMs + 200));
-  // A periodic reconcile exports its result, so a one-coin drift is seen within minutes.
-  const reconcileTimer = setInterval(() => {
-    reconcile(ctx.redis, ctx.sql, ctx.wallets.keys).then((report) => {
+  // A periodic reconcile exports its result, so a one-coin drift is seen within minutes. It
+  // sums the whole ledger, so it waits at least 20 times as long as its last run took:
+  // however big the ledger grows, it takes no more than a twentieth of PostgreSQL's time.
+  const reconciling = repeatAfterEach(async () => {
+    const startedMs = Date.now();
+    await reconcile(ctx.redis, ctx.sql, ctx.wallets.keys).then((report) => {
       ctx.metrics.reconcileMismatches.set(report.mismatches.length);
       ctx.metrics.reconcileRuns.inc({ result: report.ok ? 'clean' : 'mismatch' });
       if (!report.ok) app.log.error({ report }, 'reconcile found mismatches');
     }, () => ctx.metrics.reconcileRuns.inc({ result: 'failed' }));
-  }, reconcileEveryMs);
-  reconcileTimer.unref();
+    ctx.metrics.reconcileSeconds.set((Date.now() - startedMs) / 1000);
+  }, (lastRunMs) => Math.max(reconcileEveryMs, 20 * lastRunMs));
   // Orders: close the unpaid ones past their window; finish fulfilments and refunds a crash left behind.
-  const ordersTimer = setInterval(() => {
-    void ctx.orders.expireDue().then(() => ctx.orders.fulfilPaid()).then(() => ctx.refunds.resume()).catch((error: unknown) => app.log.error({ err: error }, 'order sweep failed'));
-  }, 60_000);
-  ordersTimer.unref();
+  const sweepingOrders = repeatAfterEach(() => ctx.orders.expireDue().then(() => ctx.orders.fulfilPaid()).then(() => ctx.refunds.resume())
+    .then(() => undefined, (error: unknown) => app.log.error({ err: error }, 'order sweep failed')), () => 60_000);
   // Settlement: each payee's newest closed period, once (a re-run changes nothing), then
   // the payouts that are due or were interrupted. Every node may run it; rows decide.
-  const settlementTimer = setInterval(() => {
-    void ctx.settlements.run().then(() => ctx.payouts.sendDue())
-      .catch((error: unknown) => app.log.error({ err: error }, 'settlement run failed'));
-  }, settlementEveryMs);
-  settlementTimer.unref();
+  const settling = repeatAfterEach(() => ctx.settlements.run().then(() => ctx.payouts.sendDue())
+    .then(() => undefined, (error: unknown) => app.log.error({ err: error }, 'settlement run failed')), () => settlementEveryMs);
   // Month earnings of past months leave the hot store (at start, then hourly).
   const pruneMonths = () => void pruneMonthEarned(ctx.redis, ctx.wallets.keys, ctx.clock())
     .then((removed) => { if (removed > 0) app.log.info({ removed }, 'pruned past months of live earnings'); })
@@ -127,9 +126,9 @@ async function startOnStorage(config: Config, storage: StorageUrls, options: Sta
       clearInterval(metricsTimer);
       clearInterval(heartbeatTimer);
       await ctx.redis.zrem(ctx.wallets.keys.liveGateways, member).catch(() => 0);
-      clearInterval(reconcileTimer);
-      clearInterval(ordersTimer);
-      clearInterval(settlementTimer);
+      reconciling.stop();
+      sweepingOrders.stop();
+      settling.stop();
       clearInterval(pruneTimer);
       await gateway.close();
       await app.close().catch(() => {});
