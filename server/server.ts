@@ -90,9 +90,9 @@ async function startOnStorage(config: Config, storage: StorageUrls, options: Sta
   // Other gateways count this one at their next heartbeat; until then they would not pass
   // it their gifts, so it takes no connection before they have.
   if (gateway.relay.shared) await new Promise((resolve) => setTimeout(resolve, heartbeatEveryMs + 200));
-  // A periodic reconcile exports its result, so a one-coin drift is seen within minutes. It
-  // sums the whole ledger, so it waits at least 20 times as long as its last run took:
-  // however big the ledger grows, it takes no more than a twentieth of PostgreSQL's time.
+  // A periodic reconcile exports its result, so a one-coin drift is seen within minutes. Its
+  // cost follows the accounts and the postings since its checkpoint; should that outgrow the
+  // minute, it waits at least 20 times as long as its last run took, a twentieth of the time.
   const reconciling = repeatAfterEach(async () => {
     const startedMs = Date.now();
     await reconcile(ctx.redis, ctx.sql, ctx.wallets.keys).then((report) => {

@@ -42,30 +42,80 @@ async function hotSnapshot(redis: Redis, keys: WalletKeys): Promise<HotSnapshot>
   return { balances, records: parseStreamRecords(journal), lastStreamId: String(lastStreamId) };
 }
 
+/** The checkpoint lock's two keys; see migration 00021. */
+const checkpointLock = [1819042147, 1] as const;
+
+/**
+ * Folds the postings committed since the checkpoint into its per-account sums. The bound
+ * is read under the checkpoint lock, when no posting insert is in flight, so every posting
+ * at or below it is committed. A range holding an unbalanced entry is not folded: every
+ * reconcile then finds that entry among the postings above the checkpoint and reports it.
+ */
+async function advanceCheckpoint(sql: Sql): Promise<void> {
+  const bound = await sql.begin(async (tx) => {
+    await tx`select pg_advisory_xact_lock(${checkpointLock[0]}, ${checkpointLock[1]})`;
+    const [row] = await tx<{ max: string | null }[]>`select max(id)::text as max from postings`;
+    return BigInt(row?.max ?? '0');
+  });
+  await sql.begin(async (tx) => {
+    // Reconciles at once fold one after the other.
+    const [checkpoint] = await tx<{ posting_id: string }[]>`select posting_id::text from ledger_checkpoint for update`;
+    const from = BigInt(checkpoint?.posting_id ?? '0');
+    if (bound <= from) return;
+    const [unbalanced] = await tx`
+      select 1 from postings where id > ${String(from)}::bigint and id <= ${String(bound)}::bigint
+       group by entry_id having sum(amount) <> 0 limit 1`;
+    if (unbalanced !== undefined) return;
+    await tx`
+      insert into ledger_checkpoint_balances (account_id, balance)
+      select account_id, sum(amount) from postings where id > ${String(from)}::bigint and id <= ${String(bound)}::bigint group by account_id
+      on conflict (account_id) do update set balance = ledger_checkpoint_balances.balance + excluded.balance`;
+    await tx`update ledger_checkpoint set posting_id = ${String(bound)}::bigint, advanced_at = now()`;
+  });
+}
+
 /**
  * Per account: hot balance == ledger balance + unflushed journal. Globally: every entry
- * sums to zero, all accounts sum to zero, no account below zero that may never be. Read-only.
+ * sums to zero, all accounts sum to zero, no account below zero that may never be. Changes
+ * nothing but the ledger checkpoint, a cache of sums over immutable postings: the ledger
+ * at the snapshot is the checkpoint's sums, plus the postings above it, less those of
+ * entries the journal took after the snapshot (a checkpoint that another reconcile moved
+ * on meanwhile may hold some), so its cost follows the accounts and the new postings, not
+ * the ledger's history.
  */
 export async function reconcile(redis: Redis, sql: Sql, keys: WalletKeys): Promise<ReconcileReport> {
+  await advanceCheckpoint(sql);
   const snapshot = await hotSnapshot(redis, keys);
   const streamEntryIds = snapshot.records.map((r) => r.entry.id);
   const [lastMs, lastSeq] = snapshot.lastStreamId.split('-');
+  const [cutMs, cutSeq] = [lastMs ?? '0', lastSeq ?? '0'];
   const { ledger, flushedIds, unbalanced } = await sql.begin('isolation level repeatable read read only', async (tx) => {
-    const ledgerRows = await tx<{ account_id: string; balance: string }[]>`
+    const [checkpoint] = await tx<{ posting_id: string }[]>`select posting_id::text from ledger_checkpoint`;
+    const bound = checkpoint?.posting_id ?? '0';
+    const folded = await tx<{ account_id: string; balance: string }[]>`select account_id, balance::text from ledger_checkpoint_balances`;
+    const newer = await tx<{ account_id: string; balance: string }[]>`
       select p.account_id, sum(p.amount)::text as balance
         from postings p join journal_entries e on e.id = p.entry_id
-       where e.stream_ms is null
-          or (e.stream_ms, e.stream_seq) <= (${lastMs ?? '0'}::bigint, ${lastSeq ?? '0'}::bigint)
+       where p.id > ${bound}::bigint and (e.stream_ms is null or (e.stream_ms, e.stream_seq) <= (${cutMs}::bigint, ${cutSeq}::bigint))
+       group by p.account_id`;
+    const afterSnapshot = await tx<{ account_id: string; balance: string }[]>`
+      select p.account_id, sum(p.amount)::text as balance
+        from journal_entries e join postings p on p.entry_id = e.id
+       where (e.stream_ms, e.stream_seq) > (${cutMs}::bigint, ${cutSeq}::bigint) and p.id <= ${bound}::bigint
        group by p.account_id`;
     const present = streamEntryIds.length === 0 ? [] : await tx<{ id: string }[]>`
       select id::text from journal_entries where id = any(${tx.array(streamEntryIds)}::uuid[])`;
+    // Folded ranges were balanced when folded (and the ledger's triggers refuse any other).
     const unbalancedRows = await tx<{ entry_id: string }[]>`
-      select entry_id::text from postings group by entry_id having sum(amount) <> 0 limit 100`;
-    return {
-      ledger: new Map(ledgerRows.map((r) => [r.account_id, BigInt(r.balance)])),
-      flushedIds: new Set(present.map((r) => r.id)),
-      unbalanced: unbalancedRows.map((r) => r.entry_id),
+      select entry_id::text from postings where id > ${bound}::bigint group by entry_id having sum(amount) <> 0 limit 100`;
+    const balances = new Map<string, bigint>();
+    const add = (rows: { account_id: string; balance: string }[], sign: bigint) => {
+      for (const row of rows) balances.set(row.account_id, (balances.get(row.account_id) ?? 0n) + sign * BigInt(row.balance));
     };
+    add(folded, 1n);
+    add(newer, 1n);
+    add(afterSnapshot, -1n);
+    return { ledger: balances, flushedIds: new Set(present.map((r) => r.id)), unbalanced: unbalancedRows.map((r) => r.entry_id) };
   });
   const unflushed = new Map<string, bigint>();
   for (const record of snapshot.records) {

@@ -4,6 +4,8 @@ import type { Socket } from 'socket.io-client';
 import type { RunningServer } from '../../server/server.js';
 import { rejects } from '../helpers/assert.js';
 import { uniqueId } from '../helpers/env.js';
+import { GiftStorm } from '../helpers/gift-storm.js';
+import { reconcile, type ReconcileReport } from '../../server/services/reconcile.js';
 import {
   connectAs, flushAndReconcile, grant, http, nextEvent, openRoom, request, requestId, startTestServer, token, whileRedisIsFull,
 } from '../helpers/harness.js';
@@ -326,6 +328,26 @@ gifts('after everything, the ledger balances and reconcile is clean', async (ctx
       from postings`;
   assert.is(sums?.total, 0n);
   assert.is(sums?.unbalanced, 0n);
+});
+
+gifts('reconciles at once while gifts flow and the journal flushes see no drift that is not there', async (ctx) => {
+  const roomId = await openRoom(ctx.server, uniqueId('streamer'));
+  const viewers = [uniqueId('v'), uniqueId('v'), uniqueId('v'), uniqueId('v')];
+  for (const userId of viewers) await grant(ctx.server, userId, 1_000_000);
+  const storm = await GiftStorm.start(ctx.server.url, roomId, viewers);
+  const reports: ReconcileReport[] = [];
+  const deadline = Date.now() + 2_500;
+  // Three reconcilers at once, each checkpoint moving on while the others look.
+  await Promise.all([0, 1, 2].map(async () => {
+    while (Date.now() < deadline) reports.push(await reconcile(ctx.server.ctx.redis, ctx.server.ctx.sql, ctx.server.ctx.wallets.keys));
+  }));
+  await storm.stop();
+  assert.ok(storm.acked.length > 100, `${storm.acked.length} gifts acked`);
+  assert.ok(reports.length >= 6, `${reports.length} reconciles`);
+  const drifted = reports.filter((report) => !report.ok);
+  assert.is(drifted.length, 0, JSON.stringify(drifted[0]));
+  assert.ok(reports.some((report) => report.unflushedEntries > 0), 'some looked while entries were still in the journal');
+  assert.ok((await flushAndReconcile(ctx.server)).ok);
 });
 
 gifts.run();
