@@ -217,19 +217,25 @@ ledger('reconcile names every account below zero that may never be: wallets, ear
   assert.ok((await reconcile(redis, sql, wallets.keys)).ok);
 });
 
+/** What reconcile finds amiss on the test accounts: account -> hot minus ledger. */
+async function testAccountDrift(server: RunningServer): Promise<Record<string, number>> {
+  const report = await reconcile(server.ctx.redis, server.ctx.sql, server.ctx.wallets.keys);
+  return Object.fromEntries(report.mismatches.filter((m) => m.accountId.startsWith('system:test-')).map((m) => [m.accountId, m.difference]));
+}
+
+/** A balanced entry written straight into the ledger (Redis never sees it), at a journal position if given. */
+const writeStraight = (db: Sql | Tx, amount: number, streamMs: number | null = null) => db`
+  with entry as (insert into journal_entries (id, kind, created_at, stream_ms, stream_seq)
+                 values (${randomUUID()}, 'test', now(), ${streamMs}, ${streamMs === null ? null : 0}) returning id)
+  insert into postings (entry_id, account_id, amount)
+  select entry.id, a, b from entry, (values ('system:test-a', ${amount}::bigint), ('system:test-b', ${-amount}::bigint)) as v(a, b)`;
+
 ledger('reconcile sums the ledger from a checkpoint: it waits for a posting insert in flight, and a drift stays found once folded in', async ({ server }) => {
-  const { redis, sql, wallets } = server.ctx;
+  const { sql } = server.ctx;
   await createTestAccounts(sql);
-  const driftOf = async () => {
-    const report = await reconcile(redis, sql, wallets.keys);
-    return Object.fromEntries(report.mismatches.filter((m) => m.accountId.startsWith('system:test-')).map((m) => [m.accountId, m.difference]));
-  };
+  const driftOf = () => testAccountDrift(server);
   const before = await driftOf();
   const drift = (coins: number) => ({ ...before, 'system:test-a': (before['system:test-a'] ?? 0) - coins, 'system:test-b': (before['system:test-b'] ?? 0) + coins });
-  const writeStraight = (db: Sql | Tx, amount: number) => db`
-    with entry as (insert into journal_entries (id, kind, created_at) values (${randomUUID()}, 'test', now()) returning id)
-    insert into postings (entry_id, account_id, amount)
-    select entry.id, a, b from entry, (values ('system:test-a', ${amount}::bigint), ('system:test-b', ${-amount}::bigint)) as v(a, b)`;
   // Seven coins written straight into the ledger (Redis never saw them), their transaction
   // held open; then two more, committed at once: their postings have the higher ids, and a
   // checkpoint folding up to them without waiting would miss the seven for good.
@@ -257,28 +263,21 @@ ledger('reconcile sums the ledger from a checkpoint: it waits for a posting inse
 });
 
 ledger('reconcile leaves out entries the journal took after its snapshot, even once the checkpoint holds them', async ({ server }) => {
-  const { redis, sql, wallets } = server.ctx;
+  const { sql } = server.ctx;
   await createTestAccounts(sql);
-  const driftOf = async () => {
-    const report = await reconcile(redis, sql, wallets.keys);
-    return Object.fromEntries(report.mismatches.filter((m) => m.accountId.startsWith('system:test-')).map((m) => [m.accountId, m.difference]));
-  };
+  const driftOf = () => testAccountDrift(server);
   const before = await driftOf();
   // An entry positioned after any snapshot this test takes: as one flushed between another
   // reconcile's snapshot and its read of a checkpoint that a third one moved on meanwhile.
   const later = Date.now() + 86_400_000;
-  const writeLater = (amount: number) => sql`
-    with entry as (insert into journal_entries (id, kind, created_at, stream_ms, stream_seq) values (${randomUUID()}, 'test', now(), ${later}, 0) returning id)
-    insert into postings (entry_id, account_id, amount)
-    select entry.id, a, b from entry, (values ('system:test-a', ${amount}::bigint), ('system:test-b', ${-amount}::bigint)) as v(a, b)`;
-  await writeLater(5);
+  await writeStraight(sql, 5, later);
   // The reconcile folds it into the checkpoint first, then takes its snapshot before it.
   assert.equal(await driftOf(), before, 'held by the checkpoint, beyond the cut: left out');
   const [bounds] = await sql<{ checkpoint: string; newest: string }[]>`
     select (select posting_id from ledger_checkpoint)::text as checkpoint, (select max(id) from postings)::text as newest`;
   assert.is(bounds?.checkpoint, bounds?.newest, 'folded into the checkpoint');
   assert.equal(await driftOf(), before, 'and again');
-  await writeLater(-5);
+  await writeStraight(sql, -5, later);
 });
 
 ledger.run();
