@@ -16,7 +16,9 @@ export interface LedgerPage {
 }
 
 // What a user may see of an entry: never the split carries or the stored replay record.
-const publicMetaFields = ['roomId', 'giftId', 'count', 'senderId', 'streamerId', 'reason'] as const;
+// The order, refund and dispute ids let a wallet's history point at the top-up, refund or
+// chargeback behind a line (all the user's own: the lines are of their own account).
+const publicMetaFields = ['roomId', 'giftId', 'count', 'senderId', 'streamerId', 'reason', 'orderId', 'packageId', 'refundId', 'disputeId'] as const;
 
 function publicMeta(meta: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(publicMetaFields.filter((field) => Object.hasOwn(meta, field)).map((field) => [field, meta[field]]));

@@ -67,8 +67,9 @@ sandbox('sandbox payment fulfils once: coins + bonus + first-purchase bonus, one
   const listed = await http<{ orders: Order[] }>(server, 'GET', '/v1/orders', { bearer });
   assert.equal(listed.body.orders.map((o) => o.id), [second.body.id, created.body.id]);
   await flushAndReconcile(server);
-  const flushed = await http<{ entries: { kind: string; amount: number; entryId: string }[] }>(server, 'GET', '/v1/wallet/entries', { bearer });
+  const flushed = await http<{ entries: { kind: string; amount: number; entryId: string; meta: Record<string, unknown> }[] }>(server, 'GET', '/v1/wallet/entries', { bearer });
   assert.equal(flushed.body.entries.map((e) => [e.kind, e.amount]), [['topup', 525], ['topup', 1200]]);
+  assert.equal(flushed.body.entries[1]?.meta, { orderId: created.body.id, packageId: 'usd-1000' }, 'a top-up line names its order, and nothing of the price internals');
   assert.is(flushed.body.entries[1]?.entryId, (await http<Order & { fulfilledEntryId: string }>(server, 'GET', `/v1/orders/${created.body.id}`, { bearer })).body.fulfilledEntryId,
     'the order names the ledger entry that credited it');
   const [legs] = await server.ctx.sql<{ n: bigint }[]>`
@@ -162,6 +163,12 @@ sandbox('an order refunded in pieces gives back exactly its price; a piece worth
   assert.is(await balance(server, userId), 0);
   const report = await flushAndReconcile(server);
   assert.ok(report.ok, JSON.stringify(report.mismatches));
+  // Each refund's line in the wallet's history names its refund and its order.
+  const lines = await http<{ entries: { kind: string; amount: number; meta: Record<string, unknown> }[] }>(server, 'GET', '/v1/wallet/entries', { bearer });
+  const refundLines = lines.body.entries.filter((e) => e.kind === 'refund');
+  assert.equal(refundLines.map((e) => e.amount), [-700, -380, -100, -13, -7]);
+  assert.ok(refundLines.every((e) => e.meta.orderId === made.body.id && typeof e.meta.refundId === 'string' && String(e.meta.refundId).startsWith('rf_')),
+    JSON.stringify(refundLines.map((e) => e.meta)));
 });
 
 sandbox.run();
