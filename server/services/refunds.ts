@@ -33,6 +33,11 @@ export interface RefundView {
 
 const refundable = ['fulfilled', 'partially_refunded', 'dispute_won'];
 
+/** An open or lost dispute took the order's charge back: its coins are the dispute's, and so is its status. */
+function takenByDispute(order: OrderRow): boolean {
+  return order.status === 'disputed' || order.status === 'dispute_lost';
+}
+
 function view(row: RefundRow): RefundView {
   return {
     id: row.id, orderId: row.order_id, requestedBy: row.requested_by, coins: Number(row.coins),
@@ -301,7 +306,7 @@ export class RefundService {
       const order = await lockOrder(tx, refund.order_id);
       const [still] = await tx`select 1 from refunds where id = ${refund.id} and status = 'processing' for update`;
       if (still === undefined) return null;
-      if (order.status === 'disputed' || order.status === 'dispute_lost') {
+      if (takenByDispute(order)) {
         const [dispute] = await tx<{ id: string }[]>`
           update order_disputes set wallet_coins = wallet_coins + ${Number(refund.coins)}
            where id = (select id from order_disputes where order_id = ${order.id} and status = 'open' order by opened_at desc limit 1)
@@ -349,8 +354,8 @@ export class RefundService {
       const [refund] = await tx<RefundRow[]>`select * from refunds where id = ${refundId} for update`;
       if (refund === undefined || refund.status !== 'processing') return null;
       await tx`update refunds set status = ${status}, cause = ${cause}, provider_refund_id = ${providerRefundId}, updated_at = now() where id = ${refundId}`;
-      // A refund the provider made before a dispute reached it: the order's story is the dispute's now.
-      if (status === 'succeeded' && order.status !== 'disputed' && order.status !== 'dispute_lost') {
+      // A refund the provider made before a dispute reached it stands; the order keeps the dispute's status.
+      if (status === 'succeeded' && !takenByDispute(order)) {
         const [done] = await tx<{ coins: string }[]>`select coalesce(sum(coins), 0)::text as coins from refunds where order_id = ${order.id} and status = 'succeeded'`;
         const all = Number(done?.coins ?? 0) >= creditedTotal(order);
         await transitionOrder(tx, order, all ? 'refunded' : 'partially_refunded', `refund ${refundId}: ${cause}`);
