@@ -30,6 +30,11 @@ function isoWeek(startMs: number): string {
   return `${year}-W${String(week).padStart(2, '0')}`;
 }
 
+/** The UTC day holding an instant, `YYYY-MM-DD`: every period starts and ends on one's midnight. */
+export function utcDay(atMs: number): string {
+  return periodContaining('daily', atMs).id;
+}
+
 export function periodContaining(schedule: Schedule, atMs: number): Period {
   invariant(Number.isSafeInteger(atMs), `time ${atMs} is not whole milliseconds`);
   const at = new Date(atMs);

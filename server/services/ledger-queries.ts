@@ -1,3 +1,4 @@
+import { utcDay } from '../../domain/settlement-periods.js';
 import type { Sql } from '../db/sql.js';
 
 export interface LedgerLine {
@@ -50,17 +51,24 @@ export interface EarningsFigures {
   ledgerTotal: number;
 }
 
-/** Flushed gift credits to an earnings account over periods (UTC days, the payee's settlement period). */
+const dayMs = 86_400_000;
+
+/**
+ * Flushed gift credits to a payee account: today, the last 7 and 30 UTC days (today
+ * included), since its settlement period began (a UTC midnight) and in all. Read from the
+ * per-day sums of migration 00022: at most one row per day the payee earned anything.
+ */
 export async function earningsFigures(sql: Sql, accountId: string, nowMs: number, periodStartMs: number): Promise<EarningsFigures> {
-  const dayStart = new Date(nowMs - (nowMs % 86_400_000));
-  const [row] = await sql<{ today: bigint; d7: bigint; d30: bigint; period: bigint; total: bigint }[]>`
-    select coalesce(sum(p.amount) filter (where e.created_at >= ${dayStart}), 0) as today,
-           coalesce(sum(p.amount) filter (where e.created_at >= ${new Date(nowMs - 7 * 86_400_000)}), 0) as d7,
-           coalesce(sum(p.amount) filter (where e.created_at >= ${new Date(nowMs - 30 * 86_400_000)}), 0) as d30,
-           coalesce(sum(p.amount) filter (where e.created_at >= ${new Date(periodStartMs)}), 0) as period,
-           coalesce(sum(p.amount), 0) as total
-      from postings p join journal_entries e on e.id = p.entry_id
-     where p.account_id = ${accountId} and e.kind = 'gift'`;
+  const today = utcDay(nowMs);
+  // Bounded by today as well: a day after it (a clock set back) is in no window ending now.
+  const [row] = await sql<{ today: string; d7: string; d30: string; period: string; total: string }[]>`
+    select coalesce(sum(gift_coins) filter (where day = ${today}::date), 0)::text as today,
+           coalesce(sum(gift_coins) filter (where day between ${utcDay(nowMs - 6 * dayMs)}::date and ${today}::date), 0)::text as d7,
+           coalesce(sum(gift_coins) filter (where day between ${utcDay(nowMs - 29 * dayMs)}::date and ${today}::date), 0)::text as d30,
+           coalesce(sum(gift_coins) filter (where day between ${utcDay(periodStartMs)}::date and ${today}::date), 0)::text as period,
+           coalesce(sum(gift_coins), 0)::text as total
+      from payee_days
+     where account_id = ${accountId}`;
   return {
     today: Number(row?.today ?? 0), last7Days: Number(row?.d7 ?? 0), last30Days: Number(row?.d30 ?? 0),
     currentPeriod: Number(row?.period ?? 0), ledgerTotal: Number(row?.total ?? 0),
@@ -74,12 +82,12 @@ export interface RoomEarnings {
   lastGiftAt: string;
 }
 
-/** Gift earnings per room (a live session), the most recent rooms first. */
+/** Gift earnings per room (a live session), the most recent rooms first, from migration 00022's per-room sums. */
 export async function earningsByRoom(sql: Sql, accountId: string, limit: number): Promise<RoomEarnings[]> {
-  const rows = await sql<{ room_id: string; coins: string; gifts: string; last_at: Date }[]>`
-    select e.meta ->> 'roomId' as room_id, sum(p.amount)::text as coins, count(*)::text as gifts, max(e.created_at) as last_at
-      from postings p join journal_entries e on e.id = p.entry_id
-     where p.account_id = ${accountId} and e.kind = 'gift'
-     group by 1 order by max(e.created_at) desc limit ${limit}`;
-  return rows.map((row) => ({ roomId: row.room_id, coins: Number(row.coins), gifts: Number(row.gifts), lastGiftAt: row.last_at.toISOString() }));
+  const rows = await sql<{ room_id: string; coins: string; gifts: string; last_gift_at: Date }[]>`
+    select room_id, coins::text, gifts::text, last_gift_at
+      from payee_rooms
+     where account_id = ${accountId}
+     order by last_gift_at desc, room_id limit ${limit}`;
+  return rows.map((row) => ({ roomId: row.room_id, coins: Number(row.coins), gifts: Number(row.gifts), lastGiftAt: row.last_gift_at.toISOString() }));
 }

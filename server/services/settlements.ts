@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { isPayeeAccount, settlingAccount } from '../../domain/accounts.js';
-import { DomainError, InvariantViolation } from '../../domain/errors.js';
+import { DomainError, InvariantViolation, invariant } from '../../domain/errors.js';
 import { Fiat } from '../../domain/fiat.js';
 import { computePayable, settlementOutcome, type CarryReason, type EarlierStatements, type PayoutTerms } from '../../domain/settlement.js';
-import { lastClosedPeriod, type Period, type Schedule } from '../../domain/settlement-periods.js';
+import { lastClosedPeriod, utcDay, type Period, type Schedule } from '../../domain/settlement-periods.js';
 import type { Sql, Tx } from '../db/sql.js';
 import { waitForLedger } from '../flusher/ledger-catch-up.js';
 import type { WalletStore } from '../redis/wallet-store.js';
@@ -170,14 +170,17 @@ export class SettlementService {
   }
 
   private async unsettled(payeeAccount: string, period: Period): Promise<{ carriedIn: bigint; earned: bigint; adjustments: bigint; total: bigint }> {
-    const start = new Date(period.startMs);
-    const end = new Date(period.endMs);
+    // Periods start and end at UTC midnight, so whole days of migration 00022's sums
+    // (settlement entries left out) cover them exactly.
+    const start = utcDay(period.startMs);
+    const end = utcDay(period.endMs);
+    invariant(Date.parse(start) === period.startMs && Date.parse(end) === period.endMs, `period ${period.id} does not start and end at UTC midnight`);
     const [ledger] = await this.sql<{ before: string; earned: string; adjustments: string }[]>`
-      select coalesce(sum(p.amount) filter (where e.created_at < ${start}), 0)::text as before,
-             coalesce(sum(p.amount) filter (where e.created_at >= ${start} and e.kind = 'gift'), 0)::text as earned,
-             coalesce(sum(p.amount) filter (where e.created_at >= ${start} and e.kind <> 'gift'), 0)::text as adjustments
-        from postings p join journal_entries e on e.id = p.entry_id
-       where p.account_id = ${payeeAccount} and e.kind <> 'settlement' and e.created_at < ${end}`;
+      select coalesce(sum(gift_coins + adjustment_coins) filter (where day < ${start}::date), 0)::text as before,
+             coalesce(sum(gift_coins) filter (where day >= ${start}::date), 0)::text as earned,
+             coalesce(sum(adjustment_coins) filter (where day >= ${start}::date), 0)::text as adjustments
+        from payee_days
+       where account_id = ${payeeAccount} and day < ${end}::date`;
     // Every earlier settlement ended before this period does (settlePayee checks it).
     const [moved] = await this.sql<{ coins: string }[]>`
       select coalesce(sum(coins), 0)::text as coins from settlements

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../../server/config.js';
 import { startServer, type RunningServer } from '../../server/server.js';
 import { TokenService, type Role } from '../../server/auth/tokens.js';
+import { verifyDerivedSums } from '../../server/services/derived-sums.js';
 import { reconcile, type ReconcileReport } from '../../server/services/reconcile.js';
 import { waitForLedger } from '../../server/flusher/ledger-catch-up.js';
 import { testAuthSecret, testConfig } from './env.js';
@@ -71,10 +72,17 @@ export async function ledgerCaughtUp(server: RunningServer): Promise<void> {
   await waitForLedger(server.ctx.redis, server.ctx.wallets.keys);
 }
 
-/** Writes everything in the journal to the ledger, then reconciles. */
+/**
+ * Writes everything in the journal to the ledger, then reconciles. Throws if the sums kept
+ * beside the ledger (the checkpoint, the payees' days and rooms) disagree with it: every
+ * test that reconciles checks them too.
+ */
 export async function flushAndReconcile(server: RunningServer): Promise<ReconcileReport> {
   await server.ctx.flusher.drain();
-  return reconcile(server.ctx.redis, server.ctx.sql, server.ctx.wallets.keys);
+  const report = await reconcile(server.ctx.redis, server.ctx.sql, server.ctx.wallets.keys);
+  const derived = await verifyDerivedSums(server.ctx.sql);
+  if (!derived.ok) throw new Error(`sums kept beside the ledger disagree with it: ${JSON.stringify(derived)}`);
+  return report;
 }
 
 export function nextEvent<T>(socket: Socket, event: string, timeoutMs = 5_000): Promise<T> {

@@ -5,12 +5,12 @@ import { chmodSync, existsSync, lstatSync, mkdtempSync, readFileSync, realpathSy
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { walletAccount } from '../../domain/accounts.js';
+import { earningsAccount, walletAccount } from '../../domain/accounts.js';
 import { canConnect } from '../../server/local-services/processes.js';
 import { projectRoot } from '../../server/paths.js';
 import { startServer, type RunningServer } from '../../server/server.js';
 import { testAuthSecret, testConfig, testStorage, uniqueId } from '../helpers/env.js';
-import { flushAndReconcile, grant, startTestServer } from '../helpers/harness.js';
+import { flushAndReconcile, grant, openRoom, startTestServer } from '../helpers/harness.js';
 
 interface Context { server: RunningServer }
 const cli = suite<Context>('operations CLIs', {} as Context);
@@ -42,6 +42,43 @@ cli('npm run reconcile exits 0 when clean and 1 naming the account and amount of
   } finally {
     await server.ctx.redis.hincrby(server.ctx.wallets.keys.balances, walletAccount(userId), 3);
   }
+});
+
+cli('npm run reconcile --full sums the ledger again and names a payee day or room whose kept sums disagree', async ({ server }) => {
+  const [viewer, streamer] = [uniqueId('v'), uniqueId('s')];
+  await grant(server, viewer, 500);
+  const roomId = await openRoom(server, streamer);
+  await server.ctx.gifts.send({ senderId: viewer, requestId: uniqueId('req'), roomId, streamerId: streamer, giftId: 'bubbles', count: 2 });
+  assert.ok((await flushAndReconcile(server)).ok);
+  const clean = run('reconcile', ['--full']);
+  assert.is(clean.status, 0, clean.stderr);
+  const cleanReport = JSON.parse(clean.stdout) as { ok: boolean; derived: { ok: boolean; checkpointPostingId: string } };
+  assert.equal([cleanReport.ok, cleanReport.derived.ok], [true, true]);
+  assert.ok(BigInt(cleanReport.derived.checkpointPostingId) > 0n, 'the reconcile before it moved the checkpoint');
+
+  const account = earningsAccount(streamer);
+  const [day] = await server.ctx.sql<{ day: string; gift_coins: string }[]>`select day::text, gift_coins::text from payee_days where account_id = ${account}`;
+  assert.ok(day !== undefined && Number(day.gift_coins) > 0, 'the gift is in its day');
+  await server.ctx.sql`update payee_days set gift_coins = gift_coins + 5 where account_id = ${account}`;
+  await server.ctx.sql`update payee_rooms set gifts = gifts + 1 where account_id = ${account}`;
+  try {
+    assert.is(run('reconcile').status, 0, 'the quick reconcile does not read them');
+    const drifted = run('reconcile', ['--full']);
+    assert.is(drifted.status, 1, drifted.stderr);
+    assert.match(drifted.stderr, /1 payee days and 1 payee rooms disagree/);
+    const report = JSON.parse(drifted.stdout) as { ok: boolean; derived: { payeeDayMismatches: { accountId: string; day: string; kept: string; ledger: string }[]; payeeRoomMismatches: { roomId: string; kept: string; ledger: string }[] } };
+    assert.is(report.ok, false);
+    assert.equal(report.derived.payeeDayMismatches, [{
+      accountId: account, day: day.day,
+      kept: `${Number(day.gift_coins) + 5} coins in 1 gifts, 0 adjustments`, ledger: `${day.gift_coins} coins in 1 gifts, 0 adjustments`,
+    }]);
+    assert.equal(report.derived.payeeRoomMismatches.map((r) => [r.roomId, r.kept.split(',')[0], r.ledger.split(',')[0]]),
+      [[roomId, `${day.gift_coins} coins in 2 gifts`, `${day.gift_coins} coins in 1 gifts`]]);
+  } finally {
+    await server.ctx.sql`update payee_days set gift_coins = gift_coins - 5 where account_id = ${account}`;
+    await server.ctx.sql`update payee_rooms set gifts = gifts - 1 where account_id = ${account}`;
+  }
+  assert.is(run('reconcile', ['--full']).status, 0);
 });
 
 cli('npm run rebuild-wallets refuses while a server is taking gifts, and names it', async ({ server }) => {

@@ -26,7 +26,7 @@ interface Statement {
 }
 
 interface Ctx {
-  server: RunningServer; standIn: StripeStandIn; now: number; admin: string;
+  server: RunningServer; standIn: StripeStandIn; now: number; admin: string; model: SplitModel; rooms: Record<string, string>;
   streamers: { tiered: string; daily: string; noKyc: string }; agency: string;
 }
 
@@ -38,6 +38,8 @@ class SplitModel {
   readonly month = new Map<string, number>();
   /** Coins per payee account per UTC day index of January. */
   readonly byDay = new Map<string, number[]>();
+  /** Gifts that credited a payee account anything, the same way. */
+  readonly giftsByDay = new Map<string, number[]>();
 
   gift(streamer: string, shares: Share[], price: number, day: number): void {
     const month = this.month.get(streamer) ?? 0;
@@ -50,12 +52,20 @@ class SplitModel {
       const days = this.byDay.get(share.account) ?? Array<number>(31).fill(0);
       days[day] = (days[day] ?? 0) + coins;
       this.byDay.set(share.account, days);
+      const gifts = this.giftsByDay.get(share.account) ?? Array<number>(31).fill(0);
+      if (coins > 0) gifts[day] = (gifts[day] ?? 0) + 1;
+      this.giftsByDay.set(share.account, gifts);
       if (index === 0) this.month.set(streamer, month + coins);
     });
   }
 
-  total(account: string): number {
-    return (this.byDay.get(account) ?? []).reduce((a, b) => a + b, 0);
+  /** Coins to the account on January's days first to last (indexes, both included). */
+  total(account: string, first = 0, last = 30): number {
+    return (this.byDay.get(account) ?? []).slice(Math.max(0, first), last + 1).reduce((a, b) => a + b, 0);
+  }
+
+  gifts(account: string): number {
+    return (this.giftsByDay.get(account) ?? []).reduce((a, b) => a + b, 0);
   }
 }
 
@@ -181,6 +191,7 @@ month('contracts, profiles and bad input', async (ctx) => {
 month('a month of gifts settles to the coin and the cent; re-runs change nothing; KYC carries over', async (ctx) => {
   const { tiered, daily, noKyc } = ctx.streamers;
   const model = new SplitModel();
+  ctx.model = model;
   const shares: Record<string, Share[]> = {
     [tiered]: [
       { account: `earnings:${tiered}`, carryKey: 'c', bpsAt: (m) => (m >= 2000 ? 6000 : 5000) },
@@ -191,6 +202,7 @@ month('a month of gifts settles to the coin and the cent; re-runs change nothing
   };
   const rooms: Record<string, string> = {};
   for (const streamer of [tiered, daily, noKyc]) rooms[streamer] = await openRoom(ctx.server, streamer);
+  ctx.rooms = rooms;
   const viewers = Array.from({ length: 4 }, () => uniqueId('fan'));
   for (const viewer of viewers) await grant(ctx.server, viewer, 50_000_000);
   const gifts = [['rose', 1], ['heart', 5], ['lollipop', 10], ['bubbles', 50], ['crown', 100], ['rocket', 500]] as const;
@@ -313,6 +325,32 @@ month('a month of gifts settles to the coin and the cent; re-runs change nothing
   assert.equal([noKycFeb?.period.id, noKycFeb?.status, noKycFeb?.coins.carriedIn, noKycFeb?.coins.earned, noKycFeb?.coins.total], ['2025-02', 'settled', noKycCoins, 0, noKycCoins]);
   assert.is(await hot(ctx, `earnings:${noKyc}`), 0);
   assert.is(await hot(ctx, `settling:earnings:${noKyc}`), noKycCoins);
+});
+
+month('a streamer\'s earnings view: its day, 7 and 30 days, settlement period, total and rooms, to the coin, whatever the ledger holds after', async (ctx) => {
+  const { tiered, daily } = ctx.streamers;
+  const keptNow = ctx.now;
+  try {
+    for (const [streamer, schedule] of [[tiered, 'monthly'], [daily, 'daily']] as const) {
+      const account = `earnings:${streamer}`;
+      const bearer = await token(streamer, 'streamer');
+      // Days 0 and 3: windows cut by the month's start; 20: the 30 days hold days after it, which are not counted.
+      for (const day of [0, 3, 20, 30]) {
+        ctx.now = january + day * dayMs + 23 * 3_600_000;
+        const reply = await http<{ today: number; last7Days: number; last30Days: number; ledgerTotal: number; currentPeriod: { id: string; coins: number };
+          perRoom: { roomId: string; coins: number; gifts: number }[] }>(ctx.server, 'GET', '/v1/streamers/me/earnings', { bearer });
+        assert.is(reply.status, 200);
+        const { today, last7Days, last30Days, ledgerTotal, currentPeriod, perRoom } = reply.body;
+        assert.equal([today, last7Days, last30Days], [ctx.model.total(account, day, day), ctx.model.total(account, day - 6, day), ctx.model.total(account, day - 29, day)], `${schedule}, day ${day}`);
+        assert.is(ledgerTotal, ctx.model.total(account), 'all the gifts, settled or not');
+        const periodFirstDay = schedule === 'monthly' ? 0 : day;
+        assert.equal([currentPeriod.id, currentPeriod.coins], [schedule === 'monthly' ? '2025-01' : new Date(ctx.now).toISOString().slice(0, 10), ctx.model.total(account, periodFirstDay, day)]);
+        assert.equal(perRoom.map((r) => [r.roomId, r.coins, r.gifts]), [[ctx.rooms[streamer], ctx.model.total(account), ctx.model.gifts(account)]]);
+      }
+    }
+  } finally {
+    ctx.now = keptNow;
+  }
 });
 
 month('a failed payout is retried while its period is open, and refused once it closed', async (ctx) => {
