@@ -57,6 +57,9 @@ export const limits = {
   // A node asks PostgreSQL again whether a cached room is still open after this long, so a
   // room closed through another node stops taking gifts and joins here within it.
   roomRecheckMs: 2_000,
+  // An open room in which no gift has credited its streamer for this long is closed: a
+  // streamer who never closes rooms would otherwise meet the 20-room bound for good.
+  roomIdleCloseMinutes: 24 * 60,
   leaderboardSize: 10,
   flushBatchSizeMax: 1_000,
   flushIntervalMs: 100,

@@ -31,6 +31,8 @@ export interface Config {
   flusherThread: boolean;
   /** How long a room's gifts gather before one `gifts` frame goes to its members. */
   broadcastTickMs: number;
+  /** An open room with no gift to its streamer for this long is closed (0: never). */
+  roomIdleCloseMinutes: number;
   flusherName: string;
   flusherLanes: number;
   /** Pass live updates to the other gateway nodes (GATEWAY_RELAY=off: a server that is no peer of theirs, like the bench's baseline). */
@@ -120,6 +122,7 @@ export function loadConfig(env: Env = process.env): Config {
     flusherEnabled: flusher !== 'off',
     flusherThread: flusher === 'thread',
     broadcastTickMs: integerSetting(env, 'BROADCAST_TICK_MS', limits.broadcastTickMs, 10, 1_000),
+    roomIdleCloseMinutes: integerSetting(env, 'ROOM_IDLE_CLOSE_MINUTES', limits.roomIdleCloseMinutes, 0, 365 * 24 * 60),
     flusherName: env.FLUSHER_NAME ?? `server-${hostname()}`,
     flusherLanes: integerSetting(env, 'FLUSHER_LANES', limits.flushLanes, 1, 16),
     gatewayRelay: choiceSetting(env, 'GATEWAY_RELAY', ['on', 'off']) === 'on',

@@ -10,6 +10,7 @@ import { listenRefusal } from './local-services/processes.js';
 import { SettingError } from './config.js';
 import { pruneMonthEarned } from './services/live-earnings.js';
 import { reconcile } from './services/reconcile.js';
+import { closeIdleRooms } from './services/room-closing.js';
 import { repeatAfterEach } from './repeat.js';
 
 export interface RunningServer {
@@ -26,6 +27,7 @@ export interface StartOptions { logger?: boolean; stopStorage?: boolean; clock?:
 const reconcileEveryMs = 60_000;
 const settlementEveryMs = 15 * 60_000;
 const pruneEveryMs = 60 * 60_000;
+const idleRoomSweepEveryMs = 5 * 60_000;
 
 /** Storage (private when no URLs are given), migrations, HTTP, the gateway and the flusher. */
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
@@ -109,6 +111,11 @@ async function startOnStorage(config: Config, storage: StorageUrls, options: Sta
   // the payouts that are due or were interrupted. Every node may run it; rows decide.
   const settling = repeatAfterEach(() => ctx.settlements.run().then(() => ctx.payouts.sendDue())
     .then(() => undefined, (error: unknown) => app.log.error({ err: error }, 'settlement run failed')), () => settlementEveryMs);
+  // Rooms nobody gifts in any more close, their members told, every five minutes.
+  const idleRoomMs = config.roomIdleCloseMinutes * 60_000;
+  const closingIdleRooms = idleRoomMs === 0 ? null : repeatAfterEach(() => closeIdleRooms(ctx, idleRoomMs)
+    .then((closed) => { if (closed > 0) app.log.info({ closed }, 'closed rooms no gift reached for a while'); },
+      (error: unknown) => app.log.error({ err: error }, 'closing idle rooms failed')), () => idleRoomSweepEveryMs);
   // Month earnings of past months leave the hot store (at start, then hourly).
   const pruneMonths = () => void pruneMonthEarned(ctx.redis, ctx.wallets.keys, ctx.clock())
     .then((removed) => { if (removed > 0) app.log.info({ removed }, 'pruned past months of live earnings'); })
@@ -129,6 +136,7 @@ async function startOnStorage(config: Config, storage: StorageUrls, options: Sta
       reconciling.stop();
       sweepingOrders.stop();
       settling.stop();
+      closingIdleRooms?.stop();
       clearInterval(pruneTimer);
       await gateway.close();
       await app.close().catch(() => {});

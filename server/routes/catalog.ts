@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { DomainError } from '../../domain/errors.js';
 import { limits } from '../../domain/limits.js';
 import type { AppContext } from '../context.js';
-import { retireRoomFigures } from '../services/live-earnings.js';
+import { announceRoomClosed } from '../services/room-closing.js';
 import { identityOf, requireRole } from '../plugins/auth.js';
 import { bearerSecurity, errorReply } from './schemas.js';
 import { packageView } from '../../domain/coin-packages.js';
@@ -66,8 +66,7 @@ export async function catalogRoutes(app: FastifyInstance, ctx: AppContext): Prom
     // An admin closes any open room; a streamer only their own.
     const closed = await ctx.rooms.close(id, identity.role === 'admin' ? null : identity.userId);
     if (closed === null) throw new DomainError('UNKNOWN_ROOM');
-    ctx.notifier.roomClosed(id, closed.closedAtMs);
-    await retireRoomFigures(ctx.redis, ctx.wallets.keys, id).catch(() => { /* live figures only: the ledger holds the record */ });
+    await announceRoomClosed(ctx, id, closed.closedAtMs);
     return { ok: true };
   });
 }

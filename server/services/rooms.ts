@@ -81,6 +81,29 @@ export class RoomDirectory {
     return closed === undefined ? null : { closedAtMs: closed.closed_at.getTime() };
   }
 
+  /**
+   * Closes up to `batch` open rooms opened before `cutMs` in which no gift has credited
+   * their streamer since (as the ledger has it: migration 00022's per-room sums). Rows
+   * another node is closing at the same time are skipped, so each room is closed, and its
+   * members told, once.
+   */
+  async closeIdle(cutMs: number, batch: number): Promise<{ roomId: string; closedAtMs: number }[]> {
+    const cut = new Date(cutMs);
+    const rows = await this.sql<{ id: string; closed_at: Date }[]>`
+      update rooms set closed_at = now()
+       where closed_at is null and id in (
+             select r.id from rooms r
+              where r.closed_at is null and r.created_at < ${cut}
+                and not exists (select 1 from payee_rooms p
+                                 where p.account_id = 'earnings:' || r.streamer_id and p.room_id = r.id and p.last_gift_at >= ${cut})
+              order by r.created_at
+              limit ${batch}
+                for update skip locked)
+      returning id, closed_at`;
+    for (const row of rows) this.forget(row.id);
+    return rows.map((row) => ({ roomId: row.id, closedAtMs: row.closed_at.getTime() }));
+  }
+
   /** The room closed (here, or through another node that said so): no more gifts or joins here, from now. */
   forget(roomId: string): void {
     this.closes += 1;

@@ -37,6 +37,9 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     flusherEnabled: true,
     flusherThread: true,
     broadcastTickMs: limits.broadcastTickMs,
+    // Suites share one database, and some run simulated clocks years ahead: a sweep of
+    // theirs would close every other suite's rooms. The idle-room test calls it itself.
+    roomIdleCloseMinutes: 0,
     flusherName: `test-${randomBytes(3).toString('hex')}`,
     flusherLanes: 2,
     gatewayRelay: true,

@@ -50,4 +50,11 @@ config('the storage and HTTP timeouts: 5 s and 30 s unless set, and refused outs
   }
 });
 
+config('idle rooms close after a day unless set; 0 never closes them; anything else is refused', () => {
+  assert.equal([withEnv({}).roomIdleCloseMinutes, withEnv({ ROOM_IDLE_CLOSE_MINUTES: '90' }).roomIdleCloseMinutes, withEnv({ ROOM_IDLE_CLOSE_MINUTES: '0' }).roomIdleCloseMinutes], [1_440, 90, 0]);
+  for (const value of ['-1', '1h', '525601', '2.5']) {
+    assert.throws(() => withEnv({ ROOM_IDLE_CLOSE_MINUTES: value }), /^ROOM_IDLE_CLOSE_MINUTES must be an integer from 0 to 525600, got /, value);
+  }
+});
+
 config.run();
