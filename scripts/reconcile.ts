@@ -1,5 +1,5 @@
 import { reconcile } from '../server/services/reconcile.js';
-import { verifyDerivedSums } from '../server/services/derived-sums.js';
+import { verifyDerivedSums, withDerivedSums } from '../server/services/derived-sums.js';
 import { commandLine } from './command-line.js';
 import { openStorage } from './storage.js';
 
@@ -12,7 +12,7 @@ const storage = await openStorage('reconcile');
 try {
   const report = await reconcile(storage.redis, storage.sql, storage.keys);
   const derived = options.full ? await verifyDerivedSums(storage.sql) : undefined;
-  process.stdout.write(`${JSON.stringify(derived === undefined ? report : { ...report, ok: report.ok && derived.ok, derived }, null, 2)}\n`);
+  process.stdout.write(`${JSON.stringify(derived === undefined ? report : withDerivedSums(report, derived), null, 2)}\n`);
   process.stderr.write(report.ok
     ? `reconcile: clean, ${report.accounts} accounts, ${report.unflushedEntries} entries not yet flushed\n`
     : `reconcile: ${report.mismatches.length} mismatched accounts, ${report.unbalancedEntries.length} unbalanced entries, ` +

@@ -5,6 +5,7 @@ import type { AppContext } from '../context.js';
 import { identityOf, requireRole } from '../plugins/auth.js';
 import { grantCoins } from '../services/grant-service.js';
 import { reconcile } from '../services/reconcile.js';
+import { reconcileInFull } from '../services/derived-sums.js';
 import { bearerSecurity, bulkAdminTimeout, coins, errorReply, userIdSchema } from './schemas.js';
 
 export async function adminRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
@@ -52,12 +53,15 @@ export async function adminRoutes(app: FastifyInstance, ctx: AppContext): Promis
     handlerTimeout: bulkAdminTimeout(ctx.config),
     onRequest: requireRole(ctx.tokens, ['admin']),
     schema: {
-      description: 'Per account: hot balance == ledger + unflushed journal; globally: entries and accounts sum to zero, no account below zero that may never be (`negativeBalances`; its wallets also as `negativeWallets`).',
+      description: 'Per account: hot balance == ledger + unflushed journal; globally: entries and accounts sum to zero, no account below zero that may never be (`negativeBalances`; its wallets also as `negativeWallets`). ' +
+        '`full=true` also sums every posting again to check the sums kept beside the ledger (`derived`: the reconcile checkpoint, the payees\' per-day and per-room earnings); its cost follows the ledger\'s history.',
       security: bearerSecurity,
-      response: { 401: errorReply, 403: errorReply },
+      querystring: { type: 'object', properties: { full: { type: 'string', enum: ['true', 'false'] } }, additionalProperties: false },
+      response: { 400: errorReply, 401: errorReply, 403: errorReply },
     },
-  }, async () => {
-    const report = await reconcile(ctx.redis, ctx.sql, ctx.wallets.keys);
+  }, async (request) => {
+    const { full } = request.query as { full?: 'true' | 'false' };
+    const report = full === 'true' ? await reconcileInFull(ctx.redis, ctx.sql, ctx.wallets.keys) : await reconcile(ctx.redis, ctx.sql, ctx.wallets.keys);
     ctx.metrics.reconcileMismatches.set(report.mismatches.length);
     return report;
   });

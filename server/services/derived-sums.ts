@@ -1,4 +1,7 @@
+import type { Redis } from 'ioredis';
 import type { Sql } from '../db/sql.js';
+import type { WalletKeys } from '../redis/keys.js';
+import { reconcile, type ReconcileReport } from './reconcile.js';
 
 /**
  * Sums the ledger keeps beside its postings so that no reader sums them all: the reconcile
@@ -53,4 +56,16 @@ export async function verifyDerivedSums(sql: Sql): Promise<DerivedSumsReport> {
       payeeRoomMismatches: [...payeeRoomMismatches],
     };
   });
+}
+
+export type FullReconcileReport = ReconcileReport & { derived: DerivedSumsReport };
+
+/** A reconcile's report with this check's beside it: `ok` only when both are clean. */
+export function withDerivedSums(report: ReconcileReport, derived: DerivedSumsReport): FullReconcileReport {
+  return { ...report, ok: report.ok && derived.ok, derived };
+}
+
+/** A reconcile, then this check. */
+export async function reconcileInFull(redis: Redis, sql: Sql, keys: WalletKeys): Promise<FullReconcileReport> {
+  return withDerivedSums(await reconcile(redis, sql, keys), await verifyDerivedSums(sql));
 }

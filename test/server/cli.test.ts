@@ -10,7 +10,7 @@ import { canConnect } from '../../server/local-services/processes.js';
 import { projectRoot } from '../../server/paths.js';
 import { startServer, type RunningServer } from '../../server/server.js';
 import { testAuthSecret, testConfig, testStorage, uniqueId } from '../helpers/env.js';
-import { flushAndReconcile, grant, openRoom, startTestServer } from '../helpers/harness.js';
+import { flushAndReconcile, grant, http, openRoom, startTestServer, token } from '../helpers/harness.js';
 
 interface Context { server: RunningServer }
 const cli = suite<Context>('operations CLIs', {} as Context);
@@ -74,6 +74,14 @@ cli('npm run reconcile --full sums the ledger again and names a payee day or roo
     }]);
     assert.equal(report.derived.payeeRoomMismatches.map((r) => [r.roomId, r.kept.split(',')[0], r.ledger.split(',')[0]]),
       [[roomId, `${day.gift_coins} coins in 2 gifts`, `${day.gift_coins} coins in 1 gifts`]]);
+    // The admin's route says the same with ?full=true.
+    const bearer = await token(uniqueId('admin'), 'admin');
+    const viaHttp = await http<{ ok: boolean; derived?: { payeeDayMismatches: unknown[] } }>(server, 'GET', '/v1/admin/reconcile?full=true', { bearer });
+    assert.equal([viaHttp.status, viaHttp.body.ok, viaHttp.body.derived?.payeeDayMismatches], [200, false, report.derived.payeeDayMismatches]);
+    const quick = await http<{ ok: boolean; derived?: unknown }>(server, 'GET', '/v1/admin/reconcile', { bearer });
+    assert.equal([quick.body.ok, quick.body.derived], [true, undefined]);
+    const typo = await http<{ error: { code: string } }>(server, 'GET', '/v1/admin/reconcile?full=yes', { bearer });
+    assert.equal([typo.status, typo.body.error.code], [400, 'INVALID_ARGUMENT']);
   } finally {
     await server.ctx.sql`update payee_days set gift_coins = gift_coins - 5 where account_id = ${account}`;
     await server.ctx.sql`update payee_rooms set gifts = gifts - 1 where account_id = ${account}`;
