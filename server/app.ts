@@ -12,6 +12,7 @@ import { walletRoutes } from './routes/wallet.js';
 import { orderRoutes } from './routes/orders.js';
 import { stripeWebhookRoutes } from './routes/stripe-webhook.js';
 import { refundRoutes } from './routes/refunds.js';
+import { freezeRoutes } from './routes/freezes.js';
 import { parseJsonBodies } from './plugins/json-body.js';
 import { refuseUnstorableText } from './plugins/text-guard.js';
 
@@ -73,5 +74,6 @@ export async function buildApp(ctx: AppContext, options: { logger?: boolean } = 
   await orderRoutes(app, ctx);
   await stripeWebhookRoutes(app, ctx);
   await refundRoutes(app, ctx);
+  await freezeRoutes(app, ctx);
   return app;
 }

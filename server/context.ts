@@ -23,6 +23,7 @@ import { OrderService } from './services/orders.js';
 import { ChargebackService } from './services/chargebacks.js';
 import { RefundService } from './services/refunds.js';
 import { SandboxProvider, StripeProvider, stripeClient } from './payments/provider.js';
+import { WalletFreezes } from './services/wallet-freezes.js';
 import type Stripe from 'stripe';
 
 /** Everything a running node holds: storage clients and the use-cases built on them. */
@@ -43,6 +44,8 @@ export interface AppContext {
   orders: OrderService;
   chargebacks: ChargebackService;
   refunds: RefundService;
+  /** Admins' freezes of wallets (moderation, fraud). */
+  freezes: WalletFreezes;
   /** Null without STRIPE_SECRET_KEY: then orders use the sandbox (development only). */
   stripe: Stripe | null;
   splitRules: SplitRules;
@@ -105,6 +108,7 @@ export async function createContext(config: Config, storage: Storage, clock: () 
     orders: new OrderService(sql, wallets, provider, () => context.notifier),
     chargebacks: new ChargebackService(sql, wallets, () => context.notifier),
     refunds: new RefundService(sql, wallets, provider, () => context.notifier),
+    freezes: new WalletFreezes(sql, wallets),
     rooms: new RoomDirectory(sql, limits.roomRecheckMs, Date.now, config.storageTimeoutMs),
     gifts: config.giftBackend === 'postgres-baseline' ? new PostgresBaselineGifts(catalog, sql) : new GiftService(catalog, wallets, splitRules, { perSec: config.giftsPerSecondPerUser, burst: config.giftBurstPerUser }, clock),
     tokens: new TokenService(config.authSecret),

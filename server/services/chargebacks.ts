@@ -6,7 +6,8 @@ import type { Sql, Tx } from '../db/sql.js';
 import type { WalletStore } from '../redis/wallet-store.js';
 import type { LiveNotifier } from './notifier.js';
 import { creditNotRefunded, lockOrder, transitionOrder, type OrderRow } from './order-records.js';
-import { debtOwed, refreshDebtFreeze } from './debt.js';
+import { debtOwed } from './debt.js';
+import { refreshFreeze } from './wallet-freezes.js';
 import { newEntryStamp } from '../db/entry-ids.js';
 import { postEntryOnce } from './entries-once.js';
 
@@ -27,7 +28,7 @@ export class ChargebackService {
       throw new DomainError('CONFLICT', `order ${ref.id} has no recorded payment yet; retry later`);
     }
     // Freeze first: no gift may spend the coins while they are being taken back. A take-back
-    // that fails sets the freeze back to what the user's debt says, or it would stay on.
+    // that fails sets the freeze back to what the user's debt (and any admin's freeze) says, or it would stay on.
     await this.wallets.setFrozen(ref.user_id, `chargeback ${disputeId} in progress`);
     await this.clawBack(disputeId, ref.id).catch(async (error: unknown) => {
       await this.settled(ref.user_id);
@@ -100,7 +101,7 @@ export class ChargebackService {
   }
 
   private async settled(userId: string): Promise<void> {
-    await refreshDebtFreeze(this.wallets, userId);
+    await refreshFreeze(this.wallets, this.sql, userId);
     const state = await this.wallets.wallet(userId);
     this.notifier().walletChanged(userId, { balance: state.balance, frozen: state.frozen, reason: 'chargeback' });
   }

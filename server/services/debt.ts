@@ -6,9 +6,7 @@ export async function debtOwed(wallets: WalletStore, userId: string): Promise<nu
   return -Math.min(0, Number(await wallets.redis.hget(wallets.keys.balances, debtAccount(userId)) ?? 0));
 }
 
-/** An account is frozen exactly while its user owes coins. */
-export async function refreshDebtFreeze(wallets: WalletStore, userId: string): Promise<boolean> {
-  const owed = await debtOwed(wallets, userId);
-  await wallets.setFrozen(userId, owed > 0 ? `owes ${owed} coins after a chargeback` : null);
-  return owed > 0;
+/** Why a wallet that owes coins is frozen (see wallet-freezes.ts). */
+export function debtFreezeReason(owed: number | bigint): string {
+  return `owes ${owed} coins after a chargeback`;
 }

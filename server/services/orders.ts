@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { bonusCoinsAccount, coinIssuanceAccount, debtAccount, walletAccount } from '../../domain/accounts.js';
-import { debtOwed, refreshDebtFreeze } from './debt.js';
+import { debtOwed } from './debt.js';
+import { refreshFreeze } from './wallet-freezes.js';
 import { packageCredit, type CoinPackage } from '../../domain/coin-packages.js';
 import { DomainError } from '../../domain/errors.js';
 import { limits } from '../../domain/limits.js';
@@ -138,7 +139,7 @@ export class OrderService {
       return { userId: order.user_id };
     });
     if (fulfilled !== null) {
-      await refreshDebtFreeze(this.wallets, fulfilled.userId);
+      await refreshFreeze(this.wallets, this.sql, fulfilled.userId);
       const state = await this.wallets.wallet(fulfilled.userId);
       this.notifier().walletChanged(fulfilled.userId, { balance: state.balance, frozen: state.frozen, reason: 'topup' });
     }

@@ -4,6 +4,8 @@ import { earningsMonth } from '../../domain/split-contracts.js';
 import { DomainError } from '../../domain/errors.js';
 import type { Sql } from '../db/sql.js';
 import { compareStreamIds, parseStreamRecords } from '../flusher/journal-records.js';
+import { debtFreezeReason } from './debt.js';
+import { adminFreezeReasons } from './wallet-freezes.js';
 import { flusherGroup, type WalletKeys } from '../redis/keys.js';
 
 export interface RebuildReport {
@@ -125,22 +127,23 @@ export async function rebuildWallets(redis: Redis, sql: Sql, keys: WalletKeys, o
     if (entry.meta.replayRecord !== undefined) replayRecords.push({ meta: entry.meta, kind: entry.kind, ageSec: (Date.now() - entry.atMs) / 1000 });
   }
 
-  const idempotencyRecords = await writeHotState(redis, keys, balances, earned, carries, replayRecords);
+  const idempotencyRecords = await writeHotState(redis, keys, balances, earned, carries, replayRecords, await adminFreezeReasons(sql));
   await writeLiveFigures(redis, keys, monthEarned, rooms);
   await restoreJournalPosition(redis, sql, keys);
   return { accounts: balances.size, earners: earned.size, liveRooms: rooms.size, carries: carries.size, idempotencyRecords, unflushedEntriesIncluded: unflushed.length };
 }
 
 async function writeHotState(redis: Redis, keys: WalletKeys, balances: Counts, earned: Counts, carries: Map<string, string>,
-  replays: { meta: Record<string, unknown>; kind: string; ageSec: number }[]): Promise<number> {
+  replays: { meta: Record<string, unknown>; kind: string; ageSec: number }[], adminFreezes: Map<string, string>): Promise<number> {
   const chunk = <T>(items: T[], size: number) => Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, i * size + size));
   await redis.del(keys.balances, keys.earned, keys.carries, keys.frozen);
   for (const part of chunk([...balances].filter(([, v]) => v !== 0n), 1000)) await redis.hset(keys.balances, ...part.flatMap(([k, v]) => [k, String(v)]));
-  // Frozen exactly while a user owes coins (server/services/debt.ts): derived from the ledger.
-  const owing = [...balances].filter(([account, v]) => account.startsWith('debt:') && v < 0n);
-  for (const part of chunk(owing, 1000)) {
-    await redis.hset(keys.frozen, ...part.flatMap(([account, v]) => [account.slice('debt:'.length), `owes ${-v} coins after a chargeback`]));
-  }
+  // Frozen while an admin's freeze stands or the user owes coins (server/services/wallet-freezes.ts):
+  // the one from its table, the other derived from the ledger; an admin's reason first.
+  const frozen = new Map([...balances].filter(([account, v]) => account.startsWith('debt:') && v < 0n)
+    .map(([account, v]) => [account.slice('debt:'.length), debtFreezeReason(-v)]));
+  for (const [userId, reason] of adminFreezes) frozen.set(userId, reason);
+  for (const part of chunk([...frozen], 1000)) await redis.hset(keys.frozen, ...part.flat());
   for (const part of chunk([...earned], 1000)) await redis.hset(keys.earned, ...part.flatMap(([k, v]) => [k, String(v)]));
   for (const part of chunk([...carries], 1000)) await redis.hset(keys.carries, ...part.flatMap(([k, v]) => [k, v]));
   let restored = 0;

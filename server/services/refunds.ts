@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { walletAccount } from '../../domain/accounts.js';
 import { takeBackPostings, type CoinsBack } from '../../domain/clawback.js';
-import { refreshDebtFreeze } from './debt.js';
+import { refreshFreeze } from './wallet-freezes.js';
 import { DomainError, invariant, refuseInState } from '../../domain/errors.js';
 import { Fiat, formatFiat, fromMinorUnits } from '../../domain/fiat.js';
 import { coinsRefundedOutside, refundShare } from '../../domain/refund-share.js';
@@ -261,7 +261,7 @@ export class RefundService {
         postings, flooredAccounts: new Set([walletAccount(order.user_id)]), idempotencyKey: `refund:${refund.id}`, fingerprint: refund.id });
     }
     await this.finish(refund.id, 'succeeded', `refunded ${formatFiat(new Fiat(refund.amount), order.currency)} ${order.currency} outside the app`, null);
-    await refreshDebtFreeze(this.wallets, order.user_id);
+    await refreshFreeze(this.wallets, this.sql, order.user_id);
   }
 
   async get(refundId: string): Promise<RefundView | undefined> {

@@ -167,9 +167,12 @@ faults('(d) the flusher killed between COMMIT and XACK: the next run writes no d
   });
 });
 
-faults('(e) Redis wiped, rebuild-wallets: balances, earnings, live boards and replays are what they were', async () => {
+faults('(e) Redis wiped, rebuild-wallets: balances, earnings, live boards, replays and admins\' freezes are what they were', async () => {
   await withServer({}, async ({ server, roomId, streamerId, viewers, admin }) => {
     const gifts = await storm(server, roomId, viewers, 1_000);
+    const suspect = uniqueId('suspect');
+    const frozen = await api<{ frozen: boolean }>(server, 'POST', `/v1/admin/users/${suspect}/freeze`, admin, { reason: 'kept across a rebuild' });
+    assert.is(frozen.frozen, true);
     await drained(server, admin);
     const balancesBefore = await Promise.all(viewers.map(async (userId) => api<{ balance: number }>(server, 'GET', '/v1/wallet', await token(userId, 'viewer'))));
     const earnings = async () => {
@@ -185,9 +188,12 @@ faults('(e) Redis wiped, rebuild-wallets: balances, earnings, live boards and re
     const rebuild = spawnSync(process.execPath, [path.join(projectRoot, 'dist', 'scripts', 'rebuild-wallets.js')], { env: server.scriptEnv(), encoding: 'utf8', timeout: 60_000 });
     assert.is(rebuild.status, 0, rebuild.stderr);
     await server.start();
-    const balancesAfter = await Promise.all(viewers.map(async (userId) => api<{ balance: number }>(server, 'GET', '/v1/wallet', await token(userId, 'viewer'))));
+    const balancesAfter = await Promise.all(viewers.map(async (userId) => api<{ balance: number; frozen: boolean }>(server, 'GET', '/v1/wallet', await token(userId, 'viewer'))));
     assert.equal(balancesAfter.map((b) => b.balance), balancesBefore.map((b) => b.balance));
     assert.equal(await earnings(), earningsBefore, 'lifetime, unsettled, month and the room\'s board are rebuilt from the ledger');
+    const suspectAfter = await api<{ frozen: boolean; adminFreeze: { reason: string } | null }>(server, 'GET', `/v1/admin/users/${suspect}/freeze`, admin);
+    assert.equal([suspectAfter.frozen, suspectAfter.adminFreeze?.reason], [true, 'kept across a rebuild']);
+    assert.ok(balancesAfter.every((wallet) => wallet.frozen === false), 'nobody else is frozen');
     await assertExactlyOnceAndClean(server, admin, gifts.acked, viewers);
     await assertReplaysAnswerFirstAck(server, gifts.acked);
   });
