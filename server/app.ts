@@ -13,6 +13,7 @@ import { orderRoutes } from './routes/orders.js';
 import { stripeWebhookRoutes } from './routes/stripe-webhook.js';
 import { refundRoutes } from './routes/refunds.js';
 import { freezeRoutes } from './routes/freezes.js';
+import { earningsRoutes } from './routes/earnings.js';
 import { parseJsonBodies } from './plugins/json-body.js';
 import { refuseUnstorableText } from './plugins/text-guard.js';
 
@@ -69,6 +70,7 @@ export async function buildApp(ctx: AppContext, options: { logger?: boolean } = 
   await healthRoutes(app, ctx);
   await catalogRoutes(app, ctx);
   await walletRoutes(app, ctx);
+  await earningsRoutes(app, ctx);
   await adminRoutes(app, ctx);
   await settlementRoutes(app, ctx);
   await orderRoutes(app, ctx);

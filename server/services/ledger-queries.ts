@@ -75,6 +75,23 @@ export async function earningsFigures(sql: Sql, accountId: string, nowMs: number
   };
 }
 
+export interface DayEarnings {
+  /** `YYYY-MM-DD`, UTC. */
+  day: string;
+  coins: number;
+  gifts: number;
+}
+
+/** Gift credits to a payee account on each of the last `days` UTC days, oldest first, today last; days without any as 0. */
+export async function earningsByDay(sql: Sql, accountId: string, nowMs: number, days: number): Promise<DayEarnings[]> {
+  const dayList = Array.from({ length: days }, (_, index) => utcDay(nowMs - (days - 1 - index) * dayMs));
+  const rows = await sql<{ day: string; gift_coins: string; gifts: string }[]>`
+    select day::text, gift_coins::text, gifts::text from payee_days
+     where account_id = ${accountId} and day between ${dayList[0] ?? utcDay(nowMs)}::date and ${utcDay(nowMs)}::date`;
+  const byDay = new Map(rows.map((row) => [row.day, row]));
+  return dayList.map((day) => ({ day, coins: Number(byDay.get(day)?.gift_coins ?? 0), gifts: Number(byDay.get(day)?.gifts ?? 0) }));
+}
+
 export interface RoomEarnings {
   roomId: string;
   coins: number;

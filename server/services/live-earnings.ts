@@ -30,14 +30,24 @@ export interface LiveFigures {
 }
 
 export async function liveFigures(redis: Redis, keys: WalletKeys, streamerId: string, nowMs: number): Promise<LiveFigures> {
-  const account = earningsAccount(streamerId);
   try {
-    const [lifetime, [unsettled, awaitingPayout], month] = await Promise.all([
+    const [lifetime, balances, month] = await Promise.all([
       redis.hget(keys.earned, streamerId),
-      redis.hmget(keys.balances, account, settlingAccount(account)),
+      payeeBalances(redis, keys, earningsAccount(streamerId)),
       redis.hget(keys.monthEarned, `${streamerId}|${earningsMonth(nowMs)}`),
     ]);
-    return { lifetime: Number(lifetime ?? 0), unsettled: Number(unsettled ?? 0), awaitingPayout: Number(awaitingPayout ?? 0), month: Number(month ?? 0) };
+    return { lifetime: Number(lifetime ?? 0), ...balances, month: Number(month ?? 0) };
+  } catch (error) {
+    if (error instanceof DomainError) throw error;
+    throw new DomainError('UNAVAILABLE', 'the wallet store did not answer');
+  }
+}
+
+/** A payee's coins credited and not yet settled, and settled but not yet paid out. */
+export async function payeeBalances(redis: Redis, keys: WalletKeys, payeeAccount: string): Promise<{ unsettled: number; awaitingPayout: number }> {
+  try {
+    const [unsettled, awaitingPayout] = await redis.hmget(keys.balances, payeeAccount, settlingAccount(payeeAccount));
+    return { unsettled: Number(unsettled ?? 0), awaitingPayout: Number(awaitingPayout ?? 0) };
   } catch {
     throw new DomainError('UNAVAILABLE', 'the wallet store did not answer');
   }

@@ -59,6 +59,15 @@ class SplitModel {
     });
   }
 
+  /** The account's coins and gifts on each of the 30 days ending on January's day `last`; days before January hold none. */
+  daily(account: string, last: number): { day: string; coins: number; gifts: number }[] {
+    return Array.from({ length: 30 }, (_, i) => {
+      const day = last - 29 + i;
+      return { day: new Date(january + day * dayMs).toISOString().slice(0, 10), coins: day < 0 ? 0 : this.total(account, day, day),
+        gifts: day < 0 ? 0 : this.giftsByDay.get(account)?.[day] ?? 0 };
+    });
+  }
+
   /** Coins to the account on January's days first to last (indexes, both included). */
   total(account: string, first = 0, last = 30): number {
     return (this.byDay.get(account) ?? []).slice(Math.max(0, first), last + 1).reduce((a, b) => a + b, 0);
@@ -327,7 +336,7 @@ month('a month of gifts settles to the coin and the cent; re-runs change nothing
   assert.is(await hot(ctx, `settling:earnings:${noKyc}`), noKycCoins);
 });
 
-month('a streamer\'s earnings view: its day, 7 and 30 days, settlement period, total and rooms, to the coin, whatever the ledger holds after', async (ctx) => {
+month('a payee\'s earnings view: its day, 7 and 30 days, each of 30 days, settlement period, total and rooms, to the coin, whatever the ledger holds after', async (ctx) => {
   const { tiered, daily } = ctx.streamers;
   const keptNow = ctx.now;
   try {
@@ -338,9 +347,10 @@ month('a streamer\'s earnings view: its day, 7 and 30 days, settlement period, t
       for (const day of [0, 3, 20, 30]) {
         ctx.now = january + day * dayMs + 23 * 3_600_000;
         const reply = await http<{ today: number; last7Days: number; last30Days: number; ledgerTotal: number; currentPeriod: { id: string; coins: number };
-          perRoom: { roomId: string; coins: number; gifts: number }[] }>(ctx.server, 'GET', '/v1/streamers/me/earnings', { bearer });
+          perRoom: { roomId: string; coins: number; gifts: number }[]; daily: { day: string; coins: number; gifts: number }[] }>(ctx.server, 'GET', '/v1/streamers/me/earnings', { bearer });
         assert.is(reply.status, 200);
         const { today, last7Days, last30Days, ledgerTotal, currentPeriod, perRoom } = reply.body;
+        assert.equal(reply.body.daily, ctx.model.daily(account, day), `${schedule}, the 30 days to day ${day}`);
         assert.equal([today, last7Days, last30Days], [ctx.model.total(account, day, day), ctx.model.total(account, day - 6, day), ctx.model.total(account, day - 29, day)], `${schedule}, day ${day}`);
         assert.is(ledgerTotal, ctx.model.total(account), 'all the gifts, settled or not');
         const periodFirstDay = schedule === 'monthly' ? 0 : day;
@@ -348,6 +358,23 @@ month('a streamer\'s earnings view: its day, 7 and 30 days, settlement period, t
         assert.equal(perRoom.map((r) => [r.roomId, r.coins, r.gifts]), [[ctx.rooms[streamer], ctx.model.total(account), ctx.model.gifts(account)]]);
       }
     }
+    // The agency: its cut, the same way, beside its live balances.
+    const agencyAccount = `agency:${ctx.agency}`;
+    const agencyBearer = await token(ctx.agency, 'agency');
+    for (const day of [2, 30]) {
+      ctx.now = january + day * dayMs + 3_600_000;
+      const reply = await http<{ agencyId: string; unsettled: number; awaitingPayout: number; today: number; last7Days: number; last30Days: number; ledgerTotal: number;
+        currentPeriod: { id: string; coins: number }; daily: { day: string; coins: number; gifts: number }[] }>(ctx.server, 'GET', '/v1/agencies/me/earnings', { bearer: agencyBearer });
+      assert.is(reply.status, 200, JSON.stringify(reply.body));
+      const { body } = reply;
+      assert.equal([body.agencyId, body.unsettled, body.awaitingPayout], [ctx.agency, await hot(ctx, agencyAccount), await hot(ctx, `settling:${agencyAccount}`)]);
+      assert.equal([body.today, body.last7Days, body.last30Days, body.ledgerTotal, body.currentPeriod.id, body.currentPeriod.coins],
+        [ctx.model.total(agencyAccount, day, day), ctx.model.total(agencyAccount, day - 6, day), ctx.model.total(agencyAccount, day - 29, day),
+          ctx.model.total(agencyAccount), '2025-01', ctx.model.total(agencyAccount, 0, day)], `agency, day ${day}`);
+      assert.equal(body.daily, ctx.model.daily(agencyAccount, day));
+    }
+    assert.is((await http(ctx.server, 'GET', '/v1/agencies/me/earnings', { bearer: await token(tiered, 'streamer') })).status, 403);
+    assert.is((await http(ctx.server, 'GET', '/v1/streamers/me/earnings', { bearer: agencyBearer })).status, 403);
   } finally {
     ctx.now = keptNow;
   }
