@@ -16,6 +16,8 @@ export interface Metrics {
   reconcileSeconds: Gauge;
   sockets: Gauge;
   roomFrames: Counter<'event'>;
+  roomsClosed: Counter<'by'>;
+  walletFreezes: Counter<'action'>;
 }
 
 export function createMetrics(): Metrics {
@@ -46,5 +48,7 @@ export function createMetrics(): Metrics {
       name: 'room_frames_total', help: 'room events written to members, one per member per frame (gift, gifts, giftColumns, leaderboard)',
       labelNames: ['event'], registers: [registry],
     }),
+    roomsClosed: new Counter({ name: 'rooms_closed_total', help: 'rooms closed through this node, by who closed them (streamer, admin, or idle: no gift for ROOM_IDLE_CLOSE_MINUTES)', labelNames: ['by'], registers: [registry] }),
+    walletFreezes: new Counter({ name: 'wallet_freezes_total', help: 'admins\' freezes and lifts of wallets made through this node', labelNames: ['action'], registers: [registry] }),
   };
 }

@@ -66,6 +66,7 @@ export async function catalogRoutes(app: FastifyInstance, ctx: AppContext): Prom
     // An admin closes any open room; a streamer only their own.
     const closed = await ctx.rooms.close(id, identity.role === 'admin' ? null : identity.userId);
     if (closed === null) throw new DomainError('UNKNOWN_ROOM');
+    ctx.metrics.roomsClosed.inc({ by: identity.role === 'admin' ? 'admin' : 'streamer' });
     await announceRoomClosed(ctx, id, closed.closedAtMs);
     return { ok: true };
   });

@@ -33,6 +33,7 @@ const reasonBody = {
 /** Admins freeze and lift wallets (moderation, fraud); the user's connections hear of it as a `wallet` event. */
 export async function freezeRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   const told = async (status: FreezeStatus, reason: 'freeze' | 'unfreeze'): Promise<FreezeStatus> => {
+    ctx.metrics.walletFreezes.inc({ action: reason });
     const wallet = await ctx.wallets.wallet(status.userId);
     ctx.notifier.walletChanged(status.userId, { balance: wallet.balance, frozen: wallet.frozen, reason });
     return status;

@@ -1,10 +1,10 @@
 import type { AppContext } from '../context.js';
 import { retireRoomFigures } from './live-earnings.js';
 
-type ClosingContext = Pick<AppContext, 'rooms' | 'notifier' | 'redis' | 'wallets' | 'clock'>;
+type ClosingContext = Pick<AppContext, 'rooms' | 'notifier' | 'redis' | 'wallets' | 'clock' | 'metrics'>;
 
 /** After a room's row is closed: its members everywhere told, its gifts refused on every node, its live figures set to expire. */
-export async function announceRoomClosed(ctx: Omit<ClosingContext, 'rooms' | 'clock'>, roomId: string, closedAtMs: number): Promise<void> {
+export async function announceRoomClosed(ctx: Pick<ClosingContext, 'notifier' | 'redis' | 'wallets'>, roomId: string, closedAtMs: number): Promise<void> {
   ctx.notifier.roomClosed(roomId, closedAtMs);
   await retireRoomFigures(ctx.redis, ctx.wallets.keys, roomId).catch(() => { /* live figures only: the ledger holds the record */ });
 }
@@ -18,6 +18,7 @@ export async function closeIdleRooms(ctx: ClosingContext, idleMs: number): Promi
   for (;;) {
     const batch = await ctx.rooms.closeIdle(cutMs, closedPerBatch);
     for (const room of batch) await announceRoomClosed(ctx, room.roomId, room.closedAtMs);
+    ctx.metrics.roomsClosed.inc({ by: 'idle' }, batch.length);
     closed += batch.length;
     if (batch.length < closedPerBatch) return closed;
   }

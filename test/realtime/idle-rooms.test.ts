@@ -39,7 +39,10 @@ idle('a room without a gift to its streamer for the idle time closes once, its m
   await ledgerCaughtUp(ctx.server);
 
   // Rooms of the suites before this one, opened before the cut, close as well: count only ours.
-  await Promise.all([closeIdleRooms(ctx.server.ctx, 24 * hourMs), closeIdleRooms(ctx.server.ctx, 24 * hourMs)]);
+  const counted = await Promise.all([closeIdleRooms(ctx.server.ctx, 24 * hourMs), closeIdleRooms(ctx.server.ctx, 24 * hourMs)]);
+  const idleClosed = (await ctx.server.ctx.metrics.roomsClosed.get()).values.find((value) => value.labels.by === 'idle')?.value;
+  assert.is(idleClosed, counted[0] + counted[1], 'rooms_closed_total{by="idle"} counts what the sweeps closed');
+  assert.ok(counted[0] + counted[1] >= 2);
   await new Promise((resolve) => setTimeout(resolve, 300));
   assert.equal(closedEvents.sort(), [quiet, giftedLongAgo].sort(), 'each idle room told once');
   assert.is(await closeIdleRooms(ctx.server.ctx, 24 * hourMs), 0, 'at the same cut, nothing left to close');

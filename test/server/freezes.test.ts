@@ -69,6 +69,8 @@ freezes('a frozen wallet sends no gift and keeps its coins; its connections are 
   const again = await act(ctx, viewerId, 'unfreeze', 'twice');
   assert.equal([again.status, again.body.error?.code], [409, 'CONFLICT']);
 
+  const counted = (await ctx.server.ctx.metrics.walletFreezes.get()).values.map((value) => [value.labels.action, value.value]).sort();
+  assert.equal(counted, [['freeze', 2], ['unfreeze', 1]], 'wallet_freezes_total counts what was done, not what was refused');
   const { body } = await status(ctx, viewerId);
   assert.equal(body.history.map((event) => [event.action, event.reason]),
     [['unfreeze', 'cleared after review'], ['freeze', 'confirmed by risk team'], ['freeze', 'card testing pattern']]);
