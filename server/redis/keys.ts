@@ -19,6 +19,8 @@ export interface WalletKeys {
   combo(roomId: string, userId: string): string;
   /** Hash per sender: their gift rate bucket, shared by every gateway node. */
   giftRate(userId: string): string;
+  /** String per user, expiring: a chargeback is taking coins back, so the wallet stays frozen whatever else lifts. */
+  chargebackHold(userId: string): string;
   noIdempotency: string;
   /** Sorted set: gateway name -> ms until which it is taking gifts. */
   liveGateways: string;
@@ -41,6 +43,7 @@ export function walletKeys(namespace: string): WalletKeys {
     operationIdempotency: (operationKey) => `${tag}:idem:op:${operationKey}`,
     combo: (roomId, userId) => `${tag}:combo:${roomId}:${userId}`,
     giftRate: (userId) => `${tag}:rate:gift:${userId}`,
+    chargebackHold: (userId) => `${tag}:hold:chargeback:${userId}`,
     noIdempotency: `${tag}:idem:none`,
     liveGateways: `${tag}:gateways`,
     gatewayRelay: `${tag}:gateway-relay`,

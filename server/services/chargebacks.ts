@@ -7,7 +7,7 @@ import type { WalletStore } from '../redis/wallet-store.js';
 import type { LiveNotifier } from './notifier.js';
 import { creditNotRefunded, lockOrder, transitionOrder, type OrderRow } from './order-records.js';
 import { debtOwed } from './debt.js';
-import { refreshFreeze } from './wallet-freezes.js';
+import { holdForChargeback, releaseChargebackHold } from './wallet-freezes.js';
 import { newEntryStamp } from '../db/entry-ids.js';
 import { postEntryOnce } from './entries-once.js';
 
@@ -29,12 +29,12 @@ export class ChargebackService {
     }
     // Freeze first: no gift may spend the coins while they are being taken back. A take-back
     // that fails sets the freeze back to what the user's debt (and any admin's freeze) says, or it would stay on.
-    await this.wallets.setFrozen(ref.user_id, `chargeback ${disputeId} in progress`);
+    await holdForChargeback(this.wallets, this.sql, ref.user_id, disputeId);
     await this.clawBack(disputeId, ref.id).catch(async (error: unknown) => {
-      await this.settled(ref.user_id);
+      await this.settled(ref.user_id, disputeId);
       throw error;
     });
-    await this.settled(ref.user_id);
+    await this.settled(ref.user_id, disputeId);
   }
 
   private async clawBack(disputeId: string, orderId: string): Promise<void> {
@@ -79,7 +79,7 @@ export class ChargebackService {
       await transitionOrder(tx, order, outcome === 'won' ? 'dispute_won' : 'dispute_lost', `chargeback ${disputeId} ${outcome}`);
       return order.user_id;
     });
-    await this.settled(userId);
+    await this.settled(userId, disputeId);
   }
 
   /** The reverse of the claw-back; debt already repaid by a later top-up goes to the wallet instead. */
@@ -100,8 +100,8 @@ export class ChargebackService {
     });
   }
 
-  private async settled(userId: string): Promise<void> {
-    await refreshFreeze(this.wallets, this.sql, userId);
+  private async settled(userId: string, disputeId: string): Promise<void> {
+    await releaseChargebackHold(this.wallets, this.sql, userId, disputeId);
     const state = await this.wallets.wallet(userId);
     this.notifier().walletChanged(userId, { balance: state.balance, frozen: state.frozen, reason: 'chargeback' });
   }

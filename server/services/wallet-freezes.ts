@@ -1,11 +1,12 @@
 import { DomainError } from '../../domain/errors.js';
-import type { Sql } from '../db/sql.js';
+import type { Sql, Tx } from '../db/sql.js';
 import type { WalletStore } from '../redis/wallet-store.js';
 import { debtFreezeReason, debtOwed } from './debt.js';
 
 // A wallet is frozen (gifts answer ACCOUNT_FROZEN; top-ups, refunds and grants still land)
-// while an admin's freeze stands or while its user owes coins after a chargeback. Redis
-// holds the one answer the gift script reads; this is the only place that computes it.
+// while an admin's freeze stands, while a chargeback is taking coins back, or while its
+// user owes coins after one. Redis holds the one answer the gift script reads; this is the
+// only place that computes it.
 
 export interface AdminFreeze {
   reason: string;
@@ -42,18 +43,56 @@ export async function adminFreezeReasons(sql: Sql): Promise<Map<string, string>>
 const freezeLockSpace = 1718773861;
 
 /**
- * Sets the wallet's frozen state in Redis to what its admin freeze and its debt say. Runs
- * under a per-user lock: a refresh reads both and writes Redis before the next one reads,
- * so whichever runs last, after every change, leaves the right answer.
+ * Sets the wallet's frozen state in Redis to what its admin freeze, a chargeback under way
+ * and its debt say. Runs under a per-user lock: a refresh reads all three and writes Redis
+ * before the next one reads, so whichever runs last, after every change, leaves the right answer.
  */
 export async function refreshFreeze(wallets: WalletStore, sql: Sql, userId: string): Promise<boolean> {
+  return underFreezeLock(sql, userId, (tx) => freezeAsItStands(wallets, tx, userId));
+}
+
+async function freezeAsItStands(wallets: WalletStore, tx: Tx, userId: string): Promise<boolean> {
+  const [admin] = await tx<{ reason: string }[]>`select reason from wallet_freezes where user_id = ${userId}`;
+  const [owed, chargeback] = await Promise.all([debtOwed(wallets, userId), wallets.redis.get(wallets.keys.chargebackHold(userId))]);
+  const reason = admin !== undefined ? adminFreezeReason(admin.reason)
+    : chargeback !== null ? chargebackFreezeReason(chargeback)
+      : owed > 0 ? debtFreezeReason(owed) : null;
+  await wallets.setFrozen(userId, reason);
+  return reason !== null;
+}
+
+const chargebackFreezeReason = (disputeId: string) => `chargeback ${disputeId} in progress`;
+/** A take-back takes milliseconds; a crash between hold and release must not freeze the wallet past this. */
+const chargebackHoldMs = 60_000;
+
+/**
+ * Freezes the wallet before a chargeback takes its coins back, so no gift spends them
+ * meanwhile, whatever an admin lifts in between; until releaseChargebackHold, or a minute.
+ */
+export async function holdForChargeback(wallets: WalletStore, sql: Sql, userId: string, disputeId: string): Promise<void> {
+  await underFreezeLock(sql, userId, async () => {
+    await wallets.redis.set(wallets.keys.chargebackHold(userId), disputeId, 'PX', chargebackHoldMs);
+    await wallets.setFrozen(userId, chargebackFreezeReason(disputeId));
+    return true;
+  });
+}
+
+/**
+ * This dispute's take-back is done (or failed): its hold goes (not another dispute's, under
+ * way at once), and the wallet is frozen as the rest says.
+ */
+export async function releaseChargebackHold(wallets: WalletStore, sql: Sql, userId: string, disputeId: string): Promise<boolean> {
+  return underFreezeLock(sql, userId, async (tx) => {
+    const hold = wallets.keys.chargebackHold(userId);
+    if (await wallets.redis.get(hold) === disputeId) await wallets.redis.del(hold);
+    return freezeAsItStands(wallets, tx, userId);
+  });
+}
+
+async function underFreezeLock(sql: Sql, userId: string, work: (tx: Tx) => Promise<boolean>): Promise<boolean> {
   return sql.begin(async (tx) => {
     await tx`select pg_advisory_xact_lock(${freezeLockSpace}, hashtext(${userId}))`;
-    const [admin] = await tx<{ reason: string }[]>`select reason from wallet_freezes where user_id = ${userId}`;
-    const owed = await debtOwed(wallets, userId);
-    const reason = admin !== undefined ? adminFreezeReason(admin.reason) : owed > 0 ? debtFreezeReason(owed) : null;
-    await wallets.setFrozen(userId, reason);
-    return reason !== null;
+    return work(tx);
   });
 }
 

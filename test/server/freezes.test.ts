@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { Socket } from 'socket.io-client';
 import { coinIssuanceAccount, debtAccount } from '../../domain/accounts.js';
 import type { RunningServer } from '../../server/server.js';
-import { refreshFreeze, type FreezeStatus } from '../../server/services/wallet-freezes.js';
+import { holdForChargeback, refreshFreeze, releaseChargebackHold, type FreezeStatus } from '../../server/services/wallet-freezes.js';
 import { uniqueId } from '../helpers/env.js';
 import { connectAs, flushAndReconcile, grant, http, nextEvent, openRoom, request, requestId, startTestServer, token } from '../helpers/harness.js';
 
@@ -93,6 +93,24 @@ freezes('a freeze and a debt each hold the wallet frozen: lifting one leaves the
   await owe(ctx, userId, -3);
   assert.is((await status(ctx, userId)).body.frozen, false);
   assert.ok((await flushAndReconcile(ctx.server)).ok);
+});
+
+freezes('an admin\'s lift during a chargeback\'s take-back leaves the wallet frozen until that dispute releases it, or its hold runs out', async (ctx) => {
+  const { wallets, sql, redis } = ctx.server.ctx;
+  const userId = uniqueId('disputed');
+  await act(ctx, userId, 'freeze', 'before the dispute');
+  await holdForChargeback(wallets, sql, userId, 'dp_first');
+  assert.is((await act(ctx, userId, 'unfreeze', 'lifted mid take-back')).body.frozen, true, 'the take-back still holds it');
+  assert.is(await releaseChargebackHold(wallets, sql, userId, 'dp_other'), true, 'another dispute does not release this one\'s hold');
+  assert.is(await releaseChargebackHold(wallets, sql, userId, 'dp_first'), false);
+  assert.is((await status(ctx, userId)).body.frozen, false);
+
+  // A take-back that never released (a crash) holds the wallet a minute at most.
+  await holdForChargeback(wallets, sql, userId, 'dp_crashed');
+  assert.is(await refreshFreeze(wallets, sql, userId), true);
+  await redis.pexpire(wallets.keys.chargebackHold(userId), 1);
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.is(await refreshFreeze(wallets, sql, userId), false);
 });
 
 freezes('freezes and lifts at once leave Redis as the last one committed says', async (ctx) => {
