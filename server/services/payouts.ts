@@ -72,13 +72,14 @@ export class PayoutService {
   }
 
   /** Sends every Stripe payout that is due or was interrupted; refusals are recorded, outages leave it waiting. */
-  async sendDue(): Promise<{ paid: number; failed: number; waiting: number }> {
+  /** Sends the due Stripe payouts, at most `limit` of them, the least recently tried first. */
+  async sendDue(limit = 500): Promise<{ paid: number; failed: number; waiting: number }> {
     const result = { paid: 0, failed: 0, waiting: 0 };
     if (this.transfers === null) return result;
     // The least recently tried first (each claim stamps updated_at): payouts that keep
     // waiting on Stripe do not hold the ones behind them out of the sweep.
     const due = await this.sql<{ id: string }[]>`
-      select id from payouts where method = 'stripe' and status in ('pending', 'sending') order by updated_at, id limit 500`;
+      select id from payouts where method = 'stripe' and status in ('pending', 'sending') order by updated_at, id limit ${limit}`;
     for (const { id } of due) {
       try {
         // A payout another sweep (or an admin) sends at the same time goes out once, by key,

@@ -68,6 +68,8 @@ export class StripeStandIn {
   answerTransfersInProgress = false;
   /** List requests (transfers, refunds) answer 500. */
   failLists = false;
+  /** Transfers to these connected accounts are answered 409 (their key in progress) and not made: a payout that keeps waiting. */
+  readonly stallTransfersTo = new Set<string>();
   /** Transfers to these connected accounts are refused, as Stripe refuses a restricted account. */
   readonly refuseTransfersTo = new Set<string>();
   /** Refunds of this amount (minor units) are refused, as Stripe refuses an invalid refund. */
@@ -153,6 +155,10 @@ export class StripeStandIn {
 
   private transfer(form: URLSearchParams, key: string | string[] | undefined, response: http.ServerResponse): void {
     const destination = form.get('destination') ?? '';
+    if (this.stallTransfersTo.has(destination)) {
+      json(response, 409, { error: { type: 'invalid_request_error', message: 'There is currently another in-progress request using this Idempotent Key.' } });
+      return;
+    }
     if (this.refuseTransfersTo.has(destination)) {
       json(response, 400, { error: { type: 'invalid_request_error', code: 'account_invalid', message: `transfers to ${destination} are not allowed` } });
       return;

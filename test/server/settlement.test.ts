@@ -718,4 +718,31 @@ month('payout sweeps at once send an interrupted payout once, and only the sweep
   assert.ok(report.ok, JSON.stringify(report.mismatches));
 });
 
+month('a payout that keeps waiting on Stripe does not hold the next one out of the sweep: the least recently tried goes first', async (ctx) => {
+  const accounts = ['acct_waitingA', 'acct_waitingB'];
+  const payees = [];
+  for (const [index, stripeAccount] of accounts.entries()) payees.push(await streamerEarnedThisMonth(ctx, `waiting${index}`, { payoutMethod: 'stripe', stripeAccount }));
+  ctx.now = nextMonthStart(ctx.now);
+  for (const account of accounts) ctx.standIn.stallTransfersTo.add(account);
+  try {
+    await run(ctx);
+    // The one that keeps waiting sorts first by id too: an order by id alone would pick it every time.
+    const payouts = await Promise.all(payees.map(async (payee, index) => ({ id: (await statements(ctx, payee))[0]?.payout?.id ?? '', account: accounts[index] ?? '' })));
+    const [stuck, behind] = payouts.sort((a, b) => (a.id < b.id ? -1 : 1));
+    assert.ok(stuck !== undefined && behind !== undefined);
+    const sql = ctx.server.ctx.sql;
+    await sql`update payouts set updated_at = '2000-01-01' where id = ${stuck.id}`;
+    await sql`update payouts set updated_at = '2000-01-02' where id = ${behind.id}`;
+    ctx.standIn.stallTransfersTo.delete(behind.account);
+    assert.equal(await ctx.server.ctx.payouts.sendDue(1), { paid: 0, failed: 0, waiting: 1 }, 'the least recently tried waits again');
+    assert.equal(await ctx.server.ctx.payouts.sendDue(1), { paid: 1, failed: 0, waiting: 0 }, 'then the one behind it goes');
+    const statuses = new Map((await sql<{ id: string; status: string }[]>`select id, status from payouts where id = any(${[stuck.id, behind.id]})`).map((row) => [row.id, row.status]));
+    assert.equal([statuses.get(stuck.id), statuses.get(behind.id)], ['sending', 'paid']);
+  } finally {
+    ctx.standIn.stallTransfersTo.clear();
+  }
+  assert.equal(await ctx.server.ctx.payouts.sendDue(1), { paid: 1, failed: 0, waiting: 0 }, 'Stripe answers again: the waiting one pays');
+  assert.ok((await flushAndReconcile(ctx.server)).ok);
+});
+
 month.run();
