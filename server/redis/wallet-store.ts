@@ -3,7 +3,7 @@ import { DomainError, InvariantViolation, isErrorCode } from '../../domain/error
 import { earningsMonth, encodeTiers, type TieredPayee } from '../../domain/split-contracts.js';
 import { assertBalanced, type Posting } from '../../domain/ledger.js';
 import { limits } from '../../domain/limits.js';
-import { walletAccount } from '../../domain/accounts.js';
+import { debtAccount, walletAccount } from '../../domain/accounts.js';
 import { walletKeys, type WalletKeys } from './keys.js';
 import { isStorableText } from '../../domain/text.js';
 import { within } from '../within.js';
@@ -181,6 +181,31 @@ export class WalletStore {
     await this.call('freeze', () => reason === null
       ? this.redis.hdel(this.keys.frozen, userId)
       : this.redis.hset(this.keys.frozen, userId, reason));
+  }
+
+  /** What Redis knows of why a wallet may be frozen: the coins its user owes, and the dispute whose take-back holds it. */
+  async freezeFacts(userId: string): Promise<{ owed: number; chargebackHold: string | null }> {
+    const [debt, hold] = await this.call('freeze', async () => {
+      const results = await this.redis.pipeline().hget(this.keys.balances, debtAccount(userId)).get(this.keys.chargebackHold(userId)).exec();
+      if (results === null) throw new Error('pipeline not sent');
+      return results.map(([error, value]) => { if (error) throw error; return value; });
+    });
+    return { owed: -Math.min(0, Number(debt ?? 0)), chargebackHold: hold === null || hold === undefined ? null : String(hold) };
+  }
+
+  /** Freezes the wallet for a dispute's take-back, with a hold that lapses after `holdMs` should nothing release it. */
+  async holdForChargeback(userId: string, disputeId: string, holdMs: number, reason: string): Promise<void> {
+    await this.call('freeze', () => this.redis.multi()
+      .set(this.keys.chargebackHold(userId), disputeId, 'PX', holdMs)
+      .hset(this.keys.frozen, userId, reason)
+      .exec());
+  }
+
+  /** Ends this dispute's hold, not another's (the caller serialises holds and releases of one user). */
+  async releaseChargebackHold(userId: string, disputeId: string): Promise<void> {
+    await this.call('freeze', async () => {
+      if (await this.redis.get(this.keys.chargebackHold(userId)) === disputeId) await this.redis.del(this.keys.chargebackHold(userId));
+    });
   }
 
   /**

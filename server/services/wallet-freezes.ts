@@ -1,7 +1,7 @@
 import { DomainError } from '../../domain/errors.js';
 import type { Sql, Tx } from '../db/sql.js';
 import type { WalletStore } from '../redis/wallet-store.js';
-import { debtFreezeReason, debtOwed } from './debt.js';
+import { debtFreezeReason } from './debt.js';
 
 // A wallet is frozen (gifts answer ACCOUNT_FROZEN; top-ups, refunds and grants still land)
 // while an admin's freeze stands, while a chargeback is taking coins back, or while its
@@ -46,6 +46,8 @@ const freezeLockSpace = 1718773861;
  * Sets the wallet's frozen state in Redis to what its admin freeze, a chargeback under way
  * and its debt say. Runs under a per-user lock: a refresh reads all three and writes Redis
  * before the next one reads, so whichever runs last, after every change, leaves the right answer.
+ * Its Redis calls go through the wallet store's timeout: a stalled Redis ends the
+ * transaction with UNAVAILABLE instead of holding the lock and a connection.
  */
 export async function refreshFreeze(wallets: WalletStore, sql: Sql, userId: string): Promise<boolean> {
   return underFreezeLock(sql, userId, (tx) => freezeAsItStands(wallets, tx, userId));
@@ -53,9 +55,9 @@ export async function refreshFreeze(wallets: WalletStore, sql: Sql, userId: stri
 
 async function freezeAsItStands(wallets: WalletStore, tx: Tx, userId: string): Promise<boolean> {
   const [admin] = await tx<{ reason: string }[]>`select reason from wallet_freezes where user_id = ${userId}`;
-  const [owed, chargeback] = await Promise.all([debtOwed(wallets, userId), wallets.redis.get(wallets.keys.chargebackHold(userId))]);
+  const { owed, chargebackHold } = await wallets.freezeFacts(userId);
   const reason = admin !== undefined ? adminFreezeReason(admin.reason)
-    : chargeback !== null ? chargebackFreezeReason(chargeback)
+    : chargebackHold !== null ? chargebackFreezeReason(chargebackHold)
       : owed > 0 ? debtFreezeReason(owed) : null;
   await wallets.setFrozen(userId, reason);
   return reason !== null;
@@ -71,9 +73,8 @@ const chargebackHoldMs = 60_000;
  */
 export async function holdForChargeback(wallets: WalletStore, sql: Sql, userId: string, disputeId: string): Promise<void> {
   await underFreezeLock(sql, userId, async () => {
-    await wallets.redis.set(wallets.keys.chargebackHold(userId), disputeId, 'PX', chargebackHoldMs);
-    await wallets.setFrozen(userId, chargebackFreezeReason(disputeId));
-    return true;
+    await wallets.holdForChargeback(userId, disputeId, chargebackHoldMs, chargebackFreezeReason(disputeId));
+    return true; // frozen
   });
 }
 
@@ -83,8 +84,7 @@ export async function holdForChargeback(wallets: WalletStore, sql: Sql, userId: 
  */
 export async function releaseChargebackHold(wallets: WalletStore, sql: Sql, userId: string, disputeId: string): Promise<boolean> {
   return underFreezeLock(sql, userId, async (tx) => {
-    const hold = wallets.keys.chargebackHold(userId);
-    if (await wallets.redis.get(hold) === disputeId) await wallets.redis.del(hold);
+    await wallets.releaseChargebackHold(userId, disputeId);
     return freezeAsItStands(wallets, tx, userId);
   });
 }
@@ -129,7 +129,7 @@ export class WalletFreezes {
       select reason, frozen_by, frozen_at from wallet_freezes where user_id = ${userId}`;
     const history = await this.sql<{ action: 'freeze' | 'unfreeze'; reason: string; by_user: string; at: Date }[]>`
       select action, reason, by_user, at from wallet_freeze_events where user_id = ${userId} order by id desc limit 50`;
-    const [wallet, owes] = await Promise.all([this.wallets.wallet(userId), debtOwed(this.wallets, userId)]);
+    const [wallet, { owed: owes }] = await Promise.all([this.wallets.wallet(userId), this.wallets.freezeFacts(userId)]);
     return {
       userId, frozen: wallet.frozen,
       adminFreeze: admin === undefined ? null : { reason: admin.reason, frozenBy: admin.frozen_by, frozenAt: admin.frozen_at.toISOString() },
