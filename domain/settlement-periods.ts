@@ -15,7 +15,7 @@ export interface Period {
   endMs: number;
 }
 
-const dayMs = 86_400_000;
+export const dayMs = 86_400_000;
 
 export function isSchedule(value: unknown): value is Schedule {
   return typeof value === 'string' && (schedules as readonly string[]).includes(value);

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { agencyAccount, earningsAccount } from '../../domain/accounts.js';
-import { periodContaining, type Period } from '../../domain/settlement-periods.js';
+import { periodContaining } from '../../domain/settlement-periods.js';
 import type { AppContext } from '../context.js';
 import { identityOf, requireRole } from '../plugins/auth.js';
 import { earningsByDay, earningsByRoom, earningsFigures, type DayEarnings, type EarningsFigures } from '../services/ledger-queries.js';
@@ -25,7 +25,7 @@ interface LedgerFigures extends Omit<EarningsFigures, 'currentPeriod'> {
 
 async function ledgerFigures(ctx: AppContext, payeeAccount: string, nowMs: number): Promise<LedgerFigures> {
   const profile = await ctx.payees.profile(payeeAccount);
-  const period: Period = periodContaining(profile.schedule, nowMs);
+  const period = periodContaining(profile.schedule, nowMs);
   const [figures, daily] = await Promise.all([
     earningsFigures(ctx.sql, payeeAccount, nowMs, period.startMs),
     earningsByDay(ctx.sql, payeeAccount, nowMs, dailyDays),

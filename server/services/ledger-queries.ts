@@ -1,4 +1,4 @@
-import { utcDay } from '../../domain/settlement-periods.js';
+import { dayMs, utcDay } from '../../domain/settlement-periods.js';
 import type { Sql } from '../db/sql.js';
 
 export interface LedgerLine {
@@ -50,8 +50,6 @@ export interface EarningsFigures {
   currentPeriod: number;
   ledgerTotal: number;
 }
-
-const dayMs = 86_400_000;
 
 /**
  * Flushed gift credits to a payee account: today, the last 7 and 30 UTC days (today

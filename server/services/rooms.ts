@@ -94,6 +94,7 @@ export class RoomDirectory {
        where closed_at is null and id in (
              select r.id from rooms r
               where r.closed_at is null and r.created_at < ${cut}
+                -- The streamer's account id as domain/accounts.ts writes it (earningsAccount).
                 and not exists (select 1 from payee_rooms p
                                  where p.account_id = 'earnings:' || r.streamer_id and p.room_id = r.id and p.last_gift_at >= ${cut})
               order by r.created_at
