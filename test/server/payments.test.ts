@@ -233,6 +233,9 @@ stripeSuite('the same payment_intent.succeeded delivered 10 times concurrently c
   const replies = await Promise.all(Array.from({ length: 10 }, () => deliver(ctx, payload)));
   assert.ok(replies.every((r) => r.status === 200), JSON.stringify(replies.map((r) => r.body)));
   assert.is(await balance(ctx.server, userId), 1200);
+  // Once handled, the same event is answered as a duplicate without being handled again.
+  const late = await deliver(ctx, payload);
+  assert.equal([late.status, late.body.duplicate], [200, true]);
   // A second event id for the same payment (Stripe may send one) credits nothing more either.
   assert.is((await deliver(ctx, succeeded(intent))).status, 200);
   assert.is(await balance(ctx.server, userId), 1200);
@@ -257,6 +260,9 @@ stripeSuite('forged signature, stale timestamp, tampered body: 400 and nothing c
   }
   const wrongAmount = await deliver(ctx, succeeded({ ...intent, amount: 1 }));
   assert.is(wrongAmount.status, 409);
+  // The same number in another currency is not the price either: 499 yen are not $4.99.
+  const wrongCurrency = await deliver(ctx, succeeded({ ...intent, currency: 'jpy' }));
+  assert.is(wrongCurrency.status, 409);
   assert.is(await balance(ctx.server, userId), 0);
   const detail = await http<Order>(ctx.server, 'GET', `/v1/orders/${created.body.id}`, { bearer: await token(userId, 'viewer') });
   assert.is(detail.body.status, 'pending_payment');
