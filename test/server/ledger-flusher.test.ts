@@ -182,6 +182,13 @@ ledger('reconcile names the account and amount of a drift in the hot balance', a
   assert.equal(report.mismatches.map((m) => [m.accountId, m.difference]), [[walletAccount(userId), 1]]);
   await redis.hincrby(wallets.keys.balances, walletAccount(userId), -1);
   assert.ok((await reconcile(redis, sql, wallets.keys)).ok);
+  // Entries still in the journal count on the ledger's side, and do not hide a drift beside them.
+  await grantDirect({ server }, userId, 20);
+  await redis.hincrby(wallets.keys.balances, walletAccount(userId), -2);
+  const unflushed = await reconcile(redis, sql, wallets.keys);
+  assert.equal(unflushed.mismatches.map((m) => [m.accountId, m.hot, m.ledger, m.unflushed, m.difference]), [[walletAccount(userId), 68, 50, 20, -2]]);
+  await redis.hincrby(wallets.keys.balances, walletAccount(userId), 2);
+  assert.ok((await reconcile(redis, sql, wallets.keys)).ok);
 });
 
 ledger('reconcile names every account below zero that may never be: wallets, earnings, agencies, settling, platform', async ({ server }) => {
