@@ -9,9 +9,11 @@ export class TokenBucket {
   }
 
   take(nowMs: number): boolean {
+    // A clock that steps back (NTP) refills nothing, and the refill resumes from the latest
+    // time seen, so the same span is never counted twice: the gift script's bucket does the same.
     const elapsedMs = Math.max(0, nowMs - this.updatedMs);
     this.tokens = Math.min(this.burst, this.tokens + (elapsedMs * this.ratePerSec) / 1000);
-    this.updatedMs = nowMs;
+    this.updatedMs = Math.max(this.updatedMs, nowMs);
     if (this.tokens < 1) return false;
     this.tokens -= 1;
     return true;

@@ -27,6 +27,14 @@ test('the token bucket allows the burst, then the sustained rate', () => {
   assert.is(bucket.take(100), true);
 });
 
+test('a clock that steps back refills nothing, and the time it went back is not counted again', () => {
+  const bucket = new TokenBucket(10, 1, 1_000);
+  assert.is(bucket.take(1_000), true);
+  assert.is(bucket.take(0), false);
+  assert.is(bucket.take(1_050), false);
+  assert.is(bucket.take(1_100), true);
+});
+
 test('a token given back can be taken again, but never lifts the bucket over its burst', () => {
   const bucket = new TokenBucket(10, 2, 0);
   assert.equal([bucket.take(0), bucket.take(0), bucket.take(0)], [true, true, false]);

@@ -305,6 +305,25 @@ stripeSuite('a chargeback takes the coins back into debt and freezes the account
   assert.ok((await flushAndReconcile(ctx.server)).ok);
 });
 
+stripeSuite('a won dispute gives the wallet what a top-up repaid of its debt meanwhile, never a debt below nothing', async (ctx) => {
+  const userId = uniqueId('buyer');
+  const { intent } = await paidOrder(ctx, userId, 'usd-1000');
+  await spend(ctx, userId, 1000);
+  const disputeId = uniqueId('dp');
+  await deliver(ctx, disputeEvent('charge.dispute.created', disputeId, intent.id, 'needs_response'));
+  const debt = async () => Number(await ctx.server.ctx.redis.hget(ctx.server.ctx.wallets.keys.balances, `debt:${userId}`) ?? 0);
+  assert.is(await debt(), -1000);
+  // 1,100 coins while the dispute is open: 1,000 repay the debt, 100 reach the wallet.
+  await paidOrder(ctx, userId, 'usd-1000');
+  const bearer = await token(userId, 'viewer');
+  assert.equal((await http(ctx.server, 'GET', '/v1/wallet', { bearer })).body, { userId, balance: 100, frozen: false });
+  await deliver(ctx, disputeEvent('charge.dispute.closed', disputeId, intent.id, 'won'));
+  // The 1,200 taken back (200 from the wallet, 1,000 as debt since repaid) all return to the wallet.
+  assert.equal((await http(ctx.server, 'GET', '/v1/wallet', { bearer })).body, { userId, balance: 1_300, frozen: false });
+  assert.is(await debt(), 0);
+  assert.ok((await flushAndReconcile(ctx.server)).ok);
+});
+
 stripeSuite('a lost dispute keeps the account frozen until a new top-up repays the debt', async (ctx) => {
   const userId = uniqueId('buyer');
   const { intent } = await paidOrder(ctx, userId, 'usd-1000');
