@@ -667,6 +667,46 @@ month('settlement runs at once settle each payee\'s period once: one statement, 
   assert.ok(report.ok, JSON.stringify(report.mismatches));
 });
 
+month('a run cut short after a statement\'s ledger entry is finished by the next: one entry, one payout, the coins moved once', async (ctx) => {
+  const payee = await streamerEarnedThisMonth(ctx, 'resumed', { payoutMethod: 'manual' });
+  const earned = await hot(ctx, payee);
+  ctx.now = nextMonthStart(ctx.now);
+  await run(ctx);
+  const [statement] = await statements(ctx, payee);
+  if (statement === undefined) throw new Error('no statement');
+  // What a crash between the ledger entry and the payout leaves behind: the statement still posting, no payout.
+  const sql = ctx.server.ctx.sql;
+  await sql`delete from payouts where settlement_id = ${statement.id}`;
+  await sql`update settlements set status = 'posting', settled_at = null where id = ${statement.id}`;
+  const resumed = await run(ctx);
+  assert.ok(resumed.settled.includes(statement.id), JSON.stringify(resumed));
+  const [after, ...more] = await statements(ctx, payee);
+  assert.equal([more.length, after?.id, after?.status, after?.coins.total, after?.payout?.status], [0, statement.id, 'settled', earned, 'pending']);
+  assert.equal([await hot(ctx, payee), await hot(ctx, `settling:${payee}`)], [0, earned], 'the coins moved into settling once');
+  await ledgerCaughtUp(ctx.server);
+  const [entries] = await sql<{ n: number }[]>`select count(*)::int as n from journal_entries where kind = 'settlement' and meta->>'payee' = ${payee}`;
+  const [payouts] = await sql<{ n: number }[]>`select count(*)::int as n from payouts where payee_account = ${payee}`;
+  assert.equal([entries?.n, payouts?.n], [1, 1]);
+  assert.ok((await flushAndReconcile(ctx.server)).ok);
+});
+
+month('a payee who changes currency is paid the new coins\' worth in the new one: earlier statements count only at their own currency and rate', async (ctx) => {
+  const payee = await streamerEarnedThisMonth(ctx, 'switcher', { payoutMethod: 'manual', currency: 'USD' });
+  ctx.now = nextMonthStart(ctx.now);
+  await run(ctx);
+  const streamer = payee.slice('earnings:'.length);
+  assert.is((await admin(ctx, 'PUT', `/v1/admin/payees/streamer/${streamer}`, { kycStatus: 'verified', payoutMethod: 'manual', currency: 'EUR' })).status, 200);
+  const fan = uniqueId('fan');
+  await grant(ctx.server, fan, 5_000);
+  const room = await openRoom(ctx.server, streamer);
+  await ctx.server.ctx.gifts.send({ senderId: fan, requestId: uniqueId('req'), roomId: room, streamerId: streamer, giftId: 'rocket', count: 10 });
+  ctx.now = nextMonthStart(ctx.now);
+  await run(ctx);
+  const figures = (await statements(ctx, payee)).map((statement) => [statement.status, statement.coins.total, statement.currency, statement.gross]);
+  // 3,500 coins at 0.01 USD, then 3,500 at 0.0092 EUR.
+  assert.equal(figures, [['settled', 3_500, 'USD', '35.00'], ['settled', 3_500, 'EUR', '32.20']]);
+});
+
 month('a transfer answered 409 (its key held by a request in progress) is not a refusal: the payout waits, then pays once', async (ctx) => {
   const payee = await streamerEarnedThisMonth(ctx, 'conflicted', { payoutMethod: 'stripe', stripeAccount: 'acct_conflictC' });
   const coins = await hot(ctx, payee);
