@@ -305,12 +305,18 @@ stripeSuite('a chargeback takes the coins back into debt and freezes the account
   assert.ok((await flushAndReconcile(ctx.server)).ok);
 });
 
-stripeSuite('a won dispute gives the wallet what a top-up repaid of its debt meanwhile, never a debt below nothing', async (ctx) => {
+/** A buyer who paid for 1,200 coins, spent 1,000 and disputed the charge: 200 coins taken from the wallet, 1,000 as debt. */
+async function spentThenDisputed(ctx: StripeContext) {
   const userId = uniqueId('buyer');
   const { intent } = await paidOrder(ctx, userId, 'usd-1000');
   await spend(ctx, userId, 1000);
   const disputeId = uniqueId('dp');
   await deliver(ctx, disputeEvent('charge.dispute.created', disputeId, intent.id, 'needs_response'));
+  return { userId, intent, disputeId };
+}
+
+stripeSuite('a won dispute gives the wallet what a top-up repaid of its debt meanwhile, never a debt below nothing', async (ctx) => {
+  const { userId, intent, disputeId } = await spentThenDisputed(ctx);
   const debt = async () => Number(await ctx.server.ctx.redis.hget(ctx.server.ctx.wallets.keys.balances, `debt:${userId}`) ?? 0);
   assert.is(await debt(), -1000);
   // 1,100 coins while the dispute is open: 1,000 repay the debt, 100 reach the wallet.
@@ -325,11 +331,7 @@ stripeSuite('a won dispute gives the wallet what a top-up repaid of its debt mea
 });
 
 stripeSuite('a lost dispute keeps the account frozen until a new top-up repays the debt', async (ctx) => {
-  const userId = uniqueId('buyer');
-  const { intent } = await paidOrder(ctx, userId, 'usd-1000');
-  await spend(ctx, userId, 1000);
-  const disputeId = uniqueId('dp');
-  await deliver(ctx, disputeEvent('charge.dispute.created', disputeId, intent.id, 'needs_response'));
+  const { userId, intent, disputeId } = await spentThenDisputed(ctx);
   await deliver(ctx, disputeEvent('charge.dispute.closed', disputeId, intent.id, 'lost'));
   const bearer = await token(userId, 'viewer');
   assert.equal((await http(ctx.server, 'GET', '/v1/wallet', { bearer })).body, { userId, balance: 0, frozen: true });
