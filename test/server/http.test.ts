@@ -225,6 +225,11 @@ api('wallet entries are paginated newest first; earnings show the streamer\'s sh
     cursor = page.body.nextCursor;
   } while (cursor !== null);
   assert.equal(seen, [-5, -5, -5, -5, -5, -5, -5, 1000]);
+  // A last page that is exactly full says so: no cursor to an empty page.
+  type Page = { entries: unknown[]; nextCursor: string | null };
+  const first = await http<Page>(server, 'GET', '/v1/wallet/entries?limit=4', { bearer });
+  const last = await http<Page>(server, 'GET', `/v1/wallet/entries?limit=4&before=${first.body.nextCursor ?? ''}`, { bearer });
+  assert.equal([first.body.entries.length, last.body.entries.length, last.body.nextCursor], [4, 4, null]);
   assert.is((await http(server, 'GET', '/v1/wallet/entries?limit=500', { bearer })).status, 400);
   assert.is((await http(server, 'GET', '/v1/wallet/entries?before=abc', { bearer })).status, 400);
   const earnings = await http<{ total: number; balance: number; today: number; ledgerTotal: number }>(server, 'GET', '/v1/streamers/me/earnings', { bearer: await token(streamerId, 'streamer') });
