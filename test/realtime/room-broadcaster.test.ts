@@ -9,6 +9,7 @@ import { MembersEmitter } from '../../realtime/members-emit.js';
 import type { Io } from '../../realtime/handlers/context.js';
 import { textFrame } from '../../realtime/raw-frames.js';
 import { RoomBroadcaster, roomChannel } from '../../realtime/room-broadcaster.js';
+import { limits } from '../../domain/limits.js';
 
 // The broadcaster writes `gifts` frames straight to TCP sockets: a real Socket.IO client
 // must read them exactly as Socket.IO's own frames, at every frame size, in order.
@@ -52,6 +53,12 @@ function nextColumns(client: Socket): Promise<GiftColumns> {
   return new Promise((resolve) => client.once('giftColumns', resolve));
 }
 
+/** The promise, or a failure after 5 s: a frame that never comes fails its test instead of hanging the run. */
+function soon<T>(promise: Promise<T>, what: string): Promise<T> {
+  const late = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} did not arrive within 5 s`)), 5_000).unref());
+  return Promise.race([promise, late]);
+}
+
 /** The protocol's recipe for reading a `giftColumns` frame back into gifts. */
 function fromColumns(frame: GiftColumns): GiftEvent[] {
   return frame.giftEventIds.map((giftEventId, i) => ({
@@ -88,6 +95,39 @@ for (const count of [1, 40, 1_500]) {
     assert.equal(columns.giftIds, ['rosé']);
   });
 }
+
+broadcast('a room whose queue reaches its cap within a tick is sent it at once; the next gift waits for the tick', async (ctx) => {
+  const received = nextBatch(ctx.client);
+  const gifts = Array.from({ length: limits.broadcastQueueMaxPerRoom }, (_, i) => gift(i));
+  for (const g of gifts) ctx.broadcaster.enqueue(g);
+  // The tick is a minute long here: only the cap can have sent this frame.
+  assert.is((await soon(received, 'the full queue')).gifts.length, gifts.length);
+  const next = nextBatch(ctx.client);
+  ctx.broadcaster.enqueue(gift(gifts.length));
+  ctx.broadcaster.flush();
+  assert.equal((await next).gifts, [row(gift(gifts.length))]);
+});
+
+broadcast('a member who takes gifts one by one gets every gift of a tick as its own `gift` event, in order', async (ctx) => {
+  const serverSocket = ctx.io.sockets.sockets.get(ctx.serverSocketId);
+  assert.ok(serverSocket);
+  await serverSocket.join(roomChannel('r1', 'single'));
+  const gifts = [gift(1), gift(2), gift(3)];
+  const singles = new Promise<GiftEvent[]>((resolve) => {
+    const seen: GiftEvent[] = [];
+    const onGift = (event: GiftEvent) => {
+      seen.push(event);
+      if (seen.length === gifts.length) { ctx.client.off('gift', onGift); resolve(seen); }
+    };
+    ctx.client.on('gift', onGift);
+  });
+  const frames = Promise.all([nextBatch(ctx.client), nextColumns(ctx.client)]);
+  for (const g of gifts) ctx.broadcaster.enqueue(g);
+  ctx.broadcaster.flush();
+  assert.equal(await soon(singles, 'every single gift'), gifts);
+  await frames;
+  await serverSocket.leave(roomChannel('r1', 'single'));
+});
 
 /** Records the client's events in arrival order until `count` have arrived: `wallet` by its reason, others by name. */
 function record(client: Socket, count: number): Promise<string[]> {
