@@ -86,6 +86,11 @@ function giftReceipt([giftEventId, charged, balance, combo, atMs]: readonly unkn
   return { giftEventId: String(giftEventId), charged: Number(charged), balance: Number(balance), combo: Number(combo), atMs: Number(atMs), replay };
 }
 
+/** The coins owed on a debt account's balance, which goes below zero as the user owes. */
+function owedOf(debtBalance: unknown): number {
+  return -Math.min(0, Number(debtBalance ?? 0));
+}
+
 /** What a wallet-store call did, for its latency metric. */
 export const storeOperations = ['gift', 'gift_replay', 'entry', 'wallet', 'freeze'] as const;
 export type StoreOperation = typeof storeOperations[number];
@@ -190,7 +195,12 @@ export class WalletStore {
       if (results === null) throw new Error('pipeline not sent');
       return results.map(([error, value]) => { if (error) throw error; return value; });
     });
-    return { owed: -Math.min(0, Number(debt ?? 0)), chargebackHold: hold === null || hold === undefined ? null : String(hold) };
+    return { owed: owedOf(debt), chargebackHold: hold === null || hold === undefined ? null : String(hold) };
+  }
+
+  /** Coins the user owes after a chargeback took more than the wallet held (0 when none). */
+  async debtOwed(userId: string): Promise<number> {
+    return owedOf(await this.call('wallet', () => this.redis.hget(this.keys.balances, debtAccount(userId))));
   }
 
   /** Freezes the wallet for a dispute's take-back, with a hold that lapses after `holdMs` should nothing release it. */

@@ -6,7 +6,6 @@ import type { Sql, Tx } from '../db/sql.js';
 import type { WalletStore } from '../redis/wallet-store.js';
 import type { LiveNotifier } from './notifier.js';
 import { creditNotRefunded, lockOrder, transitionOrder, type OrderRow } from './order-records.js';
-import { debtOwed } from './debt.js';
 import { holdForChargeback, releaseChargebackHold } from './wallet-freezes.js';
 import { newEntryStamp } from '../db/entry-ids.js';
 import { postEntryOnce } from './entries-once.js';
@@ -85,7 +84,7 @@ export class ChargebackService {
   /** The reverse of the claw-back; debt already repaid by a later top-up goes to the wallet instead. */
   private async restore(tx: Tx, order: OrderRow, disputeId: string, dispute: { wallet_coins: bigint; debt_coins: bigint }, packCoinsTaken: number): Promise<void> {
     const userId = order.user_id;
-    const owedNow = await debtOwed(this.wallets, userId);
+    const owedNow = await this.wallets.debtOwed(userId);
     const toDebt = Math.min(Number(dispute.debt_coins), owedNow);
     const total = Number(dispute.wallet_coins + dispute.debt_coins);
     await postEntryOnce(this.wallets, tx, {

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { bonusCoinsAccount, coinIssuanceAccount, debtAccount, walletAccount } from '../../domain/accounts.js';
-import { debtOwed } from './debt.js';
 import { refreshFreeze } from './wallet-freezes.js';
 import { packageCredit, type CoinPackage } from '../../domain/coin-packages.js';
 import { DomainError } from '../../domain/errors.js';
@@ -120,7 +119,7 @@ export class OrderService {
       earlier === undefined);
       const wallet = walletAccount(order.user_id);
       // A user who owes coins after a chargeback repays from the top-up first.
-      const repay = Math.min(coins + bonus, await debtOwed(this.wallets, order.user_id));
+      const repay = Math.min(coins + bonus, await this.wallets.debtOwed(order.user_id));
       const receipt = await postEntryOnce(this.wallets, tx, {
         ...newEntryStamp(), kind: 'topup',
         meta: { orderId, userId: order.user_id, packageId: order.package_id, price: order.price, currency: order.currency },

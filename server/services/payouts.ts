@@ -71,8 +71,7 @@ export class PayoutService {
        order by created_at desc, id desc limit ${filter.limit}`;
   }
 
-  /** Sends every Stripe payout that is due or was interrupted; refusals are recorded, outages leave it waiting. */
-  /** Sends the due Stripe payouts, at most `limit` of them, the least recently tried first. */
+  /** Sends the due or interrupted Stripe payouts, at most `limit`, the least recently tried first; refusals are recorded, outages leave them waiting. */
   async sendDue(limit = 500): Promise<{ paid: number; failed: number; waiting: number }> {
     const result = { paid: 0, failed: 0, waiting: 0 };
     if (this.transfers === null) return result;
