@@ -26,8 +26,11 @@ export function payeeAccountOf(kind: PayeeKind, id: string): string {
   return kind === 'streamer' ? earningsAccount(id) : agencyAccount(id);
 }
 
+/** The schedule of a payee without a profile on file; SQL that reads profiles in bulk falls back to it too. */
+export const defaultSchedule: Schedule = 'monthly';
+
 export function defaultProfile(payeeAccount: string): PayeeProfile {
-  return { payeeAccount, schedule: 'monthly', currency: 'USD', kycStatus: 'unverified', taxProfile: null, payoutMethod: 'stripe', stripeAccount: null, onFile: false };
+  return { payeeAccount, schedule: defaultSchedule, currency: 'USD', kycStatus: 'unverified', taxProfile: null, payoutMethod: 'stripe', stripeAccount: null, onFile: false };
 }
 
 interface ProfileRow {

@@ -3,11 +3,11 @@ import { isPayeeAccount, settlingAccount } from '../../domain/accounts.js';
 import { DomainError, InvariantViolation, invariant } from '../../domain/errors.js';
 import { Fiat } from '../../domain/fiat.js';
 import { computePayable, settlementOutcome, type CarryReason, type EarlierStatements, type PayoutTerms } from '../../domain/settlement.js';
-import { lastClosedPeriod, utcDay, type Period, type Schedule } from '../../domain/settlement-periods.js';
+import { lastClosedPeriod, schedules, utcDay, type Period, type Schedule } from '../../domain/settlement-periods.js';
 import type { Sql, Tx } from '../db/sql.js';
 import { waitForLedger } from '../flusher/ledger-catch-up.js';
 import type { WalletStore } from '../redis/wallet-store.js';
-import type { PayeeDirectory } from './payees.js';
+import { defaultSchedule, type PayeeDirectory } from './payees.js';
 import { newEntryId } from '../db/entry-ids.js';
 
 // A settlement run: for every payee, the newest period of its schedule that has closed
@@ -49,7 +49,7 @@ export interface RunReport {
   asOf: string;
   settled: string[];
   carriedOver: string[];
-  /** Payees whose period was already settled by an earlier run. */
+  /** Payees this run had nothing new for: their period settled earlier, or nothing owed. */
   unchanged: number;
 }
 
@@ -70,14 +70,55 @@ export class SettlementService {
     if (asOfMs > this.clock()) throw new DomainError('INVALID_ARGUMENT', 'a run cannot settle a period that has not ended');
     await waitForLedger(this.wallets.redis, this.wallets.keys);
     const report: RunReport = { asOf: new Date(asOfMs).toISOString(), settled: [], carriedOver: [], unchanged: 0 };
-    const payees = await this.sql<{ id: string }[]>`select id from accounts where kind in ('earnings', 'agency') order by id`;
-    for (const { id } of payees) {
-      const row = await this.settlePayee(id, asOfMs);
-      if (row === null) report.unchanged += 1;
-      else if (row.status === 'carried_over') report.carriedOver.push(row.id);
-      else report.settled.push(row.id);
+    const changed = new Set<string>();
+    // A statement a crash left posting is finished first, whichever period it is of: the
+    // next period's sum counts its coins as moved, so nothing else would ever pay them.
+    const stuck = await this.sql<SettlementRow[]>`
+      select ${settlementColumns(this.sql)} from settlements where status = 'posting' order by payee_account, period_end`;
+    for (const row of stuck) {
+      const settled = await this.post(row);
+      if (settled === null) continue;
+      report.settled.push(settled.id);
+      changed.add(settled.payee_account);
     }
+    for (const id of await this.duePayees(asOfMs)) {
+      const row = await this.settlePayee(id, asOfMs);
+      if (row === null) continue;
+      (row.status === 'carried_over' ? report.carriedOver : report.settled).push(row.id);
+      changed.add(id);
+    }
+    const [payees] = await this.sql<{ n: number }[]>`select count(*)::int as n from accounts where kind in ('earnings', 'agency')`;
+    report.unchanged = (payees?.n ?? 0) - changed.size;
     return report;
+  }
+
+  /**
+   * The payees a run at this time may have work for, in one query: those whose newest
+   * closed period has no statement yet and who are owed coins as of its end (the sum
+   * `unsettled` takes), and those whose statement stopped while posting. A run asked
+   * each payee in turn, five queries each, so the payees with nothing to settle (most of
+   * them, once streamers go quiet) cost ~1 ms each every 15 minutes: 21-26 s a run for 20,000.
+   * A payee this leaves out is one `settlePayee` would answer null for.
+   */
+  async duePayees(asOfMs: number): Promise<string[]> {
+    const periods = schedules.map((schedule) => lastClosedPeriod(schedule, asOfMs));
+    const rows = await this.sql<{ id: string }[]>`
+      with current_period as (
+        select * from unnest(${this.sql.array(periods.map((p) => p.schedule))}::text[], ${this.sql.array(periods.map((p) => p.id))}::text[],
+                             ${this.sql.array(periods.map((p) => utcDay(p.endMs)))}::date[]) as c(schedule, period_id, end_day)
+      )
+      select a.id
+        from accounts a
+        left join payee_profiles profile on profile.payee_account = a.id
+        join current_period c on c.schedule = coalesce(profile.schedule, ${defaultSchedule})
+        left join settlements s on s.payee_account = a.id and s.period_id = c.period_id
+       where a.kind in ('earnings', 'agency')
+         and (s.status = 'posting'
+              or (s.id is null
+                  and (select coalesce(sum(d.gift_coins + d.adjustment_coins), 0) from payee_days d where d.account_id = a.id and d.day < c.end_day)
+                    > (select coalesce(sum(m.coins), 0) from settlements m where m.payee_account = a.id and m.status in ('posting', 'settled'))))
+       order by a.id`;
+    return rows.map((row) => row.id);
   }
 
   /** Settles one payee's newest closed period; null when there is nothing new to do. */

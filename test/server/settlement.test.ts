@@ -690,6 +690,74 @@ month('a run cut short after a statement\'s ledger entry is finished by the next
   assert.ok((await flushAndReconcile(ctx.server)).ok);
 });
 
+month('a run asks only the payees it has work for: owed coins or a statement cut short; not those settled, carried over or paid up', async (ctx) => {
+  const owed = await streamerEarnedThisMonth(ctx, 'owed', { payoutMethod: 'manual' });
+  const quiet = await streamerEarnedThisMonth(ctx, 'quiet', { payoutMethod: 'manual' });
+  const pending = await streamerEarnedThisMonth(ctx, 'pending', { payoutMethod: 'manual', kycStatus: 'pending' });
+  // No profile on file: monthly, and carried over until KYC.
+  const unknown = uniqueId('unknown');
+  const unknownFan = uniqueId('fan');
+  await grant(ctx.server, unknownFan, 500);
+  await ctx.server.ctx.gifts.send({ senderId: unknownFan, requestId: uniqueId('req'), roomId: await openRoom(ctx.server, unknown), streamerId: unknown, giftId: 'rocket', count: 1 });
+  const ours = [owed, quiet, pending, `earnings:${unknown}`].sort();
+  const due = async () => {
+    await ledgerCaughtUp(ctx.server);
+    const all = new Set(await ctx.server.ctx.settlements.duePayees(ctx.now));
+    return ours.filter((payee) => all.has(payee));
+  };
+  assert.equal(await due(), [], 'nobody is due before the month closes');
+  ctx.now = nextMonthStart(ctx.now);
+  assert.equal(await due(), ours, 'every one is owed the month it earned');
+  await run(ctx);
+  const statuses = await Promise.all([owed, quiet, pending, `earnings:${unknown}`].map(async (payee) => (await statements(ctx, payee)).map((statement) => statement.status)));
+  assert.equal(statuses, [['settled'], ['settled'], ['carried_over'], ['carried_over']]);
+  assert.equal(await due(), [], 'each has its statement for the period');
+
+  // Coins earned after the period's end wait for the next period to close.
+  const streamer = owed.slice('earnings:'.length);
+  const fan = uniqueId('fan');
+  await grant(ctx.server, fan, 500);
+  await ctx.server.ctx.gifts.send({ senderId: fan, requestId: uniqueId('req'), roomId: await openRoom(ctx.server, streamer), streamerId: streamer, giftId: 'rocket', count: 1 });
+  assert.equal(await due(), []);
+
+  const [statement] = await statements(ctx, owed);
+  if (statement === undefined) throw new Error('no statement');
+  await ctx.server.ctx.sql`delete from payouts where settlement_id = ${statement.id}`;
+  await ctx.server.ctx.sql`update settlements set status = 'posting', settled_at = null where id = ${statement.id}`;
+  assert.equal(await due(), [owed], 'a statement cut short while posting');
+  assert.ok((await run(ctx)).settled.includes(statement.id));
+  assert.equal(await due(), []);
+
+  ctx.now = nextMonthStart(ctx.now);
+  assert.equal(await due(), [owed, pending, `earnings:${unknown}`].sort(), 'the new gift and the coins carried over; the paid-up payee has nothing new');
+  await run(ctx);
+  assert.equal((await statements(ctx, owed)).map((s) => [s.status, s.coins.total]), [['settled', 3_500], ['carried_over', 350]], 'the new 350 under the minimum payout');
+  assert.equal((await statements(ctx, pending)).map((s) => [s.status, s.coins.total]), [['carried_over', 3_500], ['carried_over', 3_500]]);
+  assert.equal(await due(), []);
+});
+
+month('a statement a crash left posting is finished by a run after its period is no longer the newest: paid once, nothing counted twice', async (ctx) => {
+  const payee = await streamerEarnedThisMonth(ctx, 'stranded', { payoutMethod: 'manual' });
+  const earned = await hot(ctx, payee);
+  ctx.now = nextMonthStart(ctx.now);
+  await run(ctx);
+  const [statement] = await statements(ctx, payee);
+  if (statement === undefined) throw new Error('no statement');
+  // The crash left the ledger entry made and the payout not yet opened; the server then
+  // stayed down until the next month had closed too.
+  const sql = ctx.server.ctx.sql;
+  await sql`delete from payouts where settlement_id = ${statement.id}`;
+  await sql`update settlements set status = 'posting', settled_at = null where id = ${statement.id}`;
+  ctx.now = nextMonthStart(ctx.now);
+  const resumed = await run(ctx);
+  assert.ok(resumed.settled.includes(statement.id), JSON.stringify(resumed));
+  const after = await statements(ctx, payee);
+  assert.equal(after.map((s) => [s.id, s.status, s.coins.total, s.payout?.status]), [[statement.id, 'settled', earned, 'pending']],
+    'the stranded statement settled, and no statement for the month after: its coins were moved');
+  assert.equal([await hot(ctx, payee), await hot(ctx, `settling:${payee}`)], [0, earned]);
+  assert.ok((await flushAndReconcile(ctx.server)).ok);
+});
+
 month('a payee who changes currency is paid the new coins\' worth in the new one: earlier statements count only at their own currency and rate', async (ctx) => {
   const payee = await streamerEarnedThisMonth(ctx, 'switcher', { payoutMethod: 'manual', currency: 'USD' });
   ctx.now = nextMonthStart(ctx.now);
