@@ -3,11 +3,12 @@ import { agencyAccount, earningsAccount } from '../../domain/accounts.js';
 import { periodContaining } from '../../domain/settlement-periods.js';
 import type { AppContext } from '../context.js';
 import { identityOf, requireRole } from '../plugins/auth.js';
-import { earningsByDay, earningsByRoom, earningsFigures, type DayEarnings, type EarningsFigures } from '../services/ledger-queries.js';
+import { agencyEarningsByStreamer, earningsByDay, earningsByRoom, earningsFigures, type DayEarnings, type EarningsFigures } from '../services/ledger-queries.js';
 import { liveFigures, payeeBalances, roomLive } from '../services/live-earnings.js';
 import { bearerSecurity, coins, errorReply } from './schemas.js';
 
 const dailyDays = 30;
+const perStreamerMax = 100;
 
 // The figures both payees see, counted from the ledger's per-day sums (trailing the flush).
 const ledgerFigureProperties = {
@@ -85,17 +86,26 @@ export async function earningsRoutes(app: FastifyInstance, ctx: AppContext): Pro
   app.get('/v1/agencies/me/earnings', {
     onRequest: requireRole(ctx.tokens, ['agency']),
     schema: {
-      description: 'The calling agency\'s cut of its streamers\' gifts, in coins. Live: `unsettled` (credited, not yet in a settlement) and `awaitingPayout` (settled, payout not yet sent). ' + ledgerFigureText,
+      description: 'The calling agency\'s cut of its streamers\' gifts, in coins. Live: `unsettled` (credited, not yet in a settlement) and `awaitingPayout` (settled, payout not yet sent). ' +
+        ledgerFigureText + ` \`perStreamer\`: the agency's lifetime cut from each streamer whose gifts paid it, the ${perStreamerMax} with the latest gifts first.`,
       security: bearerSecurity,
       response: {
-        200: { type: 'object', properties: { agencyId: { type: 'string' }, unsettled: coins, awaitingPayout: coins, ...ledgerFigureProperties } },
+        200: {
+          type: 'object',
+          properties: {
+            agencyId: { type: 'string' }, unsettled: coins, awaitingPayout: coins, ...ledgerFigureProperties,
+            perStreamer: { type: 'array', items: { type: 'object', properties: { streamerId: { type: 'string' }, coins, gifts: coins, lastGiftAt: { type: 'string' } } } },
+          },
+        },
         401: errorReply, 403: errorReply,
       },
     },
   }, async (request) => {
     const { userId: agencyId } = identityOf(request);
     const account = agencyAccount(agencyId);
-    const [balances, figures] = await Promise.all([payeeBalances(ctx.redis, ctx.wallets.keys, account), ledgerFigures(ctx, account, ctx.clock())]);
-    return { agencyId, ...balances, ...figures };
+    const [balances, figures, perStreamer] = await Promise.all([
+      payeeBalances(ctx.redis, ctx.wallets.keys, account), ledgerFigures(ctx, account, ctx.clock()), agencyEarningsByStreamer(ctx.sql, account, perStreamerMax),
+    ]);
+    return { agencyId, ...balances, ...figures, perStreamer };
   });
 }

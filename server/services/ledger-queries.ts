@@ -106,3 +106,25 @@ export async function earningsByRoom(sql: Sql, accountId: string, limit: number)
      order by last_gift_at desc, room_id limit ${limit}`;
   return rows.map((row) => ({ roomId: row.room_id, coins: Number(row.coins), gifts: Number(row.gifts), lastGiftAt: row.last_gift_at.toISOString() }));
 }
+
+export interface StreamerEarnings {
+  streamerId: string;
+  coins: number;
+  gifts: number;
+  lastGiftAt: string;
+}
+
+/**
+ * An agency's cut per streamer whose gifts paid it (lifetime), the latest gifts first: its
+ * per-room sums grouped by each room's streamer. A streamer who changed agencies shows
+ * only what this agency took.
+ */
+export async function agencyEarningsByStreamer(sql: Sql, agencyAccountId: string, limit: number): Promise<StreamerEarnings[]> {
+  const rows = await sql<{ streamer_id: string; coins: string; gifts: string; last_gift_at: Date }[]>`
+    select r.streamer_id, sum(p.coins)::text as coins, sum(p.gifts)::text as gifts, max(p.last_gift_at) as last_gift_at
+      from payee_rooms p join rooms r on r.id = p.room_id
+     where p.account_id = ${agencyAccountId}
+     group by r.streamer_id
+     order by max(p.last_gift_at) desc, r.streamer_id limit ${limit}`;
+  return rows.map((row) => ({ streamerId: row.streamer_id, coins: Number(row.coins), gifts: Number(row.gifts), lastGiftAt: row.last_gift_at.toISOString() }));
+}

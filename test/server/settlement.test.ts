@@ -380,6 +380,39 @@ month('a payee\'s earnings view: its day, 7 and 30 days, each of 30 days, settle
   }
 });
 
+month('an agency sees its cut per streamer: the latest gifts first, and only what it took while it held the contract', async (ctx) => {
+  const [crew, rival] = [uniqueId('crew'), uniqueId('rival')].map((id) => id.replace(/[^A-Za-z0-9_-]/g, '_')) as [string, string];
+  for (const agency of [crew, rival]) assert.is((await admin(ctx, 'PUT', `/v1/admin/agencies/${agency}`, { name: agency })).status, 200);
+  const [alpha, beta] = [uniqueId('alpha'), uniqueId('beta')];
+  const sign = async (streamer: string, agencyId: string) => assert.is((await admin(ctx, 'PUT', `/v1/admin/contracts/${streamer}`,
+    { creatorTiers: [{ fromMonthCoins: 0, bps: 7000 }], agency: { agencyId, bps: 1000 } })).status, 200);
+  await sign(alpha, crew);
+  await sign(beta, crew);
+  const fan = uniqueId('fan');
+  await grant(ctx.server, fan, 10_000);
+  const rooms = { [alpha]: await openRoom(ctx.server, alpha), [beta]: await openRoom(ctx.server, beta) };
+  const send = async (streamer: string, giftId: string, count: number) => {
+    ctx.now += 60_000;
+    await ctx.server.ctx.gifts.send({ senderId: fan, requestId: uniqueId('req'), roomId: rooms[streamer] ?? '', streamerId: streamer, giftId, count });
+  };
+  await send(alpha, 'rocket', 1);
+  await send(alpha, 'rocket', 2);
+  await send(beta, 'crown', 1);
+  // Beta leaves for the rival; its gifts from then on pay the rival.
+  await sign(beta, rival);
+  await send(beta, 'crown', 3);
+  await ledgerCaughtUp(ctx.server);
+  const cut = async (agency: string) => {
+    const reply = await http<{ perStreamer: { streamerId: string; coins: number; gifts: number; lastGiftAt: string }[] }>(
+      ctx.server, 'GET', '/v1/agencies/me/earnings', { bearer: await token(agency, 'agency') });
+    assert.is(reply.status, 200, JSON.stringify(reply.body));
+    return reply.body.perStreamer.map((row) => [row.streamerId, row.coins, row.gifts, row.lastGiftAt]);
+  };
+  // 10 % of 500 + 1,000 coins from alpha, of 100 from beta, then of 300 to the rival; the latest gift first, not the most coins.
+  assert.equal(await cut(crew), [[beta, 10, 1, new Date(ctx.now - 60_000).toISOString()], [alpha, 150, 2, new Date(ctx.now - 120_000).toISOString()]]);
+  assert.equal(await cut(rival), [[beta, 30, 1, new Date(ctx.now).toISOString()]]);
+});
+
 month('a failed payout is retried while its period is open, and refused once it closed', async (ctx) => {
   const { tiered } = ctx.streamers;
   const [jan] = await statements(ctx, `earnings:${tiered}`);
