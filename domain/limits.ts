@@ -3,6 +3,9 @@
 export const limits = {
   giftCountMin: 1,
   giftCountMax: 9999,
+  /** A gift's price in the catalog (migration 00002's check): at most 9,999 of the dearest stay a safe integer. */
+  giftCoinsMax: 1_000_000,
+  giftNameLengthMax: 40,
   requestIdPattern: /^[A-Za-z0-9_-]{8,64}$/,
   idPattern: /^[A-Za-z0-9_.:-]{1,64}$/,
   idempotencyWindowSec: 24 * 60 * 60,

@@ -16,6 +16,51 @@ export async function catalogRoutes(app: FastifyInstance, ctx: AppContext): Prom
     },
   }, async () => ctx.catalog.list());
 
+  const giftRecord = {
+    type: 'object',
+    properties: {
+      id: { type: 'string' }, name: { type: 'string' }, coins: { type: 'integer' }, active: { type: 'boolean' },
+      sortOrder: { type: 'integer' }, updatedAt: { type: 'string' },
+    },
+  } as const;
+  const admin = requireRole(ctx.tokens, ['admin']);
+
+  app.get('/v1/admin/gifts', {
+    onRequest: admin,
+    schema: {
+      description: 'Every gift, retired ones too, with its sort order and last change.',
+      security: bearerSecurity,
+      response: { 200: { type: 'array', items: giftRecord }, 401: errorReply, 403: errorReply },
+    },
+  }, async () => ctx.catalog.all());
+
+  app.put('/v1/admin/gifts/:id', {
+    onRequest: admin,
+    schema: {
+      description: 'Add a gift or change one: its name, price in coins, whether it is offered (`active: false` retires it: gifts of it are refused as '
+        + '`UNKNOWN_GIFT`; it is never deleted, as the ledger names it) and its place in the catalog. This node charges the new price at once, '
+        + 'every node within 2 s; a gift already acked keeps the price it was charged, and its replay answers the same ack.',
+      security: bearerSecurity,
+      params: { type: 'object', properties: { id: { type: 'string', pattern: '^[a-z0-9_-]{1,32}$' } }, required: ['id'] },
+      body: {
+        type: 'object',
+        properties: {
+          name: { type: 'string', minLength: 1, maxLength: limits.giftNameLengthMax },
+          coins: { type: 'integer', minimum: 1, maximum: limits.giftCoinsMax },
+          active: { type: 'boolean', default: true },
+          sortOrder: { type: 'integer', minimum: -1_000_000, maximum: 1_000_000, default: 0 },
+        },
+        required: ['name', 'coins'], additionalProperties: false,
+      },
+      response: { 200: giftRecord, 400: errorReply, 401: errorReply, 403: errorReply },
+    },
+  }, async (request) => {
+    const { id } = request.params as { id: string };
+    const body = request.body as { name: string; coins: number; active: boolean; sortOrder: number };
+    if (body.name.trim() === '') throw new DomainError('INVALID_ARGUMENT', 'a gift\'s name is not blank');
+    return ctx.catalog.save({ id, name: body.name, coins: body.coins, active: body.active, sortOrder: body.sortOrder });
+  });
+
   app.get('/v1/coin-packages', {
     schema: {
       description: 'Coin packages for top-ups: price is a decimal string in the currency\'s own decimals (USD 2, JPY 0, KWD 3). `firstPurchaseBonusCoins` is added once, to a user\'s first top-up.',
