@@ -674,6 +674,24 @@ function nextMonthStart(ms: number): number {
   return Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + 1, 1) + 1_000;
 }
 
+/** What a crash between a statement's ledger entry and its payout leaves behind: the statement still posting, no payout. */
+async function cutShortAfterEntry(ctx: Ctx, statementId: string): Promise<void> {
+  await ctx.server.ctx.sql`delete from payouts where settlement_id = ${statementId}`;
+  await ctx.server.ctx.sql`update settlements set status = 'posting', settled_at = null where id = ${statementId}`;
+}
+
+/** A new streamer's month settled by a run, then left as a crash after its ledger entry would leave it. */
+async function settledThenCutShort(ctx: Ctx, name: string): Promise<{ payee: string; earned: number; statement: Statement }> {
+  const payee = await streamerEarnedThisMonth(ctx, name, { payoutMethod: 'manual' });
+  const earned = await hot(ctx, payee);
+  ctx.now = nextMonthStart(ctx.now);
+  await run(ctx);
+  const [statement] = await statements(ctx, payee);
+  if (statement === undefined) throw new Error('no statement');
+  await cutShortAfterEntry(ctx, statement.id);
+  return { payee, earned, statement };
+}
+
 month('settlement runs at once settle each payee\'s period once: one statement, one ledger entry, one payout', async (ctx) => {
   const payee = await streamerEarnedThisMonth(ctx, 'racer', { payoutMethod: 'manual' });
   const earned = await hot(ctx, payee);
@@ -701,16 +719,8 @@ month('settlement runs at once settle each payee\'s period once: one statement, 
 });
 
 month('a run cut short after a statement\'s ledger entry is finished by the next: one entry, one payout, the coins moved once', async (ctx) => {
-  const payee = await streamerEarnedThisMonth(ctx, 'resumed', { payoutMethod: 'manual' });
-  const earned = await hot(ctx, payee);
-  ctx.now = nextMonthStart(ctx.now);
-  await run(ctx);
-  const [statement] = await statements(ctx, payee);
-  if (statement === undefined) throw new Error('no statement');
-  // What a crash between the ledger entry and the payout leaves behind: the statement still posting, no payout.
+  const { payee, earned, statement } = await settledThenCutShort(ctx, 'resumed');
   const sql = ctx.server.ctx.sql;
-  await sql`delete from payouts where settlement_id = ${statement.id}`;
-  await sql`update settlements set status = 'posting', settled_at = null where id = ${statement.id}`;
   const resumed = await run(ctx);
   assert.ok(resumed.settled.includes(statement.id), JSON.stringify(resumed));
   const [after, ...more] = await statements(ctx, payee);
@@ -755,8 +765,7 @@ month('a run asks only the payees it has work for: owed coins or a statement cut
 
   const [statement] = await statements(ctx, owed);
   if (statement === undefined) throw new Error('no statement');
-  await ctx.server.ctx.sql`delete from payouts where settlement_id = ${statement.id}`;
-  await ctx.server.ctx.sql`update settlements set status = 'posting', settled_at = null where id = ${statement.id}`;
+  await cutShortAfterEntry(ctx, statement.id);
   assert.equal(await due(), [owed], 'a statement cut short while posting');
   assert.ok((await run(ctx)).settled.includes(statement.id));
   assert.equal(await due(), []);
@@ -770,17 +779,8 @@ month('a run asks only the payees it has work for: owed coins or a statement cut
 });
 
 month('a statement a crash left posting is finished by a run after its period is no longer the newest: paid once, nothing counted twice', async (ctx) => {
-  const payee = await streamerEarnedThisMonth(ctx, 'stranded', { payoutMethod: 'manual' });
-  const earned = await hot(ctx, payee);
-  ctx.now = nextMonthStart(ctx.now);
-  await run(ctx);
-  const [statement] = await statements(ctx, payee);
-  if (statement === undefined) throw new Error('no statement');
-  // The crash left the ledger entry made and the payout not yet opened; the server then
-  // stayed down until the next month had closed too.
-  const sql = ctx.server.ctx.sql;
-  await sql`delete from payouts where settlement_id = ${statement.id}`;
-  await sql`update settlements set status = 'posting', settled_at = null where id = ${statement.id}`;
+  // The server then stayed down until the next month had closed too.
+  const { payee, earned, statement } = await settledThenCutShort(ctx, 'stranded');
   ctx.now = nextMonthStart(ctx.now);
   const resumed = await run(ctx);
   assert.ok(resumed.settled.includes(statement.id), JSON.stringify(resumed));
