@@ -63,7 +63,13 @@ export class TableSnapshot<T> {
   }
 
   private refresh(): Promise<void> {
-    this.loading ??= this.load().finally(() => { this.loading = null; });
+    this.loading ??= this.load().catch((error: unknown) => {
+      // The copy kept serves on and is asked for again after another interval, not on the
+      // next call: while PostgreSQL is down, a node costs it one failed query per interval
+      // instead of one per gift.
+      if (this.loadedAtMs !== 0) this.loadedAtMs = Date.now();
+      throw error;
+    }).finally(() => { this.loading = null; });
     return this.loading;
   }
 
