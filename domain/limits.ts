@@ -41,6 +41,9 @@ export const limits = {
   // figures in Redis, so a script with a streamer token cannot open them without end. The
   // streamer's earnings view lists them all.
   openRoomsPerStreamerMax: 20,
+  /** A closed room's board and totals stay in Redis this long, for the streamer's recent sessions. */
+  closedRoomFiguresKeptSec: 7 * 86_400,
+  recentSessionsMax: 20,
   reasonLengthMax: 200,
   // Coins travel as JSON integers: never past the safe-integer range.
   coinsMax: Number.MAX_SAFE_INTEGER,

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { agencyAccount, earningsAccount } from '../../domain/accounts.js';
+import { limits } from '../../domain/limits.js';
 import { periodContaining } from '../../domain/settlement-periods.js';
 import type { AppContext } from '../context.js';
 import { identityOf, requireRole } from '../plugins/auth.js';
@@ -48,6 +49,7 @@ export async function earningsRoutes(app: FastifyInstance, ctx: AppContext): Pro
         '`total` (lifetime), `unsettled` (credited, not yet in a settlement; also as `balance`), `awaitingPayout` (settled, payout not yet sent),',
         '`month` (this calendar month, UTC: it picks the contract tier) and `liveSession` (each open room: coins given, the creator\'s share, top gifters).',
         ledgerFigureText, '`perRoom`: the 20 rooms with the latest gifts.',
+        `\`recentSessions\`: the rooms closed in the last ${limits.closedRoomFiguresKeptSec / 86_400} days, the latest closed first (at most ${limits.recentSessionsMax}), each with its times, coins given, the creator's share and top gifters.`,
       ].join(' '),
       security: bearerSecurity,
       response: {
@@ -61,6 +63,16 @@ export async function earningsRoutes(app: FastifyInstance, ctx: AppContext): Pro
               type: 'array',
               items: { type: 'object', properties: { roomId: { type: 'string' }, gross: coins, earned: coins, topGifters: { type: 'array', items: topGifterSchema } } },
             },
+            recentSessions: {
+              type: 'array',
+              items: {
+                type: 'object',
+                properties: {
+                  roomId: { type: 'string' }, title: { type: 'string' }, openedAt: { type: 'string' }, closedAt: { type: 'string' },
+                  gross: coins, earned: coins, topGifters: { type: 'array', items: topGifterSchema },
+                },
+              },
+            },
           },
         },
         401: errorReply, 403: errorReply,
@@ -70,16 +82,22 @@ export async function earningsRoutes(app: FastifyInstance, ctx: AppContext): Pro
     const { userId } = identityOf(request);
     const account = earningsAccount(userId);
     const nowMs = ctx.clock();
-    const [live, figures, perRoom, openRooms] = await Promise.all([
+    const [live, figures, perRoom, openRooms, closedRooms] = await Promise.all([
       liveFigures(ctx.redis, ctx.wallets.keys, userId, nowMs),
       ledgerFigures(ctx, account, nowMs),
       earningsByRoom(ctx.sql, account, 20),
       ctx.rooms.openRoomsOf(userId),
+      ctx.rooms.closedSince(userId, nowMs - limits.closedRoomFiguresKeptSec * 1_000, limits.recentSessionsMax),
     ]);
-    const liveSession = await Promise.all(openRooms.map((roomId) => roomLive(ctx.redis, ctx.wallets.keys, roomId)));
+    const [liveSession, recentSessions] = await Promise.all([
+      Promise.all(openRooms.map((roomId) => roomLive(ctx.redis, ctx.wallets.keys, roomId))),
+      Promise.all(closedRooms.map(async ({ id, title, openedAt, closedAt }) => ({
+        title, openedAt, closedAt, ...await roomLive(ctx.redis, ctx.wallets.keys, id),
+      }))),
+    ]);
     return {
       streamerId: userId, total: live.lifetime, balance: live.unsettled, unsettled: live.unsettled,
-      awaitingPayout: live.awaitingPayout, month: live.month, ...figures, perRoom, liveSession,
+      awaitingPayout: live.awaitingPayout, month: live.month, ...figures, perRoom, liveSession, recentSessions,
     };
   });
 

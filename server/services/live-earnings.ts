@@ -65,10 +65,9 @@ export async function roomLive(redis: Redis, keys: WalletKeys, roomId: string): 
   return { roomId, gross: Number(totals[0] ?? 0), earned: Number(totals[1] ?? 0), topGifters: top };
 }
 
-/** A closed room's board and totals stay readable for a week, then go; the ledger keeps the record. */
-export async function retireRoomFigures(redis: Redis, keys: WalletKeys, roomId: string): Promise<void> {
-  const weekSec = 7 * 86_400;
-  await redis.multi().expire(keys.roomBoard(roomId), weekSec).expire(keys.roomTotals(roomId), weekSec).exec();
+/** A closed room's board and totals stay readable for a week (its streamer's recent sessions), then go; the ledger keeps the record. */
+export async function retireRoomFigures(redis: Redis, keys: WalletKeys, roomId: string, keptSec: number = limits.closedRoomFiguresKeptSec): Promise<void> {
+  await redis.multi().expire(keys.roomBoard(roomId), keptSec).expire(keys.roomTotals(roomId), keptSec).exec();
 }
 
 /**

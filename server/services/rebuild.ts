@@ -12,6 +12,8 @@ export interface RebuildReport {
   accounts: number;
   earners: number;
   liveRooms: number;
+  /** Closed rooms whose figures were still kept for their streamers' recent sessions. */
+  recentlyClosedRooms: number;
   carries: number;
   idempotencyRecords: number;
   unflushedEntriesIncluded: number;
@@ -27,12 +29,14 @@ interface RoomState {
   board: Counts;
   gross: bigint;
   earned: bigint;
+  /** Seconds its figures have left in Redis; null while the room is open. */
+  keptSec: number | null;
 }
 
-function addToRoom(rooms: Map<string, RoomState>, roomId: string, senderId: string, given: bigint, earned: bigint): void {
+function addToRoom(rooms: Map<string, RoomState>, roomId: string, keptSec: number | null, senderId: string, given: bigint, earned: bigint): void {
   let room = rooms.get(roomId);
   if (room === undefined) {
-    room = { board: new Map(), gross: 0n, earned: 0n };
+    room = { board: new Map(), gross: 0n, earned: 0n, keptSec };
     rooms.set(roomId, room);
   }
   add(room.board, senderId, given);
@@ -45,11 +49,12 @@ async function writeLiveFigures(redis: Redis, keys: WalletKeys, monthEarned: Cou
   const fields = [...monthEarned].flatMap(([field, coins]) => [field, String(coins)]);
   if (fields.length > 0) await redis.hset(keys.monthEarned, ...fields);
   for (const [roomId, room] of rooms) {
-    await redis.multi()
+    const write = redis.multi()
       .del(keys.roomBoard(roomId), keys.roomTotals(roomId))
       .zadd(keys.roomBoard(roomId), ...[...room.board].flatMap(([sender, coins]) => [String(coins), sender]))
-      .hset(keys.roomTotals(roomId), 'gross', String(room.gross), 'earned', String(room.earned))
-      .exec();
+      .hset(keys.roomTotals(roomId), 'gross', String(room.gross), 'earned', String(room.earned));
+    if (room.keptSec !== null) write.expire(keys.roomBoard(roomId), room.keptSec).expire(keys.roomTotals(roomId), room.keptSec);
+    await write.exec();
   }
 }
 
@@ -62,8 +67,8 @@ async function assertNoLiveGateway(redis: Redis, keys: WalletKeys): Promise<void
 
 /**
  * Rebuilds the hot wallets of a Redis that lost its data: balances, lifetime earnings,
- * split carries and freezes (while a user owes coins) from the ledger plus whatever
- * journal survived in Redis, and the
+ * split carries and freezes (while a user owes coins), the month figures and the boards of
+ * live and recently closed rooms, from the ledger plus whatever journal survived in Redis, and the
  * idempotency records still inside their 24-hour window, so replays answer their first ack.
  */
 export async function rebuildWallets(redis: Redis, sql: Sql, keys: WalletKeys, options: { force: boolean }): Promise<RebuildReport> {
@@ -93,17 +98,25 @@ export async function rebuildWallets(redis: Redis, sql: Sql, keys: WalletKeys, o
      where e.kind = 'gift' and e.created_at >= date_trunc('month', now() at time zone 'utc') at time zone 'utc' - interval '1 month'
        and p.account_id = 'earnings:' || (e.meta ->> 'streamerId')
      group by 1`) add(monthEarned, row.field, BigInt(row.total));
-  // Boards and totals of the rooms still live, from the sender's and the creator's legs.
-  const openRooms = new Set((await sql<{ id: string }[]>`select id from rooms where closed_at is null`).map((r) => r.id));
+  // Boards and totals of the rooms still live, and of those closed within the week their
+  // figures are kept for (with what is left of it), from the sender's and the creator's legs.
+  const keptRooms = new Map((await sql<{ id: string; kept_sec: number | null }[]>`
+    select id, case when closed_at is null then null
+                    else ceil(${limits.closedRoomFiguresKeptSec} - extract(epoch from now() - closed_at))::int end as kept_sec
+      from rooms where closed_at is null or closed_at > now() - make_interval(secs => ${limits.closedRoomFiguresKeptSec})`)
+    .map((r) => [r.id, r.kept_sec]));
   const rooms = new Map<string, RoomState>();
   for (const row of await sql<{ room_id: string; sender_id: string; given: string; earned: string }[]>`
     select e.meta ->> 'roomId' as room_id, e.meta ->> 'senderId' as sender_id,
            (-sum(p.amount) filter (where p.account_id = 'wallet:' || (e.meta ->> 'senderId')))::text as given,
            coalesce(sum(p.amount) filter (where p.account_id = 'earnings:' || (e.meta ->> 'streamerId')), 0)::text as earned
       from postings p join journal_entries e on e.id = p.entry_id
-      join rooms r on r.id = e.meta ->> 'roomId' and r.closed_at is null
+      join rooms r on r.id = e.meta ->> 'roomId' and (r.closed_at is null or r.closed_at > now() - make_interval(secs => ${limits.closedRoomFiguresKeptSec}))
      where e.kind = 'gift'
-     group by 1, 2`) addToRoom(rooms, row.room_id, row.sender_id, BigInt(row.given), BigInt(row.earned));
+     group by 1, 2`) {
+    const keptSec = keptRooms.get(row.room_id);
+    if (keptSec !== undefined) addToRoom(rooms, row.room_id, keptSec, row.sender_id, BigInt(row.given), BigInt(row.earned));
+  }
   const replays = await sql<{ kind: string; meta: Record<string, unknown>; age_s: number }[]>`
     select kind, meta, extract(epoch from now() - created_at)::float8 as age_s from journal_entries
      where created_at > now() - make_interval(secs => ${limits.idempotencyWindowSec}) and meta ? 'replayRecord'`;
@@ -120,7 +133,8 @@ export async function rebuildWallets(redis: Redis, sql: Sql, keys: WalletKeys, o
       add(monthEarned, `${String(streamerId)}|${earningsMonth(entry.atMs)}`, creatorCoins);
       const roomId = String(entry.meta.roomId);
       const senderLeg = entry.postings.find((p) => p.accountId === `wallet:${String(entry.meta.senderId)}`);
-      if (openRooms.has(roomId) && senderLeg !== undefined) addToRoom(rooms, roomId, String(entry.meta.senderId), BigInt(-senderLeg.amount), creatorCoins);
+      const keptSec = keptRooms.get(roomId);
+      if (keptSec !== undefined && senderLeg !== undefined) addToRoom(rooms, roomId, keptSec, String(entry.meta.senderId), BigInt(-senderLeg.amount), creatorCoins);
     }
     const entryCarries = entry.meta.carries as Record<string, number> | undefined;
     for (const [key, value] of Object.entries(entryCarries ?? {})) carries.set(key, String(value));
@@ -130,7 +144,8 @@ export async function rebuildWallets(redis: Redis, sql: Sql, keys: WalletKeys, o
   const idempotencyRecords = await writeHotState(redis, keys, balances, earned, carries, replayRecords, await adminFreezeReasons(sql));
   await writeLiveFigures(redis, keys, monthEarned, rooms);
   await restoreJournalPosition(redis, sql, keys);
-  return { accounts: balances.size, earners: earned.size, liveRooms: rooms.size, carries: carries.size, idempotencyRecords, unflushedEntriesIncluded: unflushed.length };
+  return { accounts: balances.size, earners: earned.size, liveRooms: [...rooms.values()].filter((room) => room.keptSec === null).length,
+    recentlyClosedRooms: [...rooms.values()].filter((room) => room.keptSec !== null).length, carries: carries.size, idempotencyRecords, unflushedEntriesIncluded: unflushed.length };
 }
 
 async function writeHotState(redis: Redis, keys: WalletKeys, balances: Counts, earned: Counts, carries: Map<string, string>,

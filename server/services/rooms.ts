@@ -71,6 +71,15 @@ export class RoomDirectory {
     return rows.map((row) => row.id);
   }
 
+  /** The streamer's rooms closed since `sinceMs`, the latest closed first. */
+  async closedSince(streamerId: string, sinceMs: number, limit: number): Promise<{ id: string; title: string; openedAt: string; closedAt: string }[]> {
+    const rows = await this.sql<{ id: string; title: string; created_at: Date; closed_at: Date }[]>`
+      select id, title, created_at, closed_at from rooms
+       where streamer_id = ${streamerId} and closed_at > ${new Date(sinceMs)}
+       order by closed_at desc, id limit ${limit}`;
+    return rows.map((row) => ({ id: row.id, title: row.title, openedAt: row.created_at.toISOString(), closedAt: row.closed_at.toISOString() }));
+  }
+
   /** Whether the open room (of this streamer; of anyone for null) was closed now, and when (ms). */
   async close(roomId: string, streamerId: string | null): Promise<{ closedAtMs: number } | null> {
     const [closed] = await this.sql<{ closed_at: Date }[]>`

@@ -119,4 +119,37 @@ live('GET /v1/streamers/me/earnings: live figures, periods, rooms and the live s
   assert.is(viewer.status, 403);
 });
 
+live('a session that ended stays in the streamer\'s view for a week with its figures and top gifters; an older one does not', async (ctx) => {
+  const streamerId = uniqueId('streamer');
+  const bearer = await token(streamerId, 'streamer');
+  const open = async (title: string) => {
+    const reply = await http<{ id: string }>(ctx.server, 'POST', '/v1/rooms', { bearer, body: { title } });
+    assert.is(reply.status, 201);
+    return reply.body.id;
+  };
+  const [ended, older, stillLive] = [await open('Friday night'), await open('Last month'), await open('Now')];
+  const fans = [uniqueId('fan'), uniqueId('fan')];
+  for (const fan of fans) await grant(ctx.server, fan, 1_000);
+  const send = (senderId: string, roomId: string, giftId: string, count: number) =>
+    ctx.server.ctx.gifts.send({ senderId, streamerId, roomId, giftId, count, requestId: requestId() });
+  await send(fans[0] ?? '', ended, 'crown', 2);
+  await send(fans[1] ?? '', ended, 'lollipop', 3);
+  await send(fans[1] ?? '', older, 'crown', 1);
+  await send(fans[0] ?? '', stillLive, 'rose', 1);
+  for (const roomId of [ended, older]) assert.is((await http(ctx.server, 'POST', `/v1/rooms/${roomId}/close`, { bearer })).status, 200);
+  await ctx.server.ctx.sql`update rooms set closed_at = now() - interval '8 days' where id = ${older}`;
+
+  const reply = await http<{
+    liveSession: { roomId: string }[];
+    recentSessions: { roomId: string; title: string; openedAt: string; closedAt: string; gross: number; earned: number; topGifters: { userId: string; coins: number }[] }[];
+  }>(ctx.server, 'GET', '/v1/streamers/me/earnings', { bearer });
+  assert.is(reply.status, 200, JSON.stringify(reply.body));
+  assert.equal(reply.body.liveSession.map((session) => session.roomId), [stillLive]);
+  const [session, ...others] = reply.body.recentSessions;
+  assert.is(others.length, 0, 'the session closed eight days ago is past the week');
+  assert.equal([session?.roomId, session?.title, session?.gross, session?.earned, session?.topGifters],
+    [ended, 'Friday night', 230, 161, [{ userId: fans[0], coins: 200 }, { userId: fans[1], coins: 30 }]]);
+  assert.ok(Date.parse(session?.openedAt ?? '') <= Date.parse(session?.closedAt ?? '') && Date.now() - Date.parse(session?.closedAt ?? '') < 60_000);
+});
+
 live.run();
