@@ -1,5 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +12,7 @@ import { projectRoot } from '../server/paths.js';
 import { ServerProcess } from '../scripts/server-process.js';
 import { serverAt, startedServer, type BenchServer } from './bench-server.js';
 import { aofState, compactAof } from './aof.js';
+import { cpuTicks, machineTicks, rssMiB, type CpuUsage } from './proc.js';
 import { connectRedis } from '../server/redis/commands.js';
 import { atTargetSizes, benchUsage, BenchUsageError, parseBenchOptions, type BenchOptions, type ScenarioName } from './options.js';
 import { checkTargets, targetLine, type TargetCheck } from './targets.js';
@@ -128,39 +129,6 @@ const runs: Record<string, ScenarioResult[]> = {};
 /** Per scenario, its median round: what the table, the JSON and the ratios show. */
 const results: Record<string, ScenarioResult> = {};
 const rateOf = (r: ScenarioResult) => r.requestsPerSec ?? r.giftsPerSec;
-
-function cpuTicks(pid: number | null): number {
-  if (pid === null) return 0;
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    return Number(fields[11]) + Number(fields[12]);
-  } catch {
-    return 0;
-  }
-}
-
-/** All cores' busy and total jiffies from /proc/stat: busy is everything but idle and iowait. */
-function machineTicks(): { busy: number; total: number } {
-  try {
-    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]?.trim().split(/\s+/).slice(1).map(Number) ?? [];
-    const total = fields.reduce((sum, n) => sum + n, 0);
-    return { busy: total - (fields[3] ?? 0) - (fields[4] ?? 0), total };
-  } catch {
-    return { busy: 0, total: 0 };
-  }
-}
-
-/** CPU jiffies of the server and Redis, the machine's busy and total jiffies, and when they were read. */
-interface CpuUsage { server: number; redis: number; machine: { busy: number; total: number }; atMs: number }
-
-function rssMiB(pid: number): number {
-  try {
-    const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:')) ?? '';
-    return Math.round(Number(line.replace(/\D+/g, '')) / 1024);
-  } catch {
-    return 0;
-  }
-}
 
 /** Told when load generators are sent 'go': the measured window opens then. */
 let windowOpened: ((goAtMs: number) => void) | null = null;
