@@ -25,20 +25,30 @@ export function packageCredit(pkg: Pick<CoinPackage, 'coins' | 'bonusCoins' | 'f
   return { coins: pkg.coins, bonusCoins: pkg.bonusCoins + firstPurchaseBonusCoins, firstPurchaseBonusCoins };
 }
 
-/** Bigger packs carry more bonus: within a currency, by price, the bonus share never falls. */
-export function assertBonusLadder(packages: readonly CoinPackage[]): void {
+/**
+ * Bigger packs carry more bonus: within a currency, by price, the bonus share never falls.
+ * Returns what breaks the rule, or null.
+ */
+export function bonusLadderBreak(packages: readonly CoinPackage[]): string | null {
   const byCurrency = new Map<string, CoinPackage[]>();
   for (const pkg of packages) byCurrency.set(pkg.currency, [...(byCurrency.get(pkg.currency) ?? []), pkg]);
   for (const [currency, list] of byCurrency) {
     const sorted = [...list].sort((a, b) => a.price.comparedTo(b.price));
     let previousShare = new Fiat(-1);
     for (const pkg of sorted) {
-      invariant(Number.isSafeInteger(pkg.coins) && pkg.coins > 0 && pkg.bonusCoins >= 0, `package ${pkg.id} has bad coin amounts`);
+      if (!(Number.isSafeInteger(pkg.coins) && pkg.coins > 0 && pkg.bonusCoins >= 0)) return `package ${pkg.id} has bad coin amounts`;
       const share = new Fiat(pkg.bonusCoins).dividedBy(pkg.coins);
-      invariant(share.greaterThanOrEqualTo(previousShare), `${currency} package ${pkg.id} has less bonus than a cheaper one`);
+      if (share.lessThan(previousShare)) return `${currency} package ${pkg.id} has less bonus than a cheaper one`;
       previousShare = share;
     }
   }
+  return null;
+}
+
+/** The packages as loaded must keep the ladder: a break is a broken invariant, not a bad request. */
+export function assertBonusLadder(packages: readonly CoinPackage[]): void {
+  const broken = bonusLadderBreak(packages);
+  invariant(broken === null, broken ?? '');
 }
 
 export function packageView(pkg: CoinPackage) {

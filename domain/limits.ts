@@ -34,6 +34,8 @@ export const limits = {
   pageSizeDefault: 50,
   pageSizeMax: 200,
   grantCoinsMax: 1_000_000_000,
+  /** A coin package's coins, and each of its bonuses. */
+  packageCoinsMax: 1_000_000_000,
   // Each new order opens a PaymentIntent at Stripe: a user may hold this many unpaid ones
   // (they expire after 30 minutes), so a script cannot open them without end.
   unpaidOrdersPerUserMax: 10,

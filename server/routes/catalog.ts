@@ -6,7 +6,8 @@ import { announceRoomClosed } from '../services/room-closing.js';
 import { identityOf, requireRole } from '../plugins/auth.js';
 import { bearerSecurity, errorReply } from './schemas.js';
 import { packageView } from '../../domain/coin-packages.js';
-import { loadCoinPackages } from '../services/coin-packages.js';
+import { allCoinPackages, loadCoinPackages, saveCoinPackage, type CoinPackageRecord } from '../services/coin-packages.js';
+import { parseFiat } from '../../domain/fiat.js';
 
 export async function catalogRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   app.get('/v1/gifts', {
@@ -78,6 +79,55 @@ export async function catalogRoutes(app: FastifyInstance, ctx: AppContext): Prom
       },
     },
   }, async () => (await loadCoinPackages(ctx.sql)).map(packageView));
+
+  const packageRecord = {
+    type: 'object',
+    properties: {
+      id: { type: 'string' }, price: { type: 'string' }, currency: { type: 'string' }, coins: { type: 'integer' }, bonusCoins: { type: 'integer' },
+      firstPurchaseBonusCoins: { type: 'integer' }, active: { type: 'boolean' }, sortOrder: { type: 'integer' },
+    },
+  } as const;
+  const recordView = (pkg: CoinPackageRecord) => ({ ...packageView(pkg), active: pkg.active, sortOrder: pkg.sortOrder });
+
+  app.get('/v1/admin/coin-packages', {
+    onRequest: admin,
+    schema: {
+      description: 'Every coin package, retired ones too.',
+      security: bearerSecurity,
+      response: { 200: { type: 'array', items: packageRecord }, 401: errorReply, 403: errorReply },
+    },
+  }, async () => (await allCoinPackages(ctx.sql)).map(recordView));
+
+  app.put('/v1/admin/coin-packages/:id', {
+    onRequest: admin,
+    schema: {
+      description: 'Add a coin package or change one. `price` is a decimal string in the currency\'s own decimals. Refused when the active packages '
+        + 'would break the bonus ladder (within a currency, a dearer pack never carries a smaller bonus share). `active: false` retires it: new '
+        + 'orders for it answer 404; orders already placed keep their price, coins and bonus and are fulfilled as placed.',
+      security: bearerSecurity,
+      params: { type: 'object', properties: { id: { type: 'string', pattern: '^[a-z0-9_-]{1,40}$' } }, required: ['id'] },
+      body: {
+        type: 'object',
+        properties: {
+          price: { type: 'string', maxLength: 40 },
+          currency: { type: 'string', pattern: '^[A-Z]{3}$' },
+          coins: { type: 'integer', minimum: 1, maximum: limits.packageCoinsMax },
+          bonusCoins: { type: 'integer', minimum: 0, maximum: limits.packageCoinsMax, default: 0 },
+          firstPurchaseBonusCoins: { type: 'integer', minimum: 0, maximum: limits.packageCoinsMax, default: 0 },
+          active: { type: 'boolean', default: true },
+          sortOrder: { type: 'integer', minimum: -1_000_000, maximum: 1_000_000, default: 0 },
+        },
+        required: ['price', 'currency', 'coins'], additionalProperties: false,
+      },
+      response: { 200: packageRecord, 400: errorReply, 401: errorReply, 403: errorReply },
+    },
+  }, async (request) => {
+    const { id } = request.params as { id: string };
+    const body = request.body as { price: string; currency: string; coins: number; bonusCoins: number; firstPurchaseBonusCoins: number; active: boolean; sortOrder: number };
+    const price = parseFiat(body.price, body.currency);
+    if (!price.greaterThan(0)) throw new DomainError('INVALID_ARGUMENT', 'a price is above zero');
+    return recordView(await saveCoinPackage(ctx.sql, { ...body, id, price }));
+  });
 
   app.post('/v1/rooms', {
     onRequest: requireRole(ctx.tokens, ['streamer']),

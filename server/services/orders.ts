@@ -107,7 +107,9 @@ export class OrderService {
   private async fulfil(orderId: string): Promise<OrderView> {
     // Read before the transaction: a transaction that waits on a pooled connection while
     // holding one deadlocks the pool under concurrent webhooks.
-    const packages = await loadCoinPackages(this.sql);
+    // Its package as it is now, retired or not: an order placed before an admin retired it is fulfilled all the same.
+    const [offer] = await this.sql<{ first_purchase_bonus_coins: string }[]>`
+      select p.first_purchase_bonus_coins::text from orders o join coin_packages p on p.id = o.package_id where o.id = ${orderId}`;
     const fulfilled = await this.sql.begin(async (tx) => {
       const order = await lockOrder(tx, orderId);
       if (order.status !== 'paid') return null;
@@ -115,7 +117,7 @@ export class OrderService {
       const [earlier] = await tx`select 1 from orders where user_id = ${order.user_id} and fulfilled_entry_id is not null limit 1`;
       // The coins and bonus as ordered; the first-purchase bonus as the package offers it now.
       const { coins, bonusCoins: bonus, firstPurchaseBonusCoins: firstBonus } = packageCredit({ coins: Number(order.coins),
-        bonusCoins: Number(order.bonus_coins), firstPurchaseBonusCoins: packages.find((p) => p.id === order.package_id)?.firstPurchaseBonusCoins ?? 0 },
+        bonusCoins: Number(order.bonus_coins), firstPurchaseBonusCoins: Number(offer?.first_purchase_bonus_coins ?? 0) },
       earlier === undefined);
       const wallet = walletAccount(order.user_id);
       // A user who owes coins after a chargeback repays from the top-up first.
