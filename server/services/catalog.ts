@@ -35,7 +35,7 @@ export class GiftCatalog {
   constructor(private readonly sql: Sql) {
     this.snapshot = new TableSnapshot('the gift catalog',
       async () => (await sql<{ version: string }[]>`select version::text from gifts_version`)[0]?.version ?? null,
-      async () => inDisplayOrder((await this.all()).map(({ updatedAt: _, ...gift }) => gift)),
+      async () => inDisplayOrder(await this.all()),
       new Map());
   }
 
@@ -67,7 +67,7 @@ export class GiftCatalog {
       returning id, name, coins::text, active, sort_order, updated_at`;
     if (row === undefined) throw new Error(`gift ${gift.id} was not saved`);
     const saved = record(row);
-    await this.snapshot.apply((kept) => inDisplayOrder([...[...kept.values()].filter((other) => other.id !== gift.id), gift]));
+    await this.snapshot.apply((kept) => inDisplayOrder([...[...kept.values()].filter((other) => other.id !== saved.id), saved]));
     return saved;
   }
 }

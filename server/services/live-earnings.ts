@@ -66,7 +66,8 @@ export async function roomLive(redis: Redis, keys: WalletKeys, roomId: string): 
 }
 
 /** A closed room's board and totals stay readable for a week (its streamer's recent sessions), then go; the ledger keeps the record. */
-export async function retireRoomFigures(redis: Redis, keys: WalletKeys, roomId: string, keptSec: number = limits.closedRoomFiguresKeptSec): Promise<void> {
+export async function retireRoomFigures(redis: Redis, keys: WalletKeys, roomId: string): Promise<void> {
+  const keptSec = limits.closedRoomFiguresKeptSec;
   await redis.multi().expire(keys.roomBoard(roomId), keptSec).expire(keys.roomTotals(roomId), keptSec).exec();
 }
 

@@ -111,8 +111,7 @@ export async function rebuildWallets(redis: Redis, sql: Sql, keys: WalletKeys, o
            (-sum(p.amount) filter (where p.account_id = 'wallet:' || (e.meta ->> 'senderId')))::text as given,
            coalesce(sum(p.amount) filter (where p.account_id = 'earnings:' || (e.meta ->> 'streamerId')), 0)::text as earned
       from postings p join journal_entries e on e.id = p.entry_id
-      join rooms r on r.id = e.meta ->> 'roomId' and (r.closed_at is null or r.closed_at > now() - make_interval(secs => ${limits.closedRoomFiguresKeptSec}))
-     where e.kind = 'gift'
+     where e.kind = 'gift' and e.meta ->> 'roomId' = any(${sql.array([...keptRooms.keys()])}::text[])
      group by 1, 2`) {
     const keptSec = keptRooms.get(row.room_id);
     if (keptSec !== undefined) addToRoom(rooms, row.room_id, keptSec, row.sender_id, BigInt(row.given), BigInt(row.earned));

@@ -31,8 +31,7 @@ export class TableSnapshot<T> {
   /** The copy kept. Never waits: one older than 2 s is checked in the background and serves meanwhile. */
   async current(): Promise<T> {
     if (this.loadedAtMs === 0) await this.refresh().catch(() => { throw new DomainError('UNAVAILABLE', `${this.what} could not be read`); });
-    else if (Date.now() - this.loadedAtMs > maxAgeMs) this.refresh().catch(() => { /* retried on the next call */ });
-    return this.value;
+    return this.currentLoaded();
   }
 
   /** The copy kept, without a first read: for paths that run only after `fresh` has been called once. */
